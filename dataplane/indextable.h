@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Receiver indices (whitepaper 5.4.2 "I_i"): every handshake and keypair gets a
+ * random 32-bit index that the peer echoes back, so that an incoming message
+ * finds its state in O(1) and an observer learns nothing from the numbers.
+ *
+ * A fixed-capacity open-addressing table, sized at init for the peers the
+ * interface can hold; nothing is allocated afterwards. Not thread-safe: the
+ * owner serialises access.
+ */
+#ifndef WGUD_INDEXTABLE_H
+#define WGUD_INDEXTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct indextable_slot {
+	uint32_t index;
+	void *entry; /* NULL: the slot is free */
+};
+
+struct indextable {
+	struct indextable_slot *slots;
+	size_t capacity; /* a power of two, at least twice max_entries */
+	size_t max_entries;
+	size_t used;
+};
+
+int indextable_init(struct indextable *t, size_t max_entries);
+void indextable_uninit(struct indextable *t);
+/* Reserve a fresh random index for entry: 0, -ENOSPC when max_entries are in use. */
+int indextable_insert(struct indextable *t, void *entry, uint32_t *index_out);
+/* Give entry a new random index in place of old (a new handshake for the same peer). */
+int indextable_replace(struct indextable *t, uint32_t old_index, void *entry, uint32_t *index_out);
+void *indextable_lookup(const struct indextable *t, uint32_t index);
+/* 0 or -ENOENT */
+int indextable_remove(struct indextable *t, uint32_t index);
+size_t indextable_count(const struct indextable *t);
+
+#endif
