@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+#include "tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int tun_open(struct tun_device *dev, const char *name, bool want_vnet_hdr)
+{
+	struct ifreq ifr;
+	int fd, ret;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (want_vnet_hdr ? IFF_VNET_HDR : 0);
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		goto err_fd;
+	}
+	dev->fd = fd;
+	dev->vnet_hdr = want_vnet_hdr;
+	memcpy(dev->name, ifr.ifr_name, IFNAMSIZ);
+	dev->name[IFNAMSIZ - 1] = '\0';
+	return 0;
+
+err_fd:
+	close(fd);
+	return ret;
+}
+
+void tun_close(struct tun_device *dev)
+{
+	if (dev->fd >= 0)
+		close(dev->fd);
+	dev->fd = -1;
+}
