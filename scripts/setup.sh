@@ -25,7 +25,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-log=$(mktemp /tmp/wgud-setup.XXXXXX.log)
+log=$(mktemp)
 # No recommends: wireguard-tools would otherwise pull in a kernel image.
 if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
 	tail -n 30 "$log" >&2
