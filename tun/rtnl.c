@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rtnetlink for the TUN device: what `ip link/address/route/rule` would do
+ * for wg-quick, as netlink requests of our own, so that nothing is run
+ * through a shell and every failure comes back as an errno.
+ */
+#include "rtnl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fib_rules.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/*
+ * The kernel sizes dump messages to the largest read it has seen, up to
+ * 32 KiB; a smaller buffer would truncate them. Our own requests carry a
+ * header and a few attributes.
+ */
+#define RTNL_RECV_SIZE 32768
+#define RTNL_SEND_SIZE 512
+
+struct link_reply {
+	bool found;
+	unsigned int ifindex;
+	uint32_t mtu;
+	unsigned int flags;
+};
+
+struct table_scan {
+	uint32_t table;
+	bool found;
+};
+
+struct link_watch {
+	unsigned int ifindex;
+	bool gone;
+};
+
+static int sock_open(struct rtnl *r, unsigned int groups, int flags)
+{
+	int ret;
+
+	r->nl = mnl_socket_open2(NETLINK_ROUTE, flags);
+	if (!r->nl)
+		return -errno;
+	if (mnl_socket_bind(r->nl, groups, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	r->portid = mnl_socket_get_portid(r->nl);
+	r->seq = 1;
+	return 0;
+
+err_close:
+	mnl_socket_close(r->nl);
+	r->nl = NULL;
+	return ret;
+}
+
+int rtnl_open(struct rtnl *r)
+{
+	return sock_open(r, 0, SOCK_CLOEXEC);
+}
+
+void rtnl_close(struct rtnl *r)
+{
+	if (r->nl)
+		mnl_socket_close(r->nl);
+	r->nl = NULL;
+}
+
+/*
+ * Run one received buffer through cb. Answers to an earlier request that
+ * was abandoned halfway (a failed recv) carry an older sequence number;
+ * they are skipped rather than failing the request that follows.
+ */
+static int run(const struct rtnl *r, const void *buf, int len, mnl_cb_t cb, void *data)
+{
+	const struct nlmsghdr *nlh = buf;
+	int ret = MNL_CB_OK;
+
+	while (mnl_nlmsg_ok(nlh, len)) {
+		if (nlh->nlmsg_seq == r->seq) {
+			ret = mnl_cb_run(nlh, nlh->nlmsg_len, r->seq, r->portid, cb, data);
+			if (ret <= MNL_CB_STOP)
+				break;
+		}
+		nlh = mnl_nlmsg_next(nlh, &len);
+	}
+	if (ret == MNL_CB_ERROR)
+		return errno ? -errno : -EIO;
+	return ret;
+}
+
+static bool is_dump(const struct nlmsghdr *nlh)
+{
+	/* NLM_F_DUMP's bits mean REPLACE|EXCL on NEW requests: only GETs (type % 4 == 2) dump. */
+	return (nlh->nlmsg_type & 3) == 2 && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+}
+
+int rtnl_request(struct rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_RECV_SIZE];
+	ssize_t n;
+	int ret;
+
+	/* Without an ACK to wait for, a request that succeeds would leave us blocked. */
+	if (!is_dump(nlh))
+		nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_flags |= NLM_F_REQUEST;
+	if (++r->seq == 0)
+		r->seq = 1;
+	nlh->nlmsg_seq = r->seq;
+	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(r->nl, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		ret = run(r, buf, (int)n, cb, data);
+		if (ret != MNL_CB_OK)
+			return ret < 0 ? ret : 0;
+	}
+}
+
+static int addr_len(int family)
+{
+	switch (family) {
+	case AF_INET:
+		return 4;
+	case AF_INET6:
+		return 16;
+	default:
+		return -EAFNOSUPPORT;
+	}
+}
+
+/* The address length for family, or -errno when prefixlen cannot belong to it. */
+static int check_prefix(int family, uint8_t prefixlen)
+{
+	int len = addr_len(family);
+
+	if (len < 0)
+		return len;
+	if (prefixlen > len * 8)
+		return -EINVAL;
+	return len;
+}
+
+/* ifi_index and RTA_OIF are signed on the kernel side; 0 means "none". */
+static int check_ifindex(unsigned int ifindex)
+{
+	return ifindex == 0 || ifindex > INT_MAX ? -ENODEV : 0;
+}
+
+static struct nlmsghdr *put_header(char *buf, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	return nlh;
+}
+
+static struct nlmsghdr *put_ifinfo(char *buf, uint16_t type, unsigned int ifindex)
+{
+	struct nlmsghdr *nlh = put_header(buf, type, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = (int)ifindex;
+	return nlh;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_reply *reply = data;
+	const struct nlattr *attr;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+		return MNL_CB_OK;
+	reply->found = true;
+	reply->ifindex = (unsigned int)ifi->ifi_index;
+	reply->flags = ifi->ifi_flags;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
+		if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			reply->mtu = mnl_attr_get_u32(attr);
+	}
+	return MNL_CB_OK;
+}
+
+static int link_get(struct rtnl *r, struct nlmsghdr *nlh, struct link_reply *reply)
+{
+	int ret;
+
+	memset(reply, 0, sizeof(*reply));
+	ret = rtnl_request(r, nlh, link_cb, reply);
+	if (ret == 0 && !reply->found)
+		ret = -ENODEV;
+	return ret;
+}
+
+int rtnl_link_index(struct rtnl *r, const char *name, unsigned int *ifindex)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct link_reply reply;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	nlh = put_ifinfo(buf, RTM_GETLINK, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	ret = link_get(r, nlh, &reply);
+	if (ret == 0)
+		*ifindex = reply.ifindex;
+	return ret;
+}
+
+int rtnl_link_info(struct rtnl *r, unsigned int ifindex, uint32_t *mtu, unsigned int *flags)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct link_reply reply;
+	int ret;
+
+	ret = check_ifindex(ifindex);
+	if (ret)
+		return ret;
+	ret = link_get(r, put_ifinfo(buf, RTM_GETLINK, ifindex), &reply);
+	if (ret)
+		return ret;
+	if (mtu)
+		*mtu = reply.mtu;
+	if (flags)
+		*flags = reply.flags;
+	return 0;
+}
+
+int rtnl_link_set_up(struct rtnl *r, unsigned int ifindex, bool up)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	int ret;
+
+	ret = check_ifindex(ifindex);
+	if (ret)
+		return ret;
+	nlh = put_ifinfo(buf, RTM_NEWLINK, ifindex);
+	ifi = mnl_nlmsg_get_payload(nlh);
+	/* ifi_change limits the update to IFF_UP; the other flags stay as they are. */
+	ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = up ? IFF_UP : 0;
+	return rtnl_request(r, nlh, NULL, NULL);
+}
+
+int rtnl_link_set_mtu(struct rtnl *r, unsigned int ifindex, uint32_t mtu)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct nlmsghdr *nlh;
+	int ret;
+
+	ret = check_ifindex(ifindex);
+	if (ret)
+		return ret;
+	nlh = put_ifinfo(buf, RTM_NEWLINK, ifindex);
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return rtnl_request(r, nlh, NULL, NULL);
+}
+
+int rtnl_link_delete(struct rtnl *r, unsigned int ifindex)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	int ret;
+
+	ret = check_ifindex(ifindex);
+	if (ret)
+		return ret;
+	return rtnl_request(r, put_ifinfo(buf, RTM_DELLINK, ifindex), NULL, NULL);
+}
+
+static int addr_request(struct rtnl *r, uint16_t type, uint16_t flags, unsigned int ifindex,
+			int family, const uint8_t *addr, uint8_t prefixlen)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	int len, ret;
+
+	len = check_prefix(family, prefixlen);
+	if (len < 0)
+		return len;
+	ret = check_ifindex(ifindex);
+	if (ret)
+		return ret;
+	nlh = put_header(buf, type, flags);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (uint8_t)family;
+	ifa->ifa_prefixlen = prefixlen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = ifindex;
+	/*
+	 * On a point-to-point link such as TUN, IFA_ADDRESS names the peer;
+	 * the local address in both says there is none, and the kernel then
+	 * makes the prefix route from it.
+	 */
+	mnl_attr_put(nlh, IFA_LOCAL, (size_t)len, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, (size_t)len, addr);
+	return rtnl_request(r, nlh, NULL, NULL);
+}
+
+int rtnl_addr_add(struct rtnl *r, unsigned int ifindex, int family, const uint8_t *addr,
+		  uint8_t prefixlen)
+{
+	return addr_request(r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, family, addr,
+			    prefixlen);
+}
+
+int rtnl_addr_del(struct rtnl *r, unsigned int ifindex, int family, const uint8_t *addr,
+		  uint8_t prefixlen)
+{
+	return addr_request(r, RTM_DELADDR, 0, ifindex, family, addr, prefixlen);
+}
+
+static void mask_prefix(uint8_t *out, const uint8_t *in, int len, uint8_t cidr)
+{
+	int i, bits;
+
+	for (i = 0; i < len; i++) {
+		bits = cidr - i * 8;
+		if (bits >= 8)
+			out[i] = in[i];
+		else if (bits <= 0)
+			out[i] = 0;
+		else
+			out[i] = in[i] & (uint8_t)(0xff << (8 - bits));
+	}
+}
+
+static int route_request(struct rtnl *r, uint16_t type, uint16_t flags, int family,
+			 const uint8_t *dst, uint8_t cidr, unsigned int ifindex, uint32_t table)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	uint8_t masked[16];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	int len, ret;
+
+	len = check_prefix(family, cidr);
+	if (len < 0)
+		return len;
+	ret = check_ifindex(ifindex);
+	if (ret)
+		return ret;
+	if (table == RT_TABLE_UNSPEC)
+		return -EINVAL;
+	/* The kernel refuses IPv4 prefixes with host bits set. */
+	mask_prefix(masked, dst, len, cidr);
+	nlh = put_header(buf, type, flags);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = cidr;
+	/* Ids past 8 bits live only in RTA_TABLE. */
+	rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	if (type == RTM_NEWROUTE) {
+		rtm->rtm_protocol = RTPROT_BOOT;
+		rtm->rtm_type = RTN_UNICAST;
+		/*
+		 * A route straight out of a link, without gateway, is
+		 * link-scoped in IPv4; IPv6 has no route scopes.
+		 */
+		rtm->rtm_scope = family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+	} else {
+		/* Protocol and type 0 match any; so does scope "nowhere" in IPv4. */
+		rtm->rtm_scope = family == AF_INET ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
+	}
+	if (cidr)
+		mnl_attr_put(nlh, RTA_DST, (size_t)len, masked);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	return rtnl_request(r, nlh, NULL, NULL);
+}
+
+int rtnl_route_add(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr,
+		   unsigned int ifindex, uint32_t table)
+{
+	return route_request(r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, family, dst, cidr,
+			     ifindex, table);
+}
+
+int rtnl_route_del(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr,
+		   unsigned int ifindex, uint32_t table)
+{
+	return route_request(r, RTM_DELROUTE, 0, family, dst, cidr, ifindex, table);
+}
+
+/*
+ * One "lookup table" rule; fwmark != 0 makes it "not fwmark", suppress
+ * adds "suppress_prefixlength 0".
+ */
+static int rule_request(struct rtnl *r, uint16_t type, uint16_t flags, int family,
+			uint32_t fwmark, bool suppress, uint32_t table, uint32_t priority)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct fib_rule_hdr *frh;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	ret = addr_len(family);
+	if (ret < 0)
+		return ret;
+	if (table == RT_TABLE_UNSPEC)
+		return -EINVAL;
+	nlh = put_header(buf, type, flags);
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = (uint8_t)family;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	if (fwmark) {
+		/* No FRA_FWMASK: the kernel then compares all 32 bits, as `ip rule` does. */
+		frh->flags = FIB_RULE_INVERT;
+		mnl_attr_put_u32(nlh, FRA_FWMARK, fwmark);
+	}
+	if (suppress)
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	if (priority)
+		mnl_attr_put_u32(nlh, FRA_PRIORITY, priority);
+	return rtnl_request(r, nlh, NULL, NULL);
+}
+
+int rtnl_rule_add_not_fwmark(struct rtnl *r, int family, uint32_t fwmark, uint32_t table,
+			     uint32_t priority)
+{
+	/* "not fwmark 0" would match nothing: mark 0 with a full mask is every unmarked packet. */
+	if (!fwmark)
+		return -EINVAL;
+	return rule_request(r, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, family, fwmark, false,
+			    table, priority);
+}
+
+int rtnl_rule_del_not_fwmark(struct rtnl *r, int family, uint32_t fwmark, uint32_t table,
+			     uint32_t priority)
+{
+	if (!fwmark)
+		return -EINVAL;
+	return rule_request(r, RTM_DELRULE, 0, family, fwmark, false, table, priority);
+}
+
+int rtnl_rule_add_suppress_main(struct rtnl *r, int family, uint32_t priority)
+{
+	return rule_request(r, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, family, 0, true,
+			    RT_TABLE_MAIN, priority);
+}
+
+int rtnl_rule_del_suppress_main(struct rtnl *r, int family, uint32_t priority)
+{
+	return rule_request(r, RTM_DELRULE, 0, family, 0, true, RT_TABLE_MAIN, priority);
+}
+
+static int route_table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct table_scan *scan = data;
+	const struct nlattr *attr;
+	uint32_t table;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm)))
+		return MNL_CB_OK;
+	table = rtm->rtm_table;
+	mnl_attr_for_each(attr, nlh, sizeof(*rtm)) {
+		if (mnl_attr_get_type(attr) == RTA_TABLE && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			table = mnl_attr_get_u32(attr);
+	}
+	if (table == scan->table)
+		scan->found = true;
+	return MNL_CB_OK;
+}
+
+int rtnl_table_in_use(struct rtnl *r, int family, uint32_t table, bool *in_use)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct table_scan scan = { .table = table };
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	int ret;
+
+	if (family != AF_UNSPEC && addr_len(family) < 0)
+		return -EAFNOSUPPORT;
+	if (table == RT_TABLE_UNSPEC)
+		return -EINVAL;
+	/* Filtered here: kernel-side filters need strict checking, which older kernels lack. */
+	nlh = put_header(buf, RTM_GETROUTE, NLM_F_DUMP);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	ret = rtnl_request(r, nlh, route_table_cb, &scan);
+	if (ret == 0)
+		*in_use = scan.found;
+	return ret;
+}
+
+int rtnl_monitor_open(struct rtnl *mon)
+{
+	return sock_open(mon, RTMGRP_LINK, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+int rtnl_monitor_fd(const struct rtnl *mon)
+{
+	return mnl_socket_get_fd(mon->nl);
+}
+
+static int dellink_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_watch *watch = data;
+
+	if (nlh->nlmsg_type != RTM_DELLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+		return MNL_CB_OK;
+	/* AF_BRIDGE DELLINKs only say a port left its bridge. */
+	if (ifi->ifi_family != AF_BRIDGE && (unsigned int)ifi->ifi_index == watch->ifindex)
+		watch->gone = true;
+	return MNL_CB_OK;
+}
+
+int rtnl_monitor_link_gone(struct rtnl *mon, unsigned int ifindex, bool *gone)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_RECV_SIZE];
+	struct link_watch watch = { .ifindex = ifindex };
+	char name[IF_NAMESIZE];
+	ssize_t n;
+
+	for (;;) {
+		n = mnl_socket_recvfrom(mon->nl, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			/*
+			 * Events were dropped (socket overrun) or cut short,
+			 * and the deletion may be among them: ask directly.
+			 */
+			if (errno == ENOBUFS || errno == ENOSPC) {
+				if (!if_indextoname(ifindex, name) && (errno == ENXIO || errno == ENODEV))
+					watch.gone = true;
+				continue;
+			}
+			return -errno;
+		}
+		/* Sequence and port 0: events answer no request of ours. */
+		mnl_cb_run(buf, (size_t)n, 0, 0, dellink_cb, &watch);
+	}
+	*gone = watch.gone;
+	return 0;
+}
+
+/* Only sysctls: this is not a general file writer for whatever path reaches it. */
+static bool sysctl_path_ok(const char *path)
+{
+	return strncmp(path, "/proc/sys/", 10) == 0 && !strstr(path, "..");
+}
+
+int rtnl_sysctl_write(const char *path, const char *value)
+{
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd, ret = 0;
+
+	if (!sysctl_path_ok(path))
+		return -EINVAL;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, len);
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != len)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+int rtnl_sysctl_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, ret = 0;
+
+	if (!sysctl_path_ok(path) || len == 0)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len);
+	if (n < 0) {
+		ret = -errno;
+	} else if ((size_t)n == len) {
+		/* No room left for the terminator: the value may be cut short. */
+		ret = -EOVERFLOW;
+	} else {
+		if (n > 0 && buf[n - 1] == '\n')
+			n--;
+		buf[n] = '\0';
+	}
+	close(fd);
+	return ret;
+}
