@@ -63,6 +63,23 @@ int indextable_insert(struct indextable *t, void *entry, uint32_t *index_out)
 	return 0;
 }
 
+int indextable_insert_at(struct indextable *t, uint32_t index, void *entry)
+{
+	size_t i;
+
+	if (!entry)
+		return -EINVAL;
+	i = find(t, index);
+	if (t->slots[i].entry)
+		return -EEXIST;
+	if (t->used >= t->max_entries)
+		return -ENOSPC;
+	t->slots[i].index = index;
+	t->slots[i].entry = entry;
+	t->used++;
+	return 0;
+}
+
 int indextable_replace(struct indextable *t, uint32_t old_index, void *entry, uint32_t *index_out)
 {
 	int ret = indextable_remove(t, old_index);

@@ -30,6 +30,8 @@ int indextable_init(struct indextable *t, size_t max_entries);
 void indextable_uninit(struct indextable *t);
 /* Reserve a fresh random index for entry: 0, -ENOSPC when max_entries are in use. */
 int indextable_insert(struct indextable *t, void *entry, uint32_t *index_out);
+/* Put entry under a given index (a keypair taking over its handshake's index): 0, -EEXIST, -ENOSPC, -EINVAL. */
+int indextable_insert_at(struct indextable *t, uint32_t index, void *entry);
 /* Give entry a new random index in place of old (a new handshake for the same peer). */
 int indextable_replace(struct indextable *t, uint32_t old_index, void *entry, uint32_t *index_out);
 void *indextable_lookup(const struct indextable *t, uint32_t index);

@@ -39,6 +39,11 @@ static void unique_random_bounded(void **state)
 	assert_int_equal(indextable_remove(&t, idx[3]), 0);
 	assert_int_equal(indextable_remove(&t, idx[3]), -ENOENT);
 	assert_null(indextable_lookup(&t, idx[3]));
+	/* A keypair takes over the index its handshake had. */
+	assert_int_equal(indextable_insert_at(&t, idx[3], &entries[5]), 0);
+	assert_ptr_equal(indextable_lookup(&t, idx[3]), &entries[5]);
+	assert_int_equal(indextable_insert_at(&t, idx[3], &entries[5]), -EEXIST);
+	assert_int_equal(indextable_remove(&t, idx[3]), 0);
 	assert_int_equal(indextable_replace(&t, idx[4], &entries[4], &extra), 0);
 	assert_null(indextable_lookup(&t, idx[4]));
 	assert_ptr_equal(indextable_lookup(&t, extra), &entries[4]);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between device.c, send.c and receive.c; not for ctrl/. */
+#ifndef WGUD_DEVICE_INTERNAL_H
+#define WGUD_DEVICE_INTERNAL_H
+
+#include "device.h"
+
+static inline void device_drop(struct wg_device *dev, enum wg_drop_reason why)
+{
+	dev->drops[why]++;
+}
+
+/* Re-read a peer's earliest timer after an event changed it. */
+static inline void device_note_deadline(struct wg_device *dev, struct wg_peer *peer)
+{
+	peer->deadline = timers_next_deadline(&peer->timers);
+	if (peer->deadline < dev->next_deadline)
+		dev->next_deadline = peer->deadline;
+}
+
+void peer_zero_keys(struct wg_peer *peer);
+void peer_forget_handshake(struct wg_peer *peer);
+int peer_register_handshake_index(struct wg_peer *peer, uint32_t *index);
+void peer_install_session(struct wg_peer *peer, const struct noise_session_keys *keys, uint64_t now_ns);
+bool peer_confirm_keypair(struct wg_peer *peer, struct keypair *kp);
+
+/* send.c */
+void peer_send_initiation(struct wg_peer *peer, uint64_t now_ns, bool is_retry);
+void peer_send_keepalive(struct wg_peer *peer, uint64_t now_ns);
+void peer_send_staged(struct wg_peer *peer, uint64_t now_ns);
+void peer_drop_staged(struct wg_peer *peer, enum wg_drop_reason why);
+/* Queue a handshake message (already in pool buffer id) to the peer's endpoint, with the timer hooks of a send. */
+void peer_send_handshake_message(struct wg_peer *peer, uint32_t id, uint32_t len, uint64_t now_ns);
+uint64_t device_wall_ns(void);
+
+#endif

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The io_uring loop. UDP: one multishot recvmsg per socket, drawing buffers
+ * from a provided-buffer ring that is fed from the device's pool (buffer id =
+ * pool id), so a datagram is decrypted in the buffer it arrived in and
+ * written to TUN from there. TUN: a fixed number of reads in flight. Output:
+ * one sendmsg or write SQE per packet, all submitted with one system call per
+ * loop iteration; a buffer returns to the pool only when its send completed.
+ * Other descriptors: multishot poll. Completions are routed by user_data
+ * (operation, generation or slot).
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "device_internal.h"
+#include "loop.h"
+
+#define SQ_ENTRIES 1024
+#define BR_ENTRIES 512
+#define BR_GROUP 7
+#define TUN_READS 32
+#define RX_MAX 256
+
+enum uring_op { OP_RECV = 1, OP_TUN_READ, OP_SEND, OP_TUN_WRITE, OP_POLL, OP_CANCEL };
+
+static inline uint64_t ud(enum uring_op op, uint64_t arg)
+{
+	return (uint64_t)op | arg << 8;
+}
+
+struct tx_slot {
+	struct msghdr msg;
+	struct iovec iov;
+	union wg_sockaddr addr;
+	uint32_t id;
+};
+
+struct uring_backend {
+	struct io_uring ring;
+	struct io_uring_buf_ring *br;
+	size_t br_bytes;
+	unsigned int br_given; /* buffers the kernel holds in the ring */
+	struct msghdr recv_msg;
+	int sock[2];
+	bool recv_armed[2];
+	uint32_t gen; /* socket generation, so completions of replaced sockets are told apart */
+	uint32_t tun_ids[TUN_READS];
+	bool tun_armed[TUN_READS];
+	struct tx_slot *slots;
+	uint32_t *free_slots, n_free_slots;
+	struct wg_pkt rx[RX_MAX];
+	unsigned int n_rx;
+	struct wg_pkt tun_rx[TUN_READS];
+	unsigned int n_tun_rx;
+};
+
+static struct io_uring_sqe *get_sqe(struct uring_backend *b)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+
+	if (!sqe) {
+		io_uring_submit(&b->ring);
+		sqe = io_uring_get_sqe(&b->ring);
+	}
+	return sqe;
+}
+
+static void refill_ring(struct wg_device *dev, struct uring_backend *b)
+{
+	int mask = io_uring_buf_ring_mask(BR_ENTRIES), added = 0;
+
+	while (b->br_given < BR_ENTRIES) {
+		uint32_t id = pool_get(&dev->pool);
+
+		if (id == POOL_NONE)
+			break;
+		io_uring_buf_ring_add(b->br, pool_buf(&dev->pool, id), dev->pool.buf_size, (unsigned short)id, mask,
+				      added++);
+		b->br_given++;
+	}
+	if (added)
+		io_uring_buf_ring_advance(b->br, added);
+}
+
+static int arm_recv(struct uring_backend *b, int which)
+{
+	struct io_uring_sqe *sqe;
+
+	if (b->sock[which] < 0 || b->recv_armed[which])
+		return 0;
+	sqe = get_sqe(b);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_recvmsg_multishot(sqe, b->sock[which], &b->recv_msg, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BR_GROUP;
+	io_uring_sqe_set_data64(sqe, ud(OP_RECV, (uint64_t)b->gen << 1 | (uint64_t)which));
+	b->recv_armed[which] = true;
+	return 0;
+}
+
+static void arm_tun_reads(struct wg_device *dev, struct uring_backend *b)
+{
+	int i;
+
+	if (dev->tun_fd < 0)
+		return;
+	for (i = 0; i < TUN_READS; i++) {
+		struct io_uring_sqe *sqe;
+		uint32_t id;
+
+		if (b->tun_armed[i])
+			continue;
+		id = pool_get(&dev->pool);
+		if (id == POOL_NONE)
+			return;
+		sqe = get_sqe(b);
+		if (!sqe) {
+			pool_put(&dev->pool, id);
+			return;
+		}
+		b->tun_ids[i] = id;
+		io_uring_prep_read(sqe, dev->tun_fd, pool_buf(&dev->pool, id) + WG_TUN_HEADROOM,
+				   dev->pool.buf_size - WG_TUN_HEADROOM - 64, (uint64_t)-1);
+		io_uring_sqe_set_data64(sqe, ud(OP_TUN_READ, (uint64_t)i));
+		b->tun_armed[i] = true;
+	}
+}
+
+static int uring_sockets_changed(struct loop *l)
+{
+	struct uring_backend *b = l->backend;
+	int i;
+
+	/* In-flight receives hold the old sockets open: cancel them; their buffers come back as completions. */
+	for (i = 0; i < 2; i++) {
+		if (b->recv_armed[i]) {
+			struct io_uring_sqe *sqe = get_sqe(b);
+
+			if (!sqe)
+				return -EBUSY;
+			io_uring_prep_cancel64(sqe, ud(OP_RECV, (uint64_t)b->gen << 1 | (uint64_t)i), 0);
+			io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, 0));
+			b->recv_armed[i] = false;
+		}
+	}
+	b->gen++;
+	b->sock[0] = l->dev->sock4;
+	b->sock[1] = l->dev->sock6;
+	for (i = 0; i < 2; i++) {
+		int ret = arm_recv(b, i);
+
+		if (ret)
+			return ret;
+	}
+	return io_uring_submit(&b->ring) < 0 ? -EIO : 0;
+}
+
+static int uring_init(struct loop *l)
+{
+	struct wg_device *dev = l->dev;
+	struct uring_backend *b;
+	struct io_uring_buf_reg reg;
+	struct io_uring_probe *probe;
+	uint32_t i;
+	int ret;
+
+	if (dev->pool.count > 65536)
+		return -EINVAL; /* buffer ids are 16 bits */
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	ret = io_uring_queue_init(SQ_ENTRIES, &b->ring, 0);
+	if (ret)
+		goto err_free;
+	probe = io_uring_get_probe_ring(&b->ring);
+	if (!probe || !io_uring_opcode_supported(probe, IORING_OP_RECVMSG) ||
+	    !io_uring_opcode_supported(probe, IORING_OP_POLL_ADD)) {
+		io_uring_free_probe(probe);
+		ret = -EINVAL;
+		goto err_ring;
+	}
+	io_uring_free_probe(probe);
+
+	b->br_bytes = BR_ENTRIES * sizeof(struct io_uring_buf);
+	b->br = mmap(NULL, b->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (b->br == MAP_FAILED) {
+		b->br = NULL;
+		ret = -ENOMEM;
+		goto err_ring;
+	}
+	io_uring_buf_ring_init(b->br);
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (unsigned long)b->br;
+	reg.ring_entries = BR_ENTRIES;
+	reg.bgid = BR_GROUP;
+	/* Fails with EINVAL on kernels before 5.19: fall back to epoll. */
+	ret = io_uring_register_buf_ring(&b->ring, &reg, 0);
+	if (ret)
+		goto err_br;
+
+	b->slots = calloc(dev->pool.count, sizeof(*b->slots));
+	b->free_slots = calloc(dev->pool.count, sizeof(*b->free_slots));
+	if (!b->slots || !b->free_slots) {
+		ret = -ENOMEM;
+		goto err_slots;
+	}
+	for (i = 0; i < dev->pool.count; i++)
+		b->free_slots[i] = i;
+	b->n_free_slots = dev->pool.count;
+
+	b->recv_msg.msg_namelen = sizeof(struct sockaddr_in6);
+	b->sock[0] = b->sock[1] = -1;
+	l->backend = b;
+	refill_ring(dev, b);
+	arm_tun_reads(dev, b);
+	ret = uring_sockets_changed(l);
+	if (ret)
+		goto err_armed;
+	return 0;
+
+err_armed:
+	l->backend = NULL;
+err_slots:
+	free(b->slots);
+	free(b->free_slots);
+	io_uring_unregister_buf_ring(&b->ring, BR_GROUP);
+err_br:
+	munmap(b->br, b->br_bytes);
+err_ring:
+	io_uring_queue_exit(&b->ring);
+err_free:
+	free(b);
+	return ret;
+}
+
+static void uring_uninit(struct loop *l)
+{
+	struct uring_backend *b = l->backend;
+
+	if (!b)
+		return;
+	/* Exiting the ring cancels what is in flight; the pool is freed whole by the device. */
+	io_uring_queue_exit(&b->ring);
+	munmap(b->br, b->br_bytes);
+	free(b->slots);
+	free(b->free_slots);
+	free(b);
+	l->backend = NULL;
+}
+
+static int uring_add_fd(struct loop *l, int fd)
+{
+	struct uring_backend *b = l->backend;
+	struct io_uring_sqe *sqe = get_sqe(b);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_multishot(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, ud(OP_POLL, (uint64_t)fd));
+	return io_uring_submit(&b->ring) < 0 ? -EIO : 0;
+}
+
+static void uring_del_fd(struct loop *l, int fd)
+{
+	struct uring_backend *b = l->backend;
+	struct io_uring_sqe *sqe = get_sqe(b);
+
+	if (!sqe)
+		return;
+	io_uring_prep_poll_remove(sqe, ud(OP_POLL, (uint64_t)fd));
+	io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, 0));
+	io_uring_submit(&b->ring);
+}
+
+static struct tx_slot *take_slot(struct uring_backend *b, uint32_t *slot_id)
+{
+	if (!b->n_free_slots)
+		return NULL;
+	*slot_id = b->free_slots[--b->n_free_slots];
+	return &b->slots[*slot_id];
+}
+
+static void uring_flush(struct wg_device *dev, void *ctx)
+{
+	struct loop *l = ctx;
+	struct uring_backend *b = l->backend;
+	unsigned int i;
+
+	for (i = 0; i < dev->tx_udp.n; i++) {
+		struct wg_pkt *p = &dev->tx_udp.items[i];
+		int fd = p->addr.sa.sa_family == AF_INET6 ? dev->sock6 : dev->sock4;
+		struct io_uring_sqe *sqe;
+		struct tx_slot *s;
+		uint32_t sid;
+
+		sqe = fd >= 0 ? get_sqe(b) : NULL;
+		s = sqe ? take_slot(b, &sid) : NULL;
+		if (!s) {
+			pool_put(&dev->pool, p->id);
+			device_drop(dev, WG_DROP_SEND_ERROR);
+			continue;
+		}
+		s->id = p->id;
+		s->addr = p->addr;
+		s->iov.iov_base = p->data;
+		s->iov.iov_len = p->len;
+		memset(&s->msg, 0, sizeof(s->msg));
+		s->msg.msg_name = &s->addr;
+		s->msg.msg_namelen = device_sockaddr_len(&s->addr);
+		s->msg.msg_iov = &s->iov;
+		s->msg.msg_iovlen = 1;
+		io_uring_prep_sendmsg(sqe, fd, &s->msg, 0);
+		io_uring_sqe_set_data64(sqe, ud(OP_SEND, sid));
+	}
+	dev->tx_udp.n = 0;
+	for (i = 0; i < dev->tx_tun.n; i++) {
+		struct wg_pkt *p = &dev->tx_tun.items[i];
+		struct io_uring_sqe *sqe = get_sqe(b);
+		uint32_t sid = 0;
+		struct tx_slot *s = sqe ? take_slot(b, &sid) : NULL;
+
+		if (!s) {
+			pool_put(&dev->pool, p->id);
+			device_drop(dev, WG_DROP_SEND_ERROR);
+			continue;
+		}
+		s->id = p->id;
+		/* Offset -1: the device's own position, as TUN is a stream. */
+		io_uring_prep_write(sqe, dev->tun_fd, p->data, p->len, (uint64_t)-1);
+		io_uring_sqe_set_data64(sqe, ud(OP_TUN_WRITE, sid));
+	}
+	dev->tx_tun.n = 0;
+	io_uring_submit(&b->ring);
+}
+
+static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint64_t arg)
+{
+	struct wg_device *dev = l->dev;
+	struct uring_backend *b = l->backend;
+	int which = (int)(arg & 1);
+	bool current = (arg >> 1) == b->gen;
+	struct io_uring_recvmsg_out *out;
+	struct wg_pkt *p;
+	uint32_t id;
+
+	if (current && !(cqe->flags & IORING_CQE_F_MORE))
+		b->recv_armed[which] = false; /* re-armed after this batch; -ENOBUFS ends up here too */
+	if (!(cqe->flags & IORING_CQE_F_BUFFER))
+		return;
+	id = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+	b->br_given--;
+	if (cqe->res <= 0 || !current || b->n_rx == RX_MAX) {
+		pool_put(&dev->pool, id);
+		return;
+	}
+	out = io_uring_recvmsg_validate(pool_buf(&dev->pool, id), cqe->res, &b->recv_msg);
+	if (!out || (out->flags & MSG_TRUNC) || out->namelen > sizeof(union wg_sockaddr)) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_INVALID_MESSAGE);
+		return;
+	}
+	p = &b->rx[b->n_rx++];
+	p->id = id;
+	memset(&p->addr, 0, sizeof(p->addr));
+	memcpy(&p->addr, io_uring_recvmsg_name(out), out->namelen);
+	p->data = io_uring_recvmsg_payload(out, &b->recv_msg);
+	p->len = io_uring_recvmsg_payload_length(out, cqe->res, &b->recv_msg);
+}
+
+static void complete(struct loop *l, struct io_uring_cqe *cqe)
+{
+	struct wg_device *dev = l->dev;
+	struct uring_backend *b = l->backend;
+	uint64_t data = io_uring_cqe_get_data64(cqe), arg = data >> 8;
+
+	switch ((enum uring_op)(data & 0xff)) {
+	case OP_RECV:
+		on_recv(l, cqe, arg);
+		break;
+	case OP_TUN_READ:
+		b->tun_armed[arg] = false;
+		if (cqe->res > 0 && b->n_tun_rx < TUN_READS) {
+			struct wg_pkt *p = &b->tun_rx[b->n_tun_rx++];
+
+			p->id = b->tun_ids[arg];
+			p->data = pool_buf(&dev->pool, p->id) + WG_TUN_HEADROOM;
+			p->len = (uint32_t)cqe->res;
+		} else {
+			pool_put(&dev->pool, b->tun_ids[arg]);
+		}
+		break;
+	case OP_SEND:
+	case OP_TUN_WRITE:
+		if (cqe->res < 0)
+			device_drop(dev, WG_DROP_SEND_ERROR);
+		pool_put(&dev->pool, b->slots[arg].id);
+		b->free_slots[b->n_free_slots++] = (uint32_t)arg;
+		break;
+	case OP_POLL:
+		if (cqe->res > 0)
+			loop_dispatch_fd(l, (int)arg);
+		if (!(cqe->flags & IORING_CQE_F_MORE) && cqe->res != -ECANCELED && cqe->res != -ENOENT) {
+			struct io_uring_sqe *sqe = get_sqe(b);
+			unsigned int i;
+
+			/* Re-arm only descriptors still registered. */
+			for (i = 0; i < l->n_fds && l->fds[i].fd != (int)arg; i++)
+				;
+			if (sqe && i < l->n_fds) {
+				io_uring_prep_poll_multishot(sqe, (int)arg, POLLIN);
+				io_uring_sqe_set_data64(sqe, data);
+			}
+		}
+		break;
+	case OP_CANCEL:
+		break;
+	}
+}
+
+static int uring_run_once(struct loop *l, uint64_t timeout_ns)
+{
+	struct wg_device *dev = l->dev;
+	struct uring_backend *b = l->backend;
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	unsigned int head, seen = 0;
+	int ret, i;
+
+	refill_ring(dev, b);
+	arm_tun_reads(dev, b);
+	for (i = 0; i < 2; i++)
+		arm_recv(b, i);
+	if (timeout_ns != UINT64_MAX) {
+		ts.tv_sec = (long long)(timeout_ns / NSEC_PER_SEC);
+		ts.tv_nsec = (long long)(timeout_ns % NSEC_PER_SEC);
+	}
+	ret = io_uring_submit_and_wait_timeout(&b->ring, &cqe, 1, timeout_ns == UINT64_MAX ? NULL : &ts, NULL);
+	if (ret < 0 && ret != -ETIME && ret != -EINTR)
+		return ret;
+	b->n_rx = 0;
+	b->n_tun_rx = 0;
+	io_uring_for_each_cqe(&b->ring, head, cqe)
+	{
+		complete(l, cqe);
+		seen++;
+	}
+	io_uring_cq_advance(&b->ring, seen);
+	if (b->n_rx)
+		device_receive_udp(dev, b->rx, b->n_rx, device_now_ns());
+	if (b->n_tun_rx)
+		device_receive_tun(dev, b->tun_rx, b->n_tun_rx, device_now_ns());
+	uring_flush(dev, l);
+	return 0;
+}
+
+const struct loop_ops loop_uring_ops = {
+	.init = uring_init,
+	.uninit = uring_uninit,
+	.add_fd = uring_add_fd,
+	.del_fd = uring_del_fd,
+	.sockets_changed = uring_sockets_changed,
+	.run_once = uring_run_once,
+	.flush = uring_flush,
+	.name = "io_uring",
+};

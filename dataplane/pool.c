@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+#include "pool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int pool_init(struct pool *p, uint32_t count, uint32_t buf_size)
+{
+	size_t bytes;
+	uint32_t i;
+
+	memset(p, 0, sizeof(*p));
+	if (!count || buf_size < 64 || buf_size % 64)
+		return -EINVAL;
+	bytes = (size_t)count * buf_size;
+	/* Page-aligned and never swapped out: buffers hold plaintext before sealing. */
+	p->mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p->mem == MAP_FAILED) {
+		p->mem = NULL;
+		return -ENOMEM;
+	}
+	(void)mlock(p->mem, bytes);
+	(void)madvise(p->mem, bytes, MADV_DONTDUMP);
+	p->free_ids = calloc(count, sizeof(*p->free_ids));
+	if (!p->free_ids) {
+		munmap(p->mem, bytes);
+		p->mem = NULL;
+		return -ENOMEM;
+	}
+	for (i = 0; i < count; i++)
+		p->free_ids[i] = count - 1 - i;
+	p->n_free = count;
+	p->count = count;
+	p->buf_size = buf_size;
+	return 0;
+}
+
+void pool_uninit(struct pool *p)
+{
+	if (p->mem) {
+		size_t bytes = (size_t)p->count * p->buf_size;
+
+		explicit_bzero(p->mem, bytes);
+		munmap(p->mem, bytes);
+	}
+	free(p->free_ids);
+	memset(p, 0, sizeof(*p));
+}
+
+uint32_t pool_get(struct pool *p)
+{
+	return p->n_free ? p->free_ids[--p->n_free] : POOL_NONE;
+}
+
+void pool_put(struct pool *p, uint32_t id)
+{
+	if (id < p->count && p->n_free < p->count)
+		p->free_ids[p->n_free++] = id;
+}

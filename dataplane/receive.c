@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: MIT
+/*
+ * peer -> TUN. Handshake messages pass mac1 always, and under load a cookie
+ * (mac2) and the per-source rate limiter before any Curve25519 work. Data
+ * messages are opened in place; the replay window moves only after the tag
+ * verified; the inner source must belong to the peer whose key opened it.
+ * The endpoint follows only authenticated, fresh packets (roaming).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "device_internal.h"
+#include "transport.h"
+
+/* The address bytes (ip then port) that cookies are bound to. */
+static size_t cookie_source(uint8_t out[18], const union wg_sockaddr *a)
+{
+	if (a->sa.sa_family == AF_INET6) {
+		memcpy(out, &a->sin6.sin6_addr, 16);
+		memcpy(out + 16, &a->sin6.sin6_port, 2);
+		return 18;
+	}
+	memcpy(out, &a->sin.sin_addr, 4);
+	memcpy(out + 4, &a->sin.sin_port, 2);
+	return 6;
+}
+
+static bool rate_limit_allows(struct wg_device *dev, const union wg_sockaddr *a, uint64_t now_ns)
+{
+	if (a->sa.sa_family == AF_INET6)
+		return ratelimiter_allow(&dev->ratelimiter, AF_INET6, (const uint8_t *)&a->sin6.sin6_addr, now_ns);
+	return ratelimiter_allow(&dev->ratelimiter, AF_INET, (const uint8_t *)&a->sin.sin_addr, now_ns);
+}
+
+/*
+ * Under load once more than UNDER_LOAD_THRESHOLD handshake messages arrived
+ * within a second, and for a second after, as wireguard-go decides it.
+ */
+static bool under_load(struct wg_device *dev, uint64_t now_ns)
+{
+	if (now_ns - dev->load_window_start_ns >= NSEC_PER_SEC) {
+		dev->load_window_start_ns = now_ns;
+		dev->handshakes_this_second = 0;
+	}
+	if (++dev->handshakes_this_second > UNDER_LOAD_THRESHOLD)
+		dev->under_load_until_ns = now_ns + NSEC_PER_SEC;
+	return now_ns < dev->under_load_until_ns;
+}
+
+static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src)
+{
+	peer->endpoint = *src;
+	peer->has_endpoint = true;
+}
+
+static void send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len, const union wg_sockaddr *src,
+			      uint64_t now_ns)
+{
+	uint8_t addr[18];
+	size_t alen = cookie_source(addr, src);
+	uint32_t id = pool_get(&dev->pool);
+	struct message_handshake_cookie *reply;
+
+	if (id == POOL_NONE) {
+		device_drop(dev, WG_DROP_NO_BUFFER);
+		return;
+	}
+	reply = (struct message_handshake_cookie *)pool_buf(&dev->pool, id);
+	if (cookie_message_create(reply, &dev->checker, msg, len, addr, alen, now_ns)) {
+		pool_put(&dev->pool, id);
+		return;
+	}
+	device_udp_enqueue(dev, id, (uint8_t *)reply, sizeof(*reply), src);
+}
+
+static struct noise_handshake *lookup_peer(void *ctx, const uint8_t pub[NOISE_PUBLIC_KEY_LEN])
+{
+	struct wg_peer *peer = device_find_peer(ctx, pub);
+
+	return peer ? &peer->hs : NULL;
+}
+
+static struct wg_peer *peer_of_handshake(struct wg_device *dev, struct noise_handshake *hs)
+{
+	size_t i;
+
+	for (i = 0; i < dev->n_peers; i++)
+		if (&dev->peers[i]->hs == hs)
+			return dev->peers[i];
+	return NULL;
+}
+
+static void handshake_received(struct wg_peer *peer, const union wg_sockaddr *src, uint32_t len, uint64_t now_ns)
+{
+	update_endpoint(peer, src);
+	peer->rx_bytes += len;
+	timers_any_authenticated_packet_received(&peer->timers, now_ns);
+	timers_any_authenticated_packet_traversal(&peer->timers, now_ns);
+}
+
+static void set_last_handshake(struct wg_peer *peer)
+{
+	uint64_t wall = device_wall_ns();
+
+	peer->last_handshake_sec = (int64_t)(wall / NSEC_PER_SEC);
+	peer->last_handshake_nsec = (int64_t)(wall % NSEC_PER_SEC);
+}
+
+static void receive_initiation(struct wg_device *dev, struct wg_pkt *p, uint64_t now_ns)
+{
+	const struct message_handshake_initiation *msg = (const void *)p->data;
+	struct message_handshake_response *resp;
+	struct noise_handshake *hs;
+	struct noise_session_keys keys;
+	struct wg_peer *peer;
+	uint32_t index;
+
+	if (noise_consume_initiation(msg, dev->identity, lookup_peer, dev, now_ns, &hs)) {
+		device_drop(dev, WG_DROP_HANDSHAKE);
+		return;
+	}
+	peer = peer_of_handshake(dev, hs);
+	if (!peer)
+		return;
+	handshake_received(peer, &p->addr, p->len, now_ns);
+
+	/* The response is written over the initiation's buffer, which is ours to reuse. */
+	resp = (struct message_handshake_response *)pool_buf(&dev->pool, p->id);
+	if (peer_register_handshake_index(peer, &index) || noise_create_response(resp, &peer->hs, dev->identity, index) ||
+	    cookie_add_mac_to_packet(&peer->maker, (uint8_t *)resp, sizeof(*resp), now_ns) ||
+	    noise_derive_session(&keys, &peer->hs)) {
+		peer_forget_handshake(peer);
+		device_drop(dev, WG_DROP_HANDSHAKE);
+		return;
+	}
+	peer_install_session(peer, &keys, now_ns);
+	noise_session_keys_wipe(&keys);
+	timers_session_derived(&peer->timers, now_ns);
+	peer_send_handshake_message(peer, p->id, sizeof(*resp), now_ns);
+	p->id = POOL_NONE; /* now owned by the send queue */
+	device_note_deadline(dev, peer);
+}
+
+static void receive_response(struct wg_device *dev, struct wg_pkt *p, uint64_t now_ns)
+{
+	const struct message_handshake_response *msg = (const void *)p->data;
+	struct wg_index_entry *e = indextable_lookup(&dev->indices, message_le32_load(&msg->receiver_index));
+	struct noise_session_keys keys;
+	struct wg_peer *peer;
+
+	if (!e || e->kind != WG_INDEX_HANDSHAKE) {
+		device_drop(dev, WG_DROP_UNKNOWN_INDEX);
+		return;
+	}
+	peer = e->peer;
+	if (noise_consume_response(msg, &peer->hs, dev->identity) || noise_derive_session(&keys, &peer->hs)) {
+		device_drop(dev, WG_DROP_HANDSHAKE);
+		return;
+	}
+	handshake_received(peer, &p->addr, p->len, now_ns);
+	peer_install_session(peer, &keys, now_ns);
+	noise_session_keys_wipe(&keys);
+	timers_session_derived(&peer->timers, now_ns);
+	timers_handshake_complete(&peer->timers, now_ns);
+	set_last_handshake(peer);
+	/* Confirm the session to the responder with data, or a keepalive if there is none. */
+	if (peer->staged_len)
+		peer_send_staged(peer, now_ns);
+	else
+		peer_send_keepalive(peer, now_ns);
+	device_note_deadline(dev, peer);
+}
+
+static void receive_handshake(struct wg_device *dev, struct wg_pkt *p, enum message_type type, uint64_t now_ns)
+{
+	uint8_t addr[18];
+	size_t alen = cookie_source(addr, &p->addr);
+	bool load = under_load(dev, now_ns);
+	enum cookie_mac_state mac;
+
+	if (!dev->identity->has_identity)
+		return;
+	mac = cookie_validate_packet(&dev->checker, p->data, p->len, addr, alen, load, now_ns);
+	if (mac == COOKIE_MAC_INVALID) {
+		device_drop(dev, WG_DROP_MAC);
+		return;
+	}
+	if (load && mac != COOKIE_MAC_VALID_WITH_COOKIE) {
+		send_cookie_reply(dev, p->data, p->len, &p->addr, now_ns);
+		device_drop(dev, WG_DROP_UNDER_LOAD);
+		return;
+	}
+	if (load && !rate_limit_allows(dev, &p->addr, now_ns)) {
+		device_drop(dev, WG_DROP_UNDER_LOAD);
+		return;
+	}
+	if (type == MESSAGE_HANDSHAKE_INITIATION)
+		receive_initiation(dev, p, now_ns);
+	else
+		receive_response(dev, p, now_ns);
+}
+
+static void receive_cookie(struct wg_device *dev, struct wg_pkt *p, uint64_t now_ns)
+{
+	const struct message_handshake_cookie *msg = (const void *)p->data;
+	struct wg_index_entry *e = indextable_lookup(&dev->indices, message_le32_load(&msg->receiver_index));
+
+	if (!e) {
+		device_drop(dev, WG_DROP_UNKNOWN_INDEX);
+		return;
+	}
+	if (cookie_message_consume(&e->peer->maker, msg, now_ns))
+		device_drop(dev, WG_DROP_HANDSHAKE);
+}
+
+/* Length of the IP packet at p (at most len), or 0 when it is not a well-formed IPv4/IPv6 packet. */
+static uint32_t ip_packet_len(const uint8_t *p, uint32_t len)
+{
+	uint32_t stated;
+
+	if (len >= 20 && p[0] >> 4 == 4) {
+		stated = (uint32_t)p[2] << 8 | p[3];
+		if (stated < (uint32_t)(p[0] & 15) * 4 || (p[0] & 15) < 5)
+			return 0;
+	} else if (len >= 40 && p[0] >> 4 == 6) {
+		stated = 40 + ((uint32_t)p[4] << 8 | p[5]);
+	} else {
+		return 0;
+	}
+	return stated <= len ? stated : 0;
+}
+
+static void receive_data(struct wg_device *dev, struct wg_pkt *p, uint64_t now_ns)
+{
+	struct wg_index_entry *e = indextable_lookup(&dev->indices, message_le32_load(p->data + 4));
+	struct wg_peer *peer;
+	struct keypair *kp;
+	uint8_t *plain;
+	uint32_t inner;
+	ssize_t n;
+
+	if (!e || e->kind != WG_INDEX_KEYPAIR) {
+		device_drop(dev, WG_DROP_UNKNOWN_INDEX);
+		return;
+	}
+	peer = e->peer;
+	kp = e->kp;
+	plain = p->data + sizeof(struct message_data);
+	/* Decrypt in place: the plaintext lands where the ciphertext was. */
+	n = transport_open(kp, plain, p->len - sizeof(struct message_data), p->data, p->len, now_ns);
+	if (n < 0) {
+		device_drop(dev, WG_DROP_DECRYPT);
+		return;
+	}
+	/* Authenticated and fresh: from here on the packet speaks for the peer. */
+	update_endpoint(peer, &p->addr);
+	if (peer_confirm_keypair(peer, kp)) {
+		/* The responder's handshake completes with the initiator's first packet. */
+		timers_handshake_complete(&peer->timers, now_ns);
+		set_last_handshake(peer);
+		peer_send_staged(peer, now_ns);
+	}
+	peer->rx_bytes += p->len;
+	timers_any_authenticated_packet_received(&peer->timers, now_ns);
+	timers_any_authenticated_packet_traversal(&peer->timers, now_ns);
+	if (keypair_should_rekey_on_receive(kp, now_ns) && !peer->timers.sent_lastminute_handshake) {
+		peer->timers.sent_lastminute_handshake = true;
+		peer_send_initiation(peer, now_ns, false);
+	}
+	device_note_deadline(dev, peer);
+	if (n == 0)
+		return; /* keepalive */
+	inner = ip_packet_len(plain, (uint32_t)n);
+	if (!inner) {
+		device_drop(dev, WG_DROP_INNER_INVALID);
+		return;
+	}
+	if (allowedips_lookup_src(&dev->allowedips, plain, inner) != peer) {
+		device_drop(dev, WG_DROP_SOURCE_NOT_ALLOWED);
+		return;
+	}
+	timers_data_received(&peer->timers, now_ns);
+	device_note_deadline(dev, peer);
+	device_tun_enqueue(dev, p->id, plain, inner);
+	p->id = POOL_NONE;
+}
+
+void device_receive_udp(struct wg_device *dev, struct wg_pkt *pkts, unsigned int n, uint64_t now_ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct wg_pkt *p = &pkts[i];
+		enum message_type type = message_classify(p->data, p->len);
+
+		switch (type) {
+		case MESSAGE_HANDSHAKE_INITIATION:
+		case MESSAGE_HANDSHAKE_RESPONSE:
+			receive_handshake(dev, p, type, now_ns);
+			break;
+		case MESSAGE_HANDSHAKE_COOKIE:
+			receive_cookie(dev, p, now_ns);
+			break;
+		case MESSAGE_DATA:
+			receive_data(dev, p, now_ns);
+			break;
+		default:
+			device_drop(dev, WG_DROP_INVALID_MESSAGE);
+			break;
+		}
+		if (p->id != POOL_NONE)
+			pool_put(&dev->pool, p->id);
+	}
+}

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+/*
+ * TUN -> peer: cryptokey routing by inner destination, staging while no
+ * session exists, sealing in place, and the handshake and keepalive messages
+ * the timers ask for. Runs on the event loop thread.
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+#include <time.h>
+
+#include "device_internal.h"
+#include "transport.h"
+
+uint64_t device_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst)
+{
+	struct wg_pkt *p;
+
+	if (dev->tx_udp.n == WG_TXQ_MAX && dev->flush)
+		dev->flush(dev, dev->flush_ctx);
+	if (dev->tx_udp.n == WG_TXQ_MAX) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_SEND_ERROR);
+		return;
+	}
+	p = &dev->tx_udp.items[dev->tx_udp.n++];
+	p->id = id;
+	p->data = data;
+	p->len = len;
+	p->addr = *dst;
+}
+
+void device_tun_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len)
+{
+	struct wg_pkt *p;
+
+	if (dev->tx_tun.n == WG_TXQ_MAX && dev->flush)
+		dev->flush(dev, dev->flush_ctx);
+	if (dev->tx_tun.n == WG_TXQ_MAX) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_SEND_ERROR);
+		return;
+	}
+	p = &dev->tx_tun.items[dev->tx_tun.n++];
+	p->id = id;
+	p->data = data;
+	p->len = len;
+}
+
+static void note_sent(struct wg_peer *peer, uint32_t wire_len, bool data, uint64_t now_ns)
+{
+	peer->tx_bytes += wire_len;
+	timers_any_authenticated_packet_traversal(&peer->timers, now_ns);
+	timers_any_authenticated_packet_sent(&peer->timers, now_ns);
+	if (data)
+		timers_data_sent(&peer->timers, now_ns);
+	device_note_deadline(peer->dev, peer);
+}
+
+void peer_send_handshake_message(struct wg_peer *peer, uint32_t id, uint32_t len, uint64_t now_ns)
+{
+	struct wg_device *dev = peer->dev;
+
+	if (!peer->has_endpoint) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_NO_ENDPOINT);
+		return;
+	}
+	device_udp_enqueue(dev, id, pool_buf(&dev->pool, id), len, &peer->endpoint);
+	note_sent(peer, len, false, now_ns);
+}
+
+void peer_send_initiation(struct wg_peer *peer, uint64_t now_ns, bool is_retry)
+{
+	struct wg_device *dev = peer->dev;
+	struct message_handshake_initiation *msg;
+	uint32_t id, index;
+
+	if (!is_retry)
+		timers_handshake_requested(&peer->timers);
+	/* At most one initiation per REKEY_TIMEOUT, whoever asks. */
+	if (peer->sent_initiation_ever && now_ns - peer->last_sent_initiation_ns < REKEY_TIMEOUT_NS)
+		return;
+	if (!dev->identity->has_identity)
+		return;
+	if (!peer->has_endpoint) {
+		device_drop(dev, WG_DROP_NO_ENDPOINT);
+		return;
+	}
+	id = pool_get(&dev->pool);
+	if (id == POOL_NONE) {
+		device_drop(dev, WG_DROP_NO_BUFFER);
+		return;
+	}
+	msg = (struct message_handshake_initiation *)pool_buf(&dev->pool, id);
+	if (peer_register_handshake_index(peer, &index) ||
+	    noise_create_initiation(msg, &peer->hs, dev->identity, index, device_wall_ns()) ||
+	    cookie_add_mac_to_packet(&peer->maker, (uint8_t *)msg, sizeof(*msg), now_ns)) {
+		peer_forget_handshake(peer);
+		pool_put(&dev->pool, id);
+		return;
+	}
+	peer->last_sent_initiation_ns = now_ns;
+	peer->sent_initiation_ever = true;
+	peer_send_handshake_message(peer, id, sizeof(*msg), now_ns);
+	timers_handshake_initiated(&peer->timers, now_ns);
+	device_note_deadline(dev, peer);
+}
+
+/*
+ * Seal the packet at buf[off, off+len) in place (off leaves room for the
+ * header) with the current keypair and queue it. The buffer is consumed.
+ * Returns false, buffer untouched, when there is no keypair that may send.
+ */
+static bool seal_and_send(struct wg_peer *peer, uint32_t id, uint32_t off, uint32_t len, uint64_t now_ns)
+{
+	struct wg_device *dev = peer->dev;
+	struct keypair *kp = peer->current ? &peer->current->kp : NULL;
+	uint8_t *out;
+	ssize_t sealed;
+
+	if (!kp || !keypair_can_send(kp, now_ns))
+		return false;
+	if (!peer->has_endpoint) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_NO_ENDPOINT);
+		return true;
+	}
+	out = pool_buf(&dev->pool, id) + off - sizeof(struct message_data);
+	sealed = transport_seal(kp, out, dev->pool.buf_size - (off - sizeof(struct message_data)), out + 16, len,
+				dev->mtu, now_ns);
+	if (sealed < 0) {
+		/* Counter or key exhausted between the check and here: a new session is needed. */
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_SEND_ERROR);
+		return true;
+	}
+	device_udp_enqueue(dev, id, out, (uint32_t)sealed, &peer->endpoint);
+	note_sent(peer, (uint32_t)sealed, len > 0, now_ns);
+	if (keypair_should_rekey_on_send(kp, now_ns))
+		peer_send_initiation(peer, now_ns, false);
+	return true;
+}
+
+static void stage(struct wg_peer *peer, uint32_t id, uint32_t off, uint32_t len)
+{
+	struct wg_device *dev = peer->dev;
+	struct wg_staged *s;
+
+	if (peer->staged_len == MAX_STAGED_PACKETS) {
+		/* Full: the oldest goes, as in the references. */
+		pool_put(&dev->pool, peer->staged[peer->staged_head].id);
+		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
+		peer->staged_len--;
+		device_drop(dev, WG_DROP_STAGED_OVERFLOW);
+	}
+	s = &peer->staged[(peer->staged_head + peer->staged_len) % MAX_STAGED_PACKETS];
+	s->id = id;
+	s->off = off;
+	s->len = len;
+	peer->staged_len++;
+}
+
+void peer_drop_staged(struct wg_peer *peer, enum wg_drop_reason why)
+{
+	while (peer->staged_len) {
+		pool_put(&peer->dev->pool, peer->staged[peer->staged_head].id);
+		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
+		peer->staged_len--;
+		device_drop(peer->dev, why);
+	}
+}
+
+void peer_send_staged(struct wg_peer *peer, uint64_t now_ns)
+{
+	while (peer->staged_len) {
+		struct wg_staged *s = &peer->staged[peer->staged_head];
+
+		if (!seal_and_send(peer, s->id, s->off, s->len, now_ns)) {
+			peer_send_initiation(peer, now_ns, false);
+			return;
+		}
+		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
+		peer->staged_len--;
+	}
+}
+
+void peer_send_keepalive(struct wg_peer *peer, uint64_t now_ns)
+{
+	struct wg_device *dev = peer->dev;
+	uint32_t id;
+
+	if (peer->staged_len) {
+		peer_send_staged(peer, now_ns);
+		return;
+	}
+	id = pool_get(&dev->pool);
+	if (id == POOL_NONE) {
+		device_drop(dev, WG_DROP_NO_BUFFER);
+		return;
+	}
+	if (!seal_and_send(peer, id, WG_TUN_HEADROOM, 0, now_ns)) {
+		pool_put(&dev->pool, id);
+		peer_send_initiation(peer, now_ns, false);
+	}
+}
+
+/* The IP length of a packet from TUN, or 0 if it is not a plausible IPv4/IPv6 packet. */
+static uint32_t inner_len(const uint8_t *p, uint32_t len)
+{
+	if (len >= 20 && p[0] >> 4 == 4)
+		return len;
+	if (len >= 40 && p[0] >> 4 == 6)
+		return len;
+	return 0;
+}
+
+void device_receive_tun(struct wg_device *dev, struct wg_pkt *pkts, unsigned int n, uint64_t now_ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct wg_pkt *p = &pkts[i];
+		struct wg_peer *peer;
+		uint32_t off = (uint32_t)(p->data - pool_buf(&dev->pool, p->id));
+
+		if (!inner_len(p->data, p->len) || off < sizeof(struct message_data)) {
+			pool_put(&dev->pool, p->id);
+			device_drop(dev, WG_DROP_INNER_INVALID);
+			continue;
+		}
+		peer = allowedips_lookup_dst(&dev->allowedips, p->data, p->len);
+		if (!peer) {
+			pool_put(&dev->pool, p->id);
+			device_drop(dev, WG_DROP_NO_ROUTE);
+			continue;
+		}
+		/* Keep order: once anything is staged, later packets queue behind it. */
+		if (peer->staged_len || !seal_and_send(peer, p->id, off, p->len, now_ns)) {
+			stage(peer, p->id, off, p->len);
+			peer_send_staged(peer, now_ns);
+		}
+	}
+}
+
+uint64_t device_tick(struct wg_device *dev, uint64_t now_ns)
+{
+	size_t i;
+
+	if (now_ns < dev->next_deadline)
+		return dev->next_deadline;
+	dev->next_deadline = UINT64_MAX;
+	for (i = 0; i < dev->n_peers; i++) {
+		struct wg_peer *peer = dev->peers[i];
+		unsigned int actions;
+
+		if (peer->deadline <= now_ns) {
+			actions = timers_tick(&peer->timers, now_ns);
+			if (actions & TIMERS_ZERO_KEYS)
+				peer_zero_keys(peer);
+			if (actions & TIMERS_DROP_STAGED)
+				peer_drop_staged(peer, WG_DROP_STAGED_EXPIRED);
+			if (actions & TIMERS_SEND_INITIATION)
+				peer_send_initiation(peer, now_ns, true);
+			if (actions & TIMERS_SEND_KEEPALIVE)
+				peer_send_keepalive(peer, now_ns);
+		}
+		peer->deadline = timers_next_deadline(&peer->timers);
+		if (peer->deadline < dev->next_deadline)
+			dev->next_deadline = peer->deadline;
+	}
+	return dev->next_deadline;
+}

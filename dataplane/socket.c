@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#include "socket.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int open_one(int family, uint16_t port, uint32_t mark, uint16_t *bound)
+{
+	union wg_sockaddr a;
+	socklen_t alen;
+	int fd, one = 1, size = 4 << 20, ret;
+
+	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (fd < 0)
+		return -errno;
+	memset(&a, 0, sizeof(a));
+	if (family == AF_INET6) {
+		/* Separate sockets per family: no v4-mapped addresses to untangle on receive. */
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+			goto err;
+		a.sin6.sin6_family = AF_INET6;
+		a.sin6.sin6_port = htons(port);
+		alen = sizeof(a.sin6);
+	} else {
+		a.sin.sin_family = AF_INET;
+		a.sin.sin_port = htons(port);
+		alen = sizeof(a.sin);
+	}
+	/* Bigger buffers absorb bursts between loop iterations; FORCE works as root, the plain form otherwise. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		goto err;
+	if (bind(fd, &a.sa, alen) < 0)
+		goto err;
+	alen = sizeof(a);
+	if (getsockname(fd, &a.sa, &alen) < 0)
+		goto err;
+	*bound = ntohs(family == AF_INET6 ? a.sin6.sin6_port : a.sin.sin_port);
+	return fd;
+err:
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int socket_bind(struct wg_device *dev, uint16_t port)
+{
+	uint16_t bound4 = 0, bound6 = 0;
+	int fd4, fd6, tries;
+
+	/* With port 0, the kernel's pick for IPv4 may be taken for IPv6: try a few times. */
+	for (tries = 0; tries < 8; tries++) {
+		fd4 = open_one(AF_INET, port, dev->fwmark, &bound4);
+		if (fd4 < 0)
+			return fd4;
+		fd6 = open_one(AF_INET6, bound4, dev->fwmark, &bound6);
+		if (fd6 >= 0 || fd6 == -EAFNOSUPPORT)
+			break;
+		close(fd4);
+		if (port || fd6 != -EADDRINUSE)
+			return fd6;
+	}
+	if (tries == 8)
+		return -EADDRINUSE;
+	socket_close(dev);
+	dev->sock4 = fd4;
+	dev->sock6 = fd6 >= 0 ? fd6 : -1; /* a host without IPv6 still works over IPv4 */
+	dev->listen_port = bound4;
+	return 0;
+}
+
+int socket_set_fwmark(struct wg_device *dev, uint32_t mark)
+{
+	int fds[2] = { dev->sock4, dev->sock6 }, i;
+
+	for (i = 0; i < 2; i++)
+		if (fds[i] >= 0 && setsockopt(fds[i], SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+			return -errno;
+	dev->fwmark = mark;
+	return 0;
+}
+
+void socket_close(struct wg_device *dev)
+{
+	if (dev->sock4 >= 0)
+		close(dev->sock4);
+	if (dev->sock6 >= 0)
+		close(dev->sock6);
+	dev->sock4 = dev->sock6 = -1;
+}
