@@ -1,27 +1,43 @@
 // SPDX-License-Identifier: MIT
 /*
- * wgud's entry point. Today it carries the key commands; the daemon modes
- * (`--conf FILE`, `IFACE`) join it with the data plane.
+ * wgud's entry point: the command line, then daemon_run() for the two ways
+ * to run an interface, or the key commands.
+ *   wgud --conf wg0.conf [--interface NAME]   foreground, from a wg-quick file
+ *   wgud [-f] wg0                             wireguard-go style, for wg-quick
  */
 #include <errno.h>
+#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
+#include "daemon.h"
 #include "keys.h"
 #include "noise.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: wgud COMMAND\n"
+		"Usage: wgud --conf FILE [--interface NAME] [options]\n"
+		"       wgud [-f] [options] IFACE\n"
+		"       wgud genkey | pubkey | genpsk | --version | --help\n"
 		"\n"
-		"  genkey        print a new private key (base64)\n"
-		"  pubkey        read a private key on stdin, print its public key\n"
-		"  genpsk        print a new preshared key\n"
-		"  --version     print the version\n"
-		"  --help        this text\n");
+		"  --conf FILE         run in the foreground configured from a wg-quick file\n"
+		"                      (interface named after the file unless --interface)\n"
+		"  IFACE               create IFACE and its UAPI socket for wg(8), like wireguard-go;\n"
+		"                      detaches unless -f or WG_PROCESS_FOREGROUND=1\n"
+		"  -f, --foreground    stay in the foreground\n"
+		"  -v, --verbose       more messages\n"
+		"  --io uring|epoll    force the event loop (default: io_uring, else epoll; env WGUD_IO)\n"
+		"  --run-hooks         run PreUp/PostUp/PreDown/PostDown from the conf\n"
+		"  --buffers N         packet buffers (default 4096, each about 2 KiB)\n"
+		"\n"
+		"  genkey              print a new private key (base64)\n"
+		"  pubkey              read a private key on stdin, print its public key\n"
+		"  genpsk              print a new preshared key\n");
 }
 
 /* Reads one key line from stdin (at most 44 characters and a newline). */
@@ -80,6 +96,115 @@ static int cmd_genkey(bool clamp)
 	return 0;
 }
 
+static int parse_io(const char *s, enum loop_backend *out)
+{
+	if (!strcmp(s, "uring") || !strcmp(s, "io_uring"))
+		*out = LOOP_URING;
+	else if (!strcmp(s, "epoll"))
+		*out = LOOP_EPOLL;
+	else if (!strcmp(s, "auto"))
+		*out = LOOP_AUTO;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int run_daemon(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "conf", required_argument, NULL, 'c' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "io", required_argument, NULL, 'o' },
+		{ "run-hooks", no_argument, NULL, 'H' },
+		{ "buffers", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon_options o = { .io = LOOP_AUTO };
+	const char *ifname = NULL, *env;
+	int opt;
+
+	env = getenv("WG_PROCESS_FOREGROUND");
+	o.foreground = env && !strcmp(env, "1");
+	env = getenv("WGUD_IO");
+	if (env && *env && parse_io(env, &o.io)) {
+		fprintf(stderr, "wgud: WGUD_IO must be uring, epoll or auto, not '%s'\n", env);
+		return 2;
+	}
+	while ((opt = getopt_long(argc, argv, "fv", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			o.conf_path = optarg;
+			break;
+		case 'i':
+			ifname = optarg;
+			break;
+		case 'f':
+			o.foreground = true;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'o':
+			if (parse_io(optarg, &o.io)) {
+				fprintf(stderr, "wgud: --io takes uring, epoll or auto, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'H':
+			o.run_hooks = true;
+			break;
+		case 'b': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end || n < 256 || n > 65536) {
+				fprintf(stderr, "wgud: --buffers takes a number from 256 to 65536\n");
+				return 2;
+			}
+			o.buffers = (unsigned int)n;
+			break;
+		}
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		if (optind + 1 != argc || ifname || o.conf_path) {
+			usage(stderr);
+			return 2;
+		}
+		ifname = argv[optind];
+	}
+	if (o.conf_path) {
+		/* The conf mode is for systemd and containers: always in the foreground. */
+		o.foreground = true;
+		if (!ifname && conf_interface_name(o.ifname, o.conf_path)) {
+			fprintf(stderr, "wgud: cannot name an interface after '%s'; give --interface NAME\n",
+				o.conf_path);
+			return 2;
+		}
+	} else if (!ifname) {
+		usage(stderr);
+		return 2;
+	}
+	if (ifname) {
+		size_t i, n = strlen(ifname);
+
+		for (i = 0; i < n && (ifname[i] > ' ' && ifname[i] != '/' && ifname[i] != ':'); i++)
+			;
+		if (!n || n >= sizeof(o.ifname) || i != n || !strcmp(ifname, ".") || !strcmp(ifname, "..")) {
+			fprintf(stderr, "wgud: '%s' is not a valid interface name (1 to 15 characters, no '/', ':' or spaces)\n",
+				ifname);
+			return 2;
+		}
+		memcpy(o.ifname, ifname, n + 1);
+	}
+	return daemon_run(&o);
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0) {
@@ -103,6 +228,5 @@ int main(int argc, char **argv)
 		return cmd_genkey(false);
 	if (argc == 2 && !strcmp(argv[1], "pubkey"))
 		return cmd_pubkey();
-	usage(stderr);
-	return 2;
+	return run_daemon(argc, argv);
 }

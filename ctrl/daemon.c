@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One interface from start to stop. The order matters for "nothing is
+ * created on bad input": the conf is parsed and its names resolved before
+ * any device exists; teardown runs in reverse. In conf mode the network is
+ * set up as wg-quick would (MTU, addresses, link, routes, Table=auto policy
+ * rules for full tunnels), through rtnetlink.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "conf.h"
+#include "device.h"
+#include "log.h"
+#include "rtnl.h"
+#include "socket.h"
+#include "tun.h"
+#include "uapi_server.h"
+
+#define DEFAULT_BUFFERS 4096
+#define FULL_TUNNEL_TABLE 51820
+
+struct daemon {
+	const struct daemon_options *o;
+	struct model_device *conf;
+	struct wg_device dev;
+	struct tun_device tun;
+	struct uapi_server uapi;
+	struct loop loop;
+	struct rtnl rtnl, monitor;
+	unsigned int ifindex;
+	int signal_fd;
+	/* What conf mode added outside the device, to remove at stop. */
+	uint32_t rule_table[2]; /* per family index 0 = v4, 1 = v6; 0 = none */
+	int exit_code;
+};
+
+static int fam_index(int family)
+{
+	return family == AF_INET6 ? 1 : 0;
+}
+
+static void report_kernel_module(void)
+{
+	struct stat st;
+	bool present = stat("/sys/module/wireguard", &st) == 0;
+
+	log_info("kernel WireGuard module %s; wgud runs its own data plane", present ? "present" : "not present");
+}
+
+/* Endpoint names in a conf are resolved once, at start, as wg(8) does. */
+static int resolve_endpoints(struct model_device *m, const char *file)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_peers; i++) {
+		struct model_peer *p = &m->peers[i];
+		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *res = NULL;
+		char port[8];
+		int ret;
+
+		if (!(p->flags & MODEL_PEER_HAS_ENDPOINT_HOST))
+			continue;
+		snprintf(port, sizeof(port), "%u", p->endpoint_port);
+		ret = getaddrinfo(p->endpoint_host, port, &hints, &res);
+		if (ret || !res) {
+			fprintf(stderr, "wgud: %s:%u: cannot resolve endpoint '%s': %s\n", file, p->conf_line,
+				p->endpoint_host, ret ? gai_strerror(ret) : "no address");
+			return -EINVAL;
+		}
+		memset(&p->endpoint, 0, sizeof(p->endpoint));
+		memcpy(&p->endpoint, res->ai_addr, res->ai_addrlen);
+		p->flags |= MODEL_PEER_HAS_ENDPOINT;
+		freeaddrinfo(res);
+	}
+	return 0;
+}
+
+static int load_conf(const char *path, struct model_device **out)
+{
+	struct conf_error err;
+	bool world_readable = false;
+	int ret = conf_read_file(path, out, &err, &world_readable);
+
+	if (ret) {
+		fprintf(stderr, "wgud: %s\n", err.message[0] ? err.message : strerror(-ret));
+		return ret;
+	}
+	if (world_readable)
+		log_warn("%s is readable by others (it holds a private key); chmod 600 it", path);
+	ret = resolve_endpoints(*out, path);
+	if (ret) {
+		model_device_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+static void run_hooks(struct daemon *d, enum model_hook which, const char *name)
+{
+	size_t i;
+
+	if (!d->conf)
+		return;
+	for (i = 0; i < d->conf->n_hooks[which]; i++) {
+		const char *cmd = d->conf->hooks[which][i];
+		char expanded[MODEL_MAX_HOOK_LEN * 2];
+		size_t o = 0;
+		int status;
+
+		if (!d->o->run_hooks) {
+			log_warn("skipping %s hook (hooks run only with --run-hooks)", name);
+			continue;
+		}
+		/* %i is the interface name, as in wg-quick. */
+		for (; *cmd && o + IFNAMSIZ + 1 < sizeof(expanded); cmd++) {
+			if (cmd[0] == '%' && cmd[1] == 'i') {
+				o += (size_t)snprintf(expanded + o, sizeof(expanded) - o, "%s", d->o->ifname);
+				cmd++;
+			} else {
+				expanded[o++] = *cmd;
+			}
+		}
+		expanded[o] = '\0';
+		log_info("running %s hook", name);
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			execl("/bin/sh", "sh", "-c", expanded, (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+			log_warn("%s hook failed", name);
+	}
+}
+
+static bool has_default_route(const struct model_device *m, int family)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->n_peers; i++)
+		for (j = 0; j < m->peers[i].n_allowedips; j++)
+			if (m->peers[i].allowedips[j].family == family && m->peers[i].allowedips[j].cidr == 0)
+				return true;
+	return false;
+}
+
+/* wg-quick's Table=auto for 0.0.0.0/0 or ::/0: our UDP carries a fwmark that skips the tunnel's table. */
+static int full_tunnel(struct daemon *d, int family)
+{
+	static const uint8_t any[16];
+	uint32_t table = d->dev.fwmark ? d->dev.fwmark : FULL_TUNNEL_TABLE;
+	bool in_use = true;
+	int ret;
+
+	if (!d->dev.fwmark) {
+		for (; table < FULL_TUNNEL_TABLE + 1000; table++) {
+			bool v4 = true, v6 = true;
+
+			if (rtnl_table_in_use(&d->rtnl, AF_INET, table, &v4) ||
+			    rtnl_table_in_use(&d->rtnl, AF_INET6, table, &v6))
+				continue;
+			in_use = v4 || v6;
+			if (!in_use)
+				break;
+		}
+		ret = socket_set_fwmark(&d->dev, table);
+		if (ret)
+			return ret;
+	}
+	ret = rtnl_route_add(&d->rtnl, family, any, 0, d->ifindex, table);
+	if (ret && ret != -EEXIST)
+		return ret;
+	ret = rtnl_rule_add_not_fwmark(&d->rtnl, family, table, table, 0);
+	if (ret && ret != -EEXIST)
+		return ret;
+	ret = rtnl_rule_add_suppress_main(&d->rtnl, family, 0);
+	if (ret && ret != -EEXIST)
+		return ret;
+	d->rule_table[fam_index(family)] = table;
+	if (family == AF_INET)
+		(void)rtnl_sysctl_write("/proc/sys/net/ipv4/conf/all/src_valid_mark", "1");
+	log_info("full tunnel for %s: fwmark and table %u", family == AF_INET ? "IPv4" : "IPv6", table);
+	return 0;
+}
+
+static int add_routes(struct daemon *d, const struct model_device *m)
+{
+	uint32_t table = m->table == MODEL_TABLE_NUMBER ? m->table_id : 254;
+	size_t i, j;
+	int ret;
+
+	if (m->table == MODEL_TABLE_OFF)
+		return 0;
+	for (i = 0; i < m->n_peers; i++) {
+		for (j = 0; j < m->peers[i].n_allowedips; j++) {
+			const struct model_cidr *c = &m->peers[i].allowedips[j];
+
+			if (c->cidr == 0 && m->table == MODEL_TABLE_AUTO)
+				continue; /* full_tunnel() handles the default route */
+			ret = rtnl_route_add(&d->rtnl, c->family, c->addr, c->cidr, d->ifindex, table);
+			if (ret && ret != -EEXIST) {
+				log_error("route for a peer's allowed-ips: %s", strerror(-ret));
+				return ret;
+			}
+		}
+	}
+	if (m->table == MODEL_TABLE_AUTO) {
+		if (has_default_route(m, AF_INET) && (ret = full_tunnel(d, AF_INET)))
+			return ret;
+		if (has_default_route(m, AF_INET6) && (ret = full_tunnel(d, AF_INET6)))
+			return ret;
+	}
+	return 0;
+}
+
+static int setup_network(struct daemon *d)
+{
+	const struct model_device *m = d->conf;
+	size_t i;
+	int ret;
+
+	ret = rtnl_link_set_mtu(&d->rtnl, d->ifindex, d->dev.mtu);
+	if (ret) {
+		log_error("setting MTU %u: %s", d->dev.mtu, strerror(-ret));
+		return ret;
+	}
+	if (!m)
+		return 0;
+	for (i = 0; i < m->n_addresses; i++) {
+		ret = rtnl_addr_add(&d->rtnl, d->ifindex, m->addresses[i].family, m->addresses[i].addr,
+				    m->addresses[i].cidr);
+		if (ret && ret != -EEXIST) {
+			log_error("adding an address: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	ret = rtnl_link_set_up(&d->rtnl, d->ifindex, true);
+	if (ret) {
+		log_error("setting the link up: %s", strerror(-ret));
+		return ret;
+	}
+	if (m->n_dns)
+		log_warn("DNS= is not applied by wgud (no resolvconf integration); set resolvers yourself");
+	return add_routes(d, m);
+}
+
+static void teardown_network(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		int family = i ? AF_INET6 : AF_INET;
+		uint32_t table = d->rule_table[i];
+
+		if (!table)
+			continue;
+		if (rtnl_rule_del_not_fwmark(&d->rtnl, family, table, table, 0) ||
+		    rtnl_rule_del_suppress_main(&d->rtnl, family, 0))
+			log_warn("removing the policy rules for table %u failed; remove them with `ip rule`", table);
+		d->rule_table[i] = 0;
+	}
+}
+
+static void log_drops(const struct wg_device *dev)
+{
+	static const char *const names[WG_DROP_COUNT] = {
+		[WG_DROP_INVALID_MESSAGE] = "invalid message",
+		[WG_DROP_MAC] = "bad mac1",
+		[WG_DROP_UNDER_LOAD] = "under load",
+		[WG_DROP_HANDSHAKE] = "handshake refused",
+		[WG_DROP_UNKNOWN_INDEX] = "unknown index",
+		[WG_DROP_DECRYPT] = "decryption or replay",
+		[WG_DROP_INNER_INVALID] = "invalid inner packet",
+		[WG_DROP_SOURCE_NOT_ALLOWED] = "source not in allowed-ips",
+		[WG_DROP_NO_ROUTE] = "no peer for destination",
+		[WG_DROP_NO_ENDPOINT] = "peer has no endpoint",
+		[WG_DROP_NO_BUFFER] = "out of buffers",
+		[WG_DROP_STAGED_OVERFLOW] = "staged queue full",
+		[WG_DROP_STAGED_EXPIRED] = "handshake gave up",
+		[WG_DROP_SEND_ERROR] = "send error",
+	};
+	int i;
+
+	for (i = 0; i < WG_DROP_COUNT; i++)
+		if (dev->drops[i])
+			log_info("dropped %llu packets: %s", (unsigned long long)dev->drops[i], names[i]);
+}
+
+static void reload(struct daemon *d)
+{
+	struct model_device *next = NULL;
+	int ret;
+
+	if (!d->o->conf_path) {
+		log_info("SIGHUP ignored: no conf file (configure with wg)");
+		return;
+	}
+	if (load_conf(d->o->conf_path, &next)) {
+		log_error("reload refused; the running configuration stays");
+		return;
+	}
+	/* Absent from the file means "as it is": keep the bound port and the full-tunnel fwmark. */
+	if (!next->listen_port)
+		next->flags &= ~MODEL_DEVICE_HAS_LISTEN_PORT;
+	if (!next->fwmark)
+		next->flags &= ~MODEL_DEVICE_HAS_FWMARK;
+	ret = apply_model(&d->dev, &d->loop, next, APPLY_SYNC);
+	if (ret)
+		log_error("reload: %s", strerror(-ret));
+	else
+		(void)add_routes(d, next);
+	model_device_free(d->conf);
+	d->conf = next;
+	log_info("configuration reloaded");
+}
+
+static void on_signal(void *ctx, int fd)
+{
+	struct daemon *d = ctx;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(d);
+		} else {
+			log_info("stopping on signal %u", si.ssi_signo);
+			loop_stop(&d->loop);
+		}
+	}
+}
+
+static void on_link_event(void *ctx, int fd)
+{
+	struct daemon *d = ctx;
+	bool gone = false;
+
+	(void)fd;
+	if (!rtnl_monitor_link_gone(&d->monitor, d->ifindex, &gone) && gone) {
+		log_info("interface deleted; stopping");
+		loop_stop(&d->loop);
+	}
+}
+
+static int open_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	d->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return d->signal_fd < 0 ? -errno : 0;
+}
+
+/* Into the background, wireguard-go style: the parent returns once the device and sockets exist. */
+static int detach(void)
+{
+	pid_t pid = fork();
+	int null;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	return 0;
+}
+
+int daemon_run(const struct daemon_options *o)
+{
+	struct daemon d;
+	const char *why = NULL;
+	uint32_t mtu = WG_DEFAULT_MTU;
+	int ret;
+
+	memset(&d, 0, sizeof(d));
+	d.o = o;
+	d.signal_fd = -1;
+	d.tun.fd = -1;
+	d.exit_code = 1;
+	log_set_interface(o->ifname);
+	log_set_verbose(o->verbose);
+
+	/* Everything that can be refused for bad input is checked before anything is created. */
+	if (o->conf_path) {
+		if (load_conf(o->conf_path, &d.conf))
+			return 1;
+		if (d.conf->flags & MODEL_DEVICE_HAS_MTU)
+			mtu = d.conf->mtu;
+	}
+	report_kernel_module();
+	ret = open_signals(&d);
+	if (ret)
+		goto out_conf;
+	ret = device_init(&d.dev, mtu, o->buffers ? o->buffers : DEFAULT_BUFFERS);
+	if (ret) {
+		log_error("setting up the device: %s", strerror(-ret));
+		goto out_conf;
+	}
+	ret = uapi_server_open(&d.uapi, o->ifname, &d.dev);
+	if (ret) {
+		log_error("UAPI socket %s/%s.sock: %s%s", UAPI_SOCKET_DIR, o->ifname, strerror(-ret),
+			  ret == -EADDRINUSE ? " (another process serves this interface)" : "");
+		goto out_device;
+	}
+	ret = tun_open(&d.tun, o->ifname, false);
+	if (ret) {
+		log_error("creating TUN device: %s", strerror(-ret));
+		goto out_uapi;
+	}
+	d.dev.tun_fd = d.tun.fd;
+	ret = rtnl_open(&d.rtnl);
+	if (!ret)
+		ret = rtnl_monitor_open(&d.monitor);
+	if (!ret)
+		ret = rtnl_link_index(&d.rtnl, d.tun.name, &d.ifindex);
+	if (ret) {
+		log_error("rtnetlink: %s", strerror(-ret));
+		goto out_tun;
+	}
+	/* The sockets exist from the start, on the conf's port or a free one, as wireguard-go's do. */
+	ret = socket_bind(&d.dev, d.conf && (d.conf->flags & MODEL_DEVICE_HAS_LISTEN_PORT) ? d.conf->listen_port : 0);
+	if (ret) {
+		log_error("binding UDP port: %s", strerror(-ret));
+		goto out_rtnl;
+	}
+	if (d.conf) {
+		ret = apply_model(&d.dev, NULL, d.conf, APPLY_UAPI);
+		if (ret) {
+			log_error("applying %s: %s", o->conf_path, strerror(-ret));
+			goto out_sockets;
+		}
+		run_hooks(&d, MODEL_HOOK_PRE_UP, "PreUp");
+	}
+	ret = setup_network(&d);
+	if (ret)
+		goto out_network;
+
+	if (!o->foreground) {
+		ret = detach();
+		if (ret)
+			goto out_network;
+	}
+	ret = loop_init(&d.loop, &d.dev, o->io, &why);
+	if (ret) {
+		log_error("event loop (%s): %s", o->io == LOOP_URING ? "io_uring" : "epoll", strerror(-ret));
+		goto out_network;
+	}
+	if (why)
+		log_warn("io_uring not used: %s; falling back to epoll with recvmmsg/sendmmsg", why);
+	ret = uapi_server_start(&d.uapi, &d.loop);
+	if (!ret)
+		ret = loop_add_fd(&d.loop, d.signal_fd, on_signal, &d);
+	if (!ret)
+		ret = loop_add_fd(&d.loop, rtnl_monitor_fd(&d.monitor), on_link_event, &d);
+	if (ret) {
+		log_error("event loop: %s", strerror(-ret));
+		goto out_loop;
+	}
+	if (d.conf)
+		run_hooks(&d, MODEL_HOOK_POST_UP, "PostUp");
+	log_info("up: listening on UDP port %u, %s event loop, %zu peer%s", d.dev.listen_port,
+		 loop_backend_name(&d.loop), d.dev.n_peers, d.dev.n_peers == 1 ? "" : "s");
+
+	ret = loop_run(&d.loop);
+	if (ret)
+		log_error("event loop stopped: %s", strerror(-ret));
+	d.exit_code = ret ? 1 : 0;
+	log_drops(&d.dev);
+	if (d.conf)
+		run_hooks(&d, MODEL_HOOK_PRE_DOWN, "PreDown");
+
+out_loop:
+	uapi_server_close(&d.uapi);
+	loop_uninit(&d.loop);
+out_network:
+	teardown_network(&d);
+out_sockets:
+	socket_close(&d.dev);
+out_rtnl:
+	rtnl_close(&d.monitor);
+	rtnl_close(&d.rtnl);
+out_tun:
+	tun_close(&d.tun);
+	d.dev.tun_fd = -1;
+out_uapi:
+	uapi_server_close(&d.uapi);
+out_device:
+	if (d.conf && d.exit_code == 0)
+		run_hooks(&d, MODEL_HOOK_POST_DOWN, "PostDown");
+	device_uninit(&d.dev);
+out_conf:
+	if (d.signal_fd >= 0)
+		close(d.signal_fd);
+	model_device_free(d.conf);
+	return d.exit_code;
+}
