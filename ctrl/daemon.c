@@ -166,6 +166,9 @@ static int full_tunnel(struct daemon *d, int family)
 	bool in_use = true;
 	int ret;
 
+	/* Set up already (a reload): adding again would stack duplicate rules. */
+	if (d->rule_table[fam_index(family)])
+		return 0;
 	if (!d->dev.fwmark) {
 		for (; table < FULL_TUNNEL_TABLE + 1000; table++) {
 			bool v4 = true, v6 = true;
@@ -266,10 +269,16 @@ static void teardown_network(struct daemon *d)
 		int family = i ? AF_INET6 : AF_INET;
 		uint32_t table = d->rule_table[i];
 
+		int n, r1 = 0, r2 = 0;
+
 		if (!table)
 			continue;
-		if (rtnl_rule_del_not_fwmark(&d->rtnl, family, table, table, 0) ||
-		    rtnl_rule_del_suppress_main(&d->rtnl, family, 0))
+		/* Rules added without a priority can stack; delete until none is left. */
+		for (n = 0; n < 16 && !r1; n++)
+			r1 = rtnl_rule_del_not_fwmark(&d->rtnl, family, table, table, 0);
+		for (n = 0; n < 16 && !r2; n++)
+			r2 = rtnl_rule_del_suppress_main(&d->rtnl, family, 0);
+		if (r1 != -ENOENT || r2 != -ENOENT)
 			log_warn("removing the policy rules for table %u failed; remove them with `ip rule`", table);
 		d->rule_table[i] = 0;
 	}
@@ -363,6 +372,11 @@ static int open_signals(struct daemon *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	/* An ignored signal is discarded before signalfd sees it; nohup and some shells pass SIGHUP ignored. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	d->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
