@@ -615,3 +615,46 @@ int rtnl_sysctl_read(const char *path, char *buf, size_t len)
 	close(fd);
 	return ret;
 }
+
+/* "to DST/CIDR lookup TABLE priority P": destinations that bypass a full tunnel (allow-lan). */
+static int to_rule_request(struct rtnl *r, uint16_t type, uint16_t flags, int family, const uint8_t *dst,
+			   uint8_t cidr, uint32_t table, uint32_t priority)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	uint8_t masked[16] = { 0 };
+	struct fib_rule_hdr *frh;
+	struct nlmsghdr *nlh;
+	int len = check_prefix(family, cidr), i;
+
+	if (len < 0)
+		return len;
+	if (table == RT_TABLE_UNSPEC || !priority)
+		return -EINVAL;
+	memcpy(masked, dst, (size_t)len);
+	for (i = 0; i < len; i++) {
+		int bits = (int)cidr - 8 * i;
+
+		masked[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+	}
+	nlh = put_header(buf, type, flags);
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = (uint8_t)family;
+	frh->action = FR_ACT_TO_TBL;
+	frh->dst_len = cidr;
+	frh->table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	if (cidr)
+		mnl_attr_put(nlh, FRA_DST, (size_t)len, masked);
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, priority);
+	return rtnl_request(r, nlh, NULL, NULL);
+}
+
+int rtnl_rule_add_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr, uint32_t table, uint32_t priority)
+{
+	return to_rule_request(r, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, family, dst, cidr, table, priority);
+}
+
+int rtnl_rule_del_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr, uint32_t table, uint32_t priority)
+{
+	return to_rule_request(r, RTM_DELRULE, 0, family, dst, cidr, table, priority);
+}

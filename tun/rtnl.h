@@ -84,6 +84,13 @@ int rtnl_rule_del_suppress_main(struct rtnl *r, int family, uint32_t priority);
  * Whether table holds any route of family (AF_UNSPEC: of any family), so a
  * free table id can be picked for the full-tunnel rules.
  */
+/*
+ * "to DST/CIDR lookup TABLE priority P" (priority required: these must sort
+ * before the full tunnel's rules). -EEXIST for an identical rule.
+ */
+int rtnl_rule_add_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr, uint32_t table, uint32_t priority);
+int rtnl_rule_del_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr, uint32_t table, uint32_t priority);
+
 int rtnl_table_in_use(struct rtnl *r, int family, uint32_t table, bool *in_use);
 
 /*

@@ -758,6 +758,28 @@ static void ip_tool_agrees(void **state)
 	assert_false(ip_output_has("ip -4 route get 192.0.2.1 mark 51820 2>/dev/null", "dev " TUN_NAME));
 }
 
+/* allow-lan's bypass rules: "to CIDR lookup main", at a fixed priority, host bits masked. */
+static void to_rules(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t v4[4], v6[16];
+
+	parse(AF_INET, "198.18.5.5", v4);
+	parse(AF_INET6, "2001:db8:1::9", v6);
+	assert_int_equal(rtnl_rule_add_to(&f->r, AF_INET, v4, 15, 254, 5000), 0);
+	assert_int_equal(rtnl_rule_add_to(&f->r, AF_INET6, v6, 48, 254, 5000), 0);
+	assert_true(ip_output_has("ip -4 rule show", "5000:\tfrom all to 198.18.0.0/15 lookup main"));
+	assert_true(ip_output_has("ip -6 rule show", "5000:\tfrom all to 2001:db8:1::/48 lookup main"));
+	assert_int_equal(rtnl_rule_add_to(&f->r, AF_INET, v4, 15, 254, 5000), -EEXIST);
+	assert_int_equal(rtnl_rule_add_to(&f->r, AF_INET, v4, 33, 254, 5000), -EINVAL);
+	assert_int_equal(rtnl_rule_add_to(&f->r, AF_INET, v4, 15, 254, 0), -EINVAL);
+	assert_int_equal(rtnl_rule_del_to(&f->r, AF_INET, v4, 15, 254, 5000), 0);
+	assert_int_equal(rtnl_rule_del_to(&f->r, AF_INET6, v6, 48, 254, 5000), 0);
+	assert_false(ip_output_has("ip -4 rule show", "198.18.0.0/15"));
+	assert_false(ip_output_has("ip -6 rule show", "2001:db8:1::/48"));
+	assert_int_equal(rtnl_rule_del_to(&f->r, AF_INET, v4, 15, 254, 5000), -ENOENT);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -774,6 +796,7 @@ int main(void)
 		T(kernel_errors_pass_through),
 		T(sysctl_in_namespace),
 		T(ip_tool_agrees),
+		T(to_rules),
 	};
 #undef T
 
