@@ -17,31 +17,7 @@ t_init 120
 if is_wggo "$WGUD"; then
 	log "NOT APPLICABLE: wireguard-go has no --conf mode"
 	skip "test_conf_mode"
-	log "---- Table = off adds no routes"
-IO=$(ifname o)
-CO=$T_TMP/$IO.conf
-keypair KO PO
-{
-	echo "[Interface]"
-	echo "PrivateKey = $KO"
-	echo "Address = 192.0.2.201/32"
-	echo "Table = off"
-	echo
-	echo "[Peer]"
-	echo "PublicKey = $PB"
-	echo "AllowedIPs = 203.0.113.0/24, 0.0.0.0/0"
-} >"$CO"
-chmod 600 "$CO"
-ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" --conf "$CO" </dev/null >"$T_TMP/o.log" 2>&1 &
-PIDO=$!
-register_pid "$PIDO"
-require "Table=off interface comes up" wait_for 10 "$IO up" bash -c "ip -n '$NA' link show '$IO' up | grep -q UP"
-assert "no route via the interface but the kernel's own" bash -c "! ip -n '$NA' route show table all | grep 'dev $IO ' | grep -vq 'proto kernel'" || true
-assert "no policy rules" bash -c "! ip -n '$NA' rule show | grep -q 'fwmark\|suppress_prefixlength'" || true
-kill -TERM "$PIDO"
-assert "Table=off instance exits on SIGTERM" pid_wait_exit "$PIDO" 5 || true
-
-t_finish
+	t_finish
 fi
 
 NA=$(nsname a)
