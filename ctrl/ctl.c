@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: MIT
+#include "ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define CTL_CLIENT_TIMEOUT_S 30
+#define CTL_REPLY_MAX (CTL_BUF_MAX + 4096) /* a body, its last newline and the verdict */
+
+void ctl_buf_init(struct ctl_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void ctl_buf_uninit(struct ctl_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Room for extra more bytes and a NUL; a failure sticks so a handler may check once at the end. */
+static int reserve(struct ctl_buf *b, size_t extra)
+{
+	size_t cap;
+	char *p;
+
+	if (b->error)
+		return b->error;
+	if (extra > CTL_BUF_MAX - b->len) {
+		b->error = -EMSGSIZE;
+		return b->error;
+	}
+	if (b->len + extra + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	if (cap > CTL_BUF_MAX + 1)
+		cap = CTL_BUF_MAX + 1;
+	p = realloc(b->data, cap);
+	if (!p) {
+		b->error = -ENOMEM;
+		return b->error;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int ctl_buf_append(struct ctl_buf *b, const char *data, size_t len)
+{
+	int ret = reserve(b, len);
+
+	if (ret)
+		return ret;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int ctl_buf_printf(struct ctl_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n, ret;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		if (!b->error)
+			b->error = -EINVAL;
+		return b->error;
+	}
+	ret = reserve(b, (size_t)n);
+	if (ret)
+		return ret;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+/* What may appear in a command: words are ASCII, and a reason echoed back must not carry terminal controls. */
+static bool byte_ok(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c < 0x7f);
+}
+
+static int frame(struct ctl_client_buf *b, const char *data, size_t n, char **line)
+{
+	size_t i;
+
+	if (!data)
+		return -ENODATA;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (c == '\n') {
+			b->data[b->len] = '\0';
+			*line = b->data;
+			return 1;
+		}
+		if (!byte_ok(c))
+			return -EINVAL;
+		if (b->len == sizeof(b->data) - 1)
+			return -E2BIG;
+		b->data[b->len++] = (char)c;
+	}
+	return 0;
+}
+
+int ctl_frame(struct ctl_client_buf *b, const char *data, size_t n, char **line)
+{
+	if (!b->result)
+		b->result = frame(b, data, n, line);
+	else if (b->result == 1)
+		*line = b->data;
+	return b->result;
+}
+
+static bool ifname_ok(const char *ifname)
+{
+	size_t i, n = strlen(ifname);
+
+	if (!n || n >= IFNAMSIZ || !strcmp(ifname, ".") || !strcmp(ifname, ".."))
+		return false;
+	for (i = 0; i < n; i++)
+		if (ifname[i] == '/' || !byte_ok((unsigned char)ifname[i]) || ifname[i] == ' ' || ifname[i] == '\t')
+			return false;
+	return true;
+}
+
+static int socket_path(char *path, size_t cap, const char *dir, const char *ifname)
+{
+	if (!ifname_ok(ifname))
+		return -EINVAL;
+	if ((size_t)snprintf(path, cap, "%s/%s.ctl", dir, ifname) >= cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Is something answering on path? A socket left by a dead process is not. */
+static bool socket_alive(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool alive;
+
+	if (fd < 0)
+		return false;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	alive = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return alive;
+}
+
+int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, int group_gid)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old_umask;
+	int i, ret;
+
+	memset(s, 0, sizeof(*s));
+	s->listen_fd = -1;
+	s->group_gid = group_gid < 0 ? -1 : group_gid;
+	s->idle_ns = CTL_IDLE_NS;
+	for (i = 0; i < CTL_MAX_CLIENTS; i++)
+		s->clients[i].fd = -1;
+	ret = socket_path(a.sun_path, sizeof(a.sun_path), dir, ifname);
+	if (ret)
+		return ret;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(a.sun_path, &st) == 0) {
+		/* Never unlink what we did not make: a file there is somebody's mistake to see. */
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		if (socket_alive(a.sun_path))
+			return -EADDRINUSE;
+		if (unlink(a.sun_path) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0)
+		return -errno;
+	/* The socket changes the firewall: owner only from the moment it exists. */
+	old_umask = umask(0177);
+	ret = bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
+	umask(old_umask);
+	if (ret)
+		goto err_close;
+	memcpy(s->path, a.sun_path, sizeof(s->path));
+	/* Group first, then the group bit: never 0660 with the wrong group. */
+	if (group_gid >= 0 && (chown(s->path, (uid_t)-1, (gid_t)group_gid) < 0 || chmod(s->path, 0660) < 0)) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	if (listen(s->listen_fd, CTL_MAX_CLIENTS) < 0) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	return 0;
+
+err_unlink:
+	unlink(s->path);
+	s->path[0] = '\0';
+err_close:
+	close(s->listen_fd);
+	s->listen_fd = -1;
+	return ret;
+}
+
+/*
+ * The client socket is non-blocking; a reply larger than the socket buffer
+ * waits for the reader, but a reader that stops may hold the loop thread only
+ * CTL_SEND_TIMEOUT_MS in all.
+ */
+static int send_all(int fd, const char *data, size_t len, uint64_t deadline_ns)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		uint64_t now;
+
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || errno != EAGAIN)
+			return n == 0 ? -EPIPE : -errno;
+		now = now_ns();
+		if (now >= deadline_ns)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)((deadline_ns - now) / 1000000 + 1)) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The final line; a reason is one line of printable text whatever a handler wrote. */
+static int send_error(int fd, const char *reason, uint64_t deadline_ns)
+{
+	char line[320];
+	int n = snprintf(line, sizeof(line), "error: %s", reason);
+	size_t i, len = n < 0 ? 0 : (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
+
+	for (i = 7; i < len; i++)
+		if (!byte_ok((unsigned char)line[i]))
+			line[i] = ' ';
+	line[len++] = '\n';
+	return send_all(fd, line, len, deadline_ns);
+}
+
+static void client_close(struct ctl_server *s, struct ctl_client *c)
+{
+	loop_del_fd(s->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void set_reason(char *err, size_t err_len, int ret)
+{
+	switch (ret) {
+	case -E2BIG:
+		snprintf(err, err_len, "the command is longer than %d bytes with its newline", POLICY_MAX_LINE);
+		break;
+	case -EINVAL:
+		snprintf(err, err_len, "the command holds a byte that is not printable ASCII");
+		break;
+	case -ENODATA:
+		snprintf(err, err_len, "the command must end with a newline");
+		break;
+	default:
+		snprintf(err, err_len, "%s", strerror(-ret));
+	}
+}
+
+/* Runs one complete line; the handler sees only lines that framed and split cleanly. */
+static void serve_line(struct ctl_server *s, struct ctl_client *c, char *line)
+{
+	uint64_t deadline = now_ns() + CTL_SEND_TIMEOUT_MS * 1000000ULL;
+	char *words[POLICY_MAX_WORDS];
+	char err[256] = "";
+	struct ctl_buf out;
+	size_t n_words = 0;
+	int ret;
+
+	ctl_buf_init(&out);
+	ret = policy_split(line, words, &n_words);
+	if (ret == -EINVAL)
+		snprintf(err, sizeof(err), "more than %d words", POLICY_MAX_WORDS);
+	if (!ret && !n_words) {
+		ret = -EINVAL;
+		snprintf(err, sizeof(err), "empty command");
+	}
+	if (!ret)
+		ret = s->handle(s->ctx, words, n_words, &out, err, sizeof(err));
+	if (!ret && out.error) {
+		ret = out.error;
+		snprintf(err, sizeof(err), ret == -EMSGSIZE ? "the reply is longer than %u bytes" : "out of memory (%u)",
+			 CTL_BUF_MAX);
+	}
+	if (ret) {
+		if (!err[0])
+			set_reason(err, sizeof(err), ret);
+		log_debug("ctl: refused a command on %s: %s", s->path, err);
+		ret = send_error(c->fd, err, deadline);
+	} else {
+		if (out.len && out.data[out.len - 1] != '\n')
+			ctl_buf_append(&out, "\n", 1);
+		ret = out.error;
+		if (!ret && out.len)
+			ret = send_all(c->fd, out.data, out.len, deadline);
+		if (!ret)
+			ret = send_all(c->fd, "ok\n", 3, deadline);
+	}
+	if (ret)
+		log_warn("ctl: could not answer a client on %s: %s", s->path, strerror(-ret));
+	ctl_buf_uninit(&out);
+}
+
+/* Reads until the socket is empty: io_uring's multishot poll reports arrivals, not a level. */
+static void on_client(void *ctx, int fd)
+{
+	struct ctl_server *s = ctx;
+	struct ctl_client *c = NULL;
+	char buf[POLICY_MAX_LINE];
+	char *line = NULL;
+	int i, ret = 0;
+
+	for (i = 0; i < CTL_MAX_CLIENTS && !c; i++)
+		if (s->clients[i].fd == fd)
+			c = &s->clients[i];
+	if (!c)
+		return;
+	while (!ret) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			/* Gone before it finished its line: nobody to answer. */
+			client_close(s, c);
+			return;
+		}
+		ret = ctl_frame(&c->in, n ? buf : NULL, (size_t)n, &line);
+	}
+	if (ret == 1) {
+		serve_line(s, c, line);
+	} else {
+		char err[128];
+
+		set_reason(err, sizeof(err), ret);
+		send_error(fd, err, now_ns() + CTL_SEND_TIMEOUT_MS * 1000000ULL);
+	}
+	client_close(s, c);
+}
+
+/* A free slot; when all are taken, the longest-silent client's if it outstayed idle_ns. */
+static struct ctl_client *free_slot(struct ctl_server *s, uint64_t now)
+{
+	struct ctl_client *oldest = NULL;
+	int i;
+
+	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = &s->clients[i];
+
+		if (c->fd < 0)
+			return c;
+		if (!oldest || c->since_ns < oldest->since_ns)
+			oldest = c;
+	}
+	if (now - oldest->since_ns < s->idle_ns)
+		return NULL;
+	send_error(oldest->fd, "no command within the idle time", now);
+	client_close(s, oldest);
+	return oldest;
+}
+
+static bool peer_allowed(const struct ctl_server *s, int fd, struct ucred *cred)
+{
+	socklen_t len = sizeof(*cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0 || len != sizeof(*cred))
+		return false;
+	return cred->uid == 0 || cred->uid == geteuid() || (s->group_gid >= 0 && cred->gid == (gid_t)s->group_gid);
+}
+
+static void accept_one(struct ctl_server *s, int cfd)
+{
+	uint64_t now = now_ns(), deadline = now + CTL_SEND_TIMEOUT_MS * 1000000ULL;
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	struct ctl_client *c;
+	int ret;
+
+	if (!peer_allowed(s, cfd, &cred)) {
+		log_warn("ctl: refused a client with uid %d gid %d pid %d on %s", (int)cred.uid, (int)cred.gid,
+			 (int)cred.pid, s->path);
+		send_error(cfd, "permission denied", deadline);
+		close(cfd);
+		return;
+	}
+	c = free_slot(s, now);
+	if (!c) {
+		log_warn("ctl: %d clients are connected to %s already; refusing one", CTL_MAX_CLIENTS, s->path);
+		send_error(cfd, "too many clients, try again", deadline);
+		close(cfd);
+		return;
+	}
+	ret = loop_add_fd(s->loop, cfd, on_client, s);
+	if (ret) {
+		log_warn("ctl: cannot watch a client on %s: %s", s->path, strerror(-ret));
+		send_error(cfd, "the server cannot take a client now, try again", deadline);
+		close(cfd);
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->fd = cfd;
+	c->since_ns = now;
+	/* The line may have arrived before the poll was armed. */
+	on_client(s, cfd);
+}
+
+static void on_listen(void *ctx, int fd)
+{
+	struct ctl_server *s = ctx;
+
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd >= 0) {
+			accept_one(s, cfd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		/* EMFILE and the like come back on every wakeup: say it once per kind. */
+		if (errno != EAGAIN && errno != s->accept_errno)
+			log_warn("ctl: accept on %s: %s", s->path, strerror(errno));
+		s->accept_errno = errno == EAGAIN ? 0 : errno;
+		return;
+	}
+}
+
+int ctl_server_start(struct ctl_server *s, struct loop *loop, ctl_handler handle, void *ctx)
+{
+	s->loop = loop;
+	s->handle = handle;
+	s->ctx = ctx;
+	return loop_add_fd(loop, s->listen_fd, on_listen, s);
+}
+
+void ctl_server_close(struct ctl_server *s)
+{
+	int i;
+
+	for (i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0)
+			client_close(s, &s->clients[i]);
+	if (s->listen_fd >= 0) {
+		if (s->loop)
+			loop_del_fd(s->loop, s->listen_fd);
+		close(s->listen_fd);
+		s->listen_fd = -1;
+	}
+	if (s->path[0] && unlink(s->path) < 0 && errno != ENOENT)
+		log_warn("ctl: cannot remove %s: %s", s->path, strerror(errno));
+	s->path[0] = '\0';
+}
+
+/* The words as one line with its newline; words may not hold what the server would refuse. */
+static int join(char *line, size_t cap, int argc, char **argv, int *bad_word)
+{
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]), j;
+
+		for (j = 0; j < n; j++) {
+			if (!byte_ok((unsigned char)argv[i][j])) {
+				*bad_word = i + 1;
+				return -EINVAL;
+			}
+		}
+		if (len + (i > 0) + n + 1 > cap - 1)
+			return -E2BIG;
+		if (i > 0)
+			line[len++] = ' ';
+		memcpy(line + len, argv[i], n);
+		len += n;
+	}
+	line[len++] = '\n';
+	line[len] = '\0';
+	return (int)len;
+}
+
+static int client_connect(const char *path, const char *ifname)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = CTL_CLIENT_TIMEOUT_S };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		fprintf(stderr, "wgud ctl: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			fprintf(stderr, "wgud ctl: no control socket at %s: is wgud running for %s?\n", path, ifname);
+		else if (e == ECONNREFUSED)
+			fprintf(stderr, "wgud ctl: nothing answers on %s: wgud for %s is not running (stale socket)\n",
+				path, ifname);
+		else if (e == EACCES || e == EPERM)
+			fprintf(stderr, "wgud ctl: %s: permission denied: run as root or as a member of wgud's --ctl-group\n",
+				path);
+		else
+			fprintf(stderr, "wgud ctl: cannot connect to %s: %s\n", path, strerror(e));
+		close(fd);
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		fprintf(stderr, "wgud ctl: %s: setsockopt: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The whole reply: the verdict is its last line, so nothing is printed before EOF. */
+static int read_reply(int fd, char **out, size_t *out_len)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *p;
+
+			if (cap >= CTL_REPLY_MAX) {
+				free(buf);
+				return -EMSGSIZE;
+			}
+			cap = cap ? cap * 2 : 4096;
+			p = realloc(buf, cap + 1);
+			if (!p) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = p;
+		}
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* A server that closes with our unread bytes queued resets the connection after its reply. */
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			break;
+		if (n < 0) {
+			int ret = errno == EAGAIN ? -ETIMEDOUT : -errno;
+
+			free(buf);
+			return ret;
+		}
+		len += (size_t)n;
+	}
+	if (!buf)
+		buf = malloc(1);
+	if (!buf)
+		return -ENOMEM;
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/* Splits off the verdict and reports; returns the exit code. */
+static int report(const char *path, const char *ifname, char *reply, size_t len)
+{
+	size_t start;
+	char *verdict;
+
+	if (!len || reply[len - 1] != '\n' || memchr(reply, '\0', len)) {
+		fprintf(stderr, "wgud ctl: %s: the reply %s\n", path, len ? "is cut short or garbled" : "is empty");
+		return 2;
+	}
+	reply[--len] = '\0';
+	start = len;
+	while (start && reply[start - 1] != '\n')
+		start--;
+	verdict = reply + start;
+	if (start)
+		fwrite(reply, 1, start, stdout);
+	if (fflush(stdout) == EOF) {
+		fprintf(stderr, "wgud ctl: writing to stdout: %s\n", strerror(errno));
+		return 2;
+	}
+	if (!strcmp(verdict, "ok"))
+		return 0;
+	if (!strncmp(verdict, "error: ", 7)) {
+		fprintf(stderr, "wgud ctl: %s: %s\n", ifname, verdict + 7);
+		return 1;
+	}
+	fprintf(stderr, "wgud ctl: %s: the reply ends without ok or error\n", path);
+	return 2;
+}
+
+int ctl_client_main(const char *dir, const char *ifname, int argc, char **argv)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char line[POLICY_MAX_LINE + 1];
+	size_t reply_len = 0, off;
+	char *reply = NULL;
+	int fd, ret, bad_word = 0, len;
+
+	if (argc < 1) {
+		fprintf(stderr, "usage: wgud ctl IFACE COMMAND [ARGS...]   (e.g. wgud ctl wg0 show)\n");
+		return 2;
+	}
+	ret = socket_path(path, sizeof(path), dir, ifname);
+	if (ret) {
+		if (ret == -EINVAL)
+			fprintf(stderr, "wgud ctl: '%s' is not an interface name\n", ifname);
+		else
+			fprintf(stderr, "wgud ctl: the socket path %s/%s.ctl is too long\n", dir, ifname);
+		return 2;
+	}
+	len = join(line, sizeof(line), argc, argv, &bad_word);
+	if (len == -E2BIG) {
+		fprintf(stderr, "wgud ctl: the command is longer than %d bytes\n", POLICY_MAX_LINE - 1);
+		return 2;
+	}
+	if (len < 0) {
+		fprintf(stderr, "wgud ctl: word %d holds a character that is not printable ASCII\n", bad_word);
+		return 2;
+	}
+	fd = client_connect(path, ifname);
+	if (fd < 0)
+		return 2;
+	for (off = 0; off < (size_t)len;) {
+		ssize_t n = send(fd, line + off, (size_t)len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* The server may have answered already (a refusal) and closed: its reply still says why. */
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	ret = read_reply(fd, &reply, &reply_len);
+	close(fd);
+	if (ret) {
+		fprintf(stderr, "wgud ctl: no answer from %s: %s\n", path,
+			ret == -ETIMEDOUT ? "timed out" : strerror(-ret));
+		return 2;
+	}
+	ret = report(path, ifname, reply, reply_len);
+	free(reply);
+	return ret;
+}
