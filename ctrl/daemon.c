@@ -23,7 +23,9 @@
 
 #include "apply.h"
 #include "conf.h"
+#include "ctl.h"
 #include "device.h"
+#include "gateway.h"
 #include "log.h"
 #include "rtnl.h"
 #include "socket.h"
@@ -45,8 +47,65 @@ struct daemon {
 	int signal_fd;
 	/* What conf mode added outside the device, to remove at stop. */
 	uint32_t rule_table[2]; /* per family index 0 = v4, 1 = v6; 0 = none */
+	struct policy start_policy;
+	struct gateway gw;
+	bool gw_started;
+	struct ctl_server ctl;
 	int exit_code;
 };
+
+#define CTL_SOCKET_DIR "/var/run/wgud"
+
+/* The start-up policy: the file first, then the flags in order. Checked before anything is created. */
+static int load_policy(struct daemon *d)
+{
+	const struct daemon_options *o = d->o;
+	char err[512] = "";
+	size_t i;
+	int ret;
+
+	policy_init(&d->start_policy);
+	if (o->policy_path) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = fopen(o->policy_path, "r");
+
+		if (!f) {
+			fprintf(stderr, "wgud: %s: %s\n", o->policy_path, strerror(errno));
+			return -errno;
+		}
+		text = malloc(POLICY_MAX_LINE * POLICY_MAX_ENTRIES);
+		if (text)
+			len = fread(text, 1, POLICY_MAX_LINE * POLICY_MAX_ENTRIES, f);
+		fclose(f);
+		if (!text)
+			return -ENOMEM;
+		ret = policy_apply_file(&d->start_policy, o->policy_path, text, len, err, sizeof(err));
+		free(text);
+		if (ret) {
+			fprintf(stderr, "wgud: %s\n", err);
+			return ret;
+		}
+	}
+	for (i = 0; i < o->n_policy_flags; i++) {
+		const struct daemon_policy_flag *f = &o->policy_flags[i];
+
+		ret = policy_apply_flag(&d->start_policy, f->flag, f->args, f->n_args, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "wgud: %s: %s\n", f->flag, err);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void on_uapi_set(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->gw_started)
+		gateway_refresh(&d->gw);
+}
 
 static int fam_index(int family)
 {
@@ -426,6 +485,10 @@ int daemon_run(const struct daemon_options *o)
 		if (d.conf->flags & MODEL_DEVICE_HAS_MTU)
 			mtu = d.conf->mtu;
 	}
+	if (load_policy(&d)) {
+		model_device_free(d.conf);
+		return 1;
+	}
 	report_kernel_module();
 	ret = open_signals(&d);
 	if (ret)
@@ -486,14 +549,33 @@ int daemon_run(const struct daemon_options *o)
 	}
 	if (why)
 		log_warn("io_uring not used: %s; falling back to epoll with recvmmsg/sendmmsg", why);
+	d.gw.ifname = o->ifname;
+	d.gw.dev = &d.dev;
+	d.gw.rtnl = &d.rtnl;
+	d.gw.loop = &d.loop;
+	d.gw.conf = d.conf;
+	d.gw.no_firewall = o->no_firewall;
+	ret = gateway_start(&d.gw, &d.start_policy);
+	if (ret)
+		goto out_loop;
+	d.gw_started = true;
+	ret = ctl_server_open(&d.ctl, CTL_SOCKET_DIR, o->ifname, o->ctl_gid);
+	if (ret) {
+		log_error("control socket %s/%s.ctl: %s", CTL_SOCKET_DIR, o->ifname, strerror(-ret));
+		goto out_gateway;
+	}
+	d.uapi.after_set = on_uapi_set;
+	d.uapi.after_set_ctx = &d;
 	ret = uapi_server_start(&d.uapi, &d.loop);
+	if (!ret)
+		ret = ctl_server_start(&d.ctl, &d.loop, gateway_ctl, &d.gw);
 	if (!ret)
 		ret = loop_add_fd(&d.loop, d.signal_fd, on_signal, &d);
 	if (!ret)
 		ret = loop_add_fd(&d.loop, rtnl_monitor_fd(&d.monitor), on_link_event, &d);
 	if (ret) {
 		log_error("event loop: %s", strerror(-ret));
-		goto out_loop;
+		goto out_ctl;
 	}
 	if (d.conf)
 		run_hooks(&d, MODEL_HOOK_POST_UP, "PostUp");
@@ -508,6 +590,12 @@ int daemon_run(const struct daemon_options *o)
 	if (d.conf)
 		run_hooks(&d, MODEL_HOOK_PRE_DOWN, "PreDown");
 
+out_ctl:
+	ctl_server_close(&d.ctl);
+out_gateway:
+	uapi_server_close(&d.uapi);
+	gateway_stop(&d.gw);
+	d.gw_started = false;
 out_loop:
 	uapi_server_close(&d.uapi);
 	loop_uninit(&d.loop);

@@ -7,6 +7,16 @@
 #include <stdbool.h>
 
 #include "loop.h"
+#include "policy.h"
+
+#define DAEMON_MAX_POLICY_FLAGS 64
+
+/* A start-up policy flag and its arguments, as given (applied in order after the policy file). */
+struct daemon_policy_flag {
+	const char *flag;
+	char *args[3];
+	size_t n_args;
+};
 
 struct daemon_options {
 	const char *conf_path; /* --conf: configure from a wg-quick file; NULL: wireguard-go style */
@@ -16,6 +26,11 @@ struct daemon_options {
 	int verbose;
 	enum loop_backend io;
 	unsigned int buffers;
+	const char *policy_path;  /* --policy FILE */
+	struct daemon_policy_flag policy_flags[DAEMON_MAX_POLICY_FLAGS];
+	size_t n_policy_flags;
+	bool no_firewall;
+	int ctl_gid;              /* --ctl-group, -1 = none */
 };
 
 /* Returns the process exit code. */

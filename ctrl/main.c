@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "ctl.h"
 #include "daemon.h"
 #include "keys.h"
 #include "noise.h"
@@ -34,6 +36,22 @@ static void usage(FILE *f)
 		"  --io uring|epoll    force the event loop (default: io_uring, else epoll; env WGUD_IO)\n"
 		"  --run-hooks         run PreUp/PostUp/PreDown/PostDown from the conf\n"
 		"  --buffers N         packet buffers (default 4096, each about 2 KiB)\n"
+		"\n"
+		"Gateway and kill switch (the same words as `wgud ctl`):\n"
+		"  --kill-switch on|off            default: on when a peer's AllowedIPs hold 0.0.0.0/0 or ::/0\n"
+		"  --allow-lan CIDR                reach CIDR directly, not through the tunnel\n"
+		"  --allow PROTO ADDR[:PORT]       one host or port directly (tcp, udp, icmp, any)\n"
+		"  --forward-from CIDR             forward this subnet out through the tunnel, only through it\n"
+		"  --masquerade                    NAT forwarded traffic to the tunnel address\n"
+		"  --port-forward PROTO PORT [ADDR[:PORT]]   inbound on the tunnel to this host or ADDR\n"
+		"  --dns ADDR                      DNS only to ADDR, only through the tunnel (default: the conf's DNS)\n"
+		"  --policy FILE                   one command per line\n"
+		"  --no-firewall                   run without nftables (the data plane still never sends outside a session)\n"
+		"  --ctl-group GROUP               let GROUP use the control socket\n"
+		"\n"
+		"  wgud ctl IFACE COMMAND...       change or show the policy of a running wgud:\n"
+		"                                  kill-switch, allow-lan, allow, forward-from, masquerade,\n"
+		"                                  port-forward, dns set, show [--json]\n"
 		"\n"
 		"  genkey              print a new private key (base64)\n"
 		"  pubkey              read a private key on stdin, print its public key\n"
@@ -109,6 +127,43 @@ static int parse_io(const char *s, enum loop_backend *out)
 	return 0;
 }
 
+/* Take the policy flags out of argv (they take several arguments, which getopt cannot), keeping the rest in order. */
+static int extract_policy_flags(int *argc, char **argv, struct daemon_options *o)
+{
+	int i, out = 1;
+
+	for (i = 1; i < *argc; i++) {
+		struct daemon_policy_flag *f;
+		size_t min, max, n = 0;
+
+		if (policy_flag_arity(argv[i], &min, &max)) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (o->n_policy_flags == DAEMON_MAX_POLICY_FLAGS) {
+			fprintf(stderr, "wgud: too many policy flags (at most %d)\n", DAEMON_MAX_POLICY_FLAGS);
+			return -E2BIG;
+		}
+		f = &o->policy_flags[o->n_policy_flags++];
+		f->flag = argv[i];
+		while (n < max && i + 1 < *argc && (n < min || argv[i + 1][0] != '-')) {
+			/* An optional argument is taken only when it cannot be the interface name. */
+			if (n >= min && !strpbrk(argv[i + 1], ".:") && strcmp(argv[i + 1], "on") &&
+			    strcmp(argv[i + 1], "off"))
+				break;
+			f->args[n++] = argv[++i];
+		}
+		if (n < min) {
+			fprintf(stderr, "wgud: %s needs %zu argument%s\n", f->flag, min, min == 1 ? "" : "s");
+			return -EINVAL;
+		}
+		f->n_args = n;
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return 0;
+}
+
 static int run_daemon(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -119,11 +174,20 @@ static int run_daemon(int argc, char **argv)
 		{ "io", required_argument, NULL, 'o' },
 		{ "run-hooks", no_argument, NULL, 'H' },
 		{ "buffers", required_argument, NULL, 'b' },
+		{ "policy", required_argument, NULL, 'P' },
+		{ "no-firewall", no_argument, NULL, 'N' },
+		{ "ctl-group", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon_options o = { .io = LOOP_AUTO };
+	static struct daemon_options o;
 	const char *ifname = NULL, *env;
 	int opt;
+
+	memset(&o, 0, sizeof(o));
+	o.io = LOOP_AUTO;
+	o.ctl_gid = -1;
+	if (extract_policy_flags(&argc, argv, &o))
+		return 2;
 
 	env = getenv("WG_PROCESS_FOREGROUND");
 	o.foreground = env && !strcmp(env, "1");
@@ -155,6 +219,22 @@ static int run_daemon(int argc, char **argv)
 		case 'H':
 			o.run_hooks = true;
 			break;
+		case 'P':
+			o.policy_path = optarg;
+			break;
+		case 'N':
+			o.no_firewall = true;
+			break;
+		case 'G': {
+			struct group *g = getgrnam(optarg);
+
+			if (!g) {
+				fprintf(stderr, "wgud: --ctl-group: no group '%s'\n", optarg);
+				return 2;
+			}
+			o.ctl_gid = (int)g->gr_gid;
+			break;
+		}
 		case 'b': {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
@@ -228,5 +308,12 @@ int main(int argc, char **argv)
 		return cmd_genkey(false);
 	if (argc == 2 && !strcmp(argv[1], "pubkey"))
 		return cmd_pubkey();
+	if (argc >= 2 && !strcmp(argv[1], "ctl")) {
+		if (argc < 4) {
+			fprintf(stderr, "usage: wgud ctl IFACE COMMAND...\n");
+			return 2;
+		}
+		return ctl_client_main("/var/run/wgud", argv[2], argc - 3, argv + 3);
+	}
 	return run_daemon(argc, argv);
 }

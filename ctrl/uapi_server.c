@@ -139,6 +139,8 @@ static void handle_set(struct uapi_server *s, struct uapi_client *c, const char 
 		ret = apply_model(s->dev, s->loop, m, APPLY_UAPI);
 		if (ret)
 			log_warn("uapi set: %s", strerror(-ret));
+		if (s->after_set)
+			s->after_set(s->after_set_ctx);
 	}
 	model_device_free(m);
 	reply_errno(c, ret);

@@ -26,6 +26,9 @@ struct uapi_server {
 	struct wg_device *dev;
 	struct loop *loop;
 	struct uapi_client clients[UAPI_SERVER_MAX_CLIENTS];
+	/* Called after a successful set (peers or fwmark may have changed). */
+	void (*after_set)(void *ctx);
+	void *after_set_ctx;
 };
 
 /* Creates the socket; refuses (-EADDRINUSE) when another live process serves IFACE already. */
