@@ -54,8 +54,6 @@ struct daemon {
 	int exit_code;
 };
 
-#define CTL_SOCKET_DIR "/var/run/wgud"
-
 /* The start-up policy: the file first, then the flags in order. Checked before anything is created. */
 static int load_policy(struct daemon *d)
 {

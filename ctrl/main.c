@@ -313,7 +313,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: wgud ctl IFACE COMMAND...\n");
 			return 2;
 		}
-		return ctl_client_main("/var/run/wgud", argv[2], argc - 3, argv + 3);
+		return ctl_client_main(CTL_SOCKET_DIR, argv[2], argc - 3, argv + 3);
 	}
 	return run_daemon(argc, argv);
 }

@@ -298,7 +298,8 @@ static int parse_addr_port(struct cmd *c, struct model_cidr *addr, uint16_t *por
 		port_text = colon + 1;
 	}
 	if (memchr(host, '/', host_len) && (!prefix_ok || port_text))
-		return fail(c, -EINVAL, "'%s': %s", quote(q, word), prefix_ok ? "a CIDR takes no port" : "a host address, not a CIDR");
+		return fail(c, -EINVAL, "'%s': %s", quote(q, word),
+			    prefix_ok ? "a CIDR takes no port" : "a host address, not a CIDR");
 	if (model_parse_cidr(addr, host, host_len) || (word[0] == '[') != (port_text && addr->family == AF_INET6))
 		return fail(c, -EINVAL, "bad address '%s'", quote(q, word));
 	model_cidr_mask(addr);
