@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apply.h"
@@ -269,17 +270,19 @@ static int show(struct gateway *gw, bool json, struct ctl_buf *out)
 {
 	struct policy eff = gw->policy;
 	struct model_device *snap = NULL;
-	char pol[16384], key[64];
+	char *pol = malloc(POLICY_FORMAT_MAX), key[64];
 	size_t i;
 	int ret, n;
 
+	if (!pol)
+		return -ENOMEM;
 	effective_dns(gw, &eff);
-	n = json ? policy_format_json(&eff, pol, sizeof(pol)) : policy_format_text(&eff, pol, sizeof(pol));
-	if (n < 0)
-		return n;
-	ret = apply_snapshot(gw->dev, &snap);
-	if (ret)
+	n = json ? policy_format_json(&eff, pol, POLICY_FORMAT_MAX) : policy_format_text(&eff, pol, POLICY_FORMAT_MAX);
+	ret = n < 0 ? n : apply_snapshot(gw->dev, &snap);
+	if (ret) {
+		free(pol);
 		return ret;
+	}
 	if (json) {
 		ctl_buf_printf(out, "{\"interface\":\"%s\",\"listen_port\":%u,\"fwmark\":%u,\"event_loop\":\"%s\",", gw->ifname,
 			       gw->dev->listen_port, gw->dev->fwmark, loop_backend_name(gw->loop));
@@ -321,6 +324,7 @@ static int show(struct gateway *gw, bool json, struct ctl_buf *out)
 	}
 	if (json)
 		ctl_buf_printf(out, "}}\n");
+	free(pol);
 	model_device_free(snap);
 	sodium_memzero(key, sizeof(key));
 	return 0;
