@@ -385,6 +385,9 @@ static int cidr_list(struct model_cidr *list, size_t *n_list, struct cmd *c, cha
 
 static int cmd_allow_lan(struct policy *p, struct cmd *c, char *const args[], size_t n)
 {
+	/* A default route "as LAN" would switch the kill switch off by the back door. */
+	if (n == 2 && !strcmp(args[0], "add") && strchr(args[1], '/') && !strcmp(strchr(args[1], '/'), "/0"))
+		return fail(c, -EINVAL, "a /0 is everything, not a LAN; use kill-switch off to let traffic around the tunnel");
 	return cidr_list(p->allow_lan, &p->n_allow_lan, c, args, n);
 }
 

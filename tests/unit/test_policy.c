@@ -165,7 +165,6 @@ static const struct accept_case accepted[] = {
 	{ "", "allow-lan add 192.168.1.77/24", "\"allow_lan\":[\"192.168.1.0/24\"]" },
 	{ "", "allow-lan add 10.0.0.1", "\"allow_lan\":[\"10.0.0.1/32\"]" },
 	{ "", "allow-lan add fd00:1::5/16", "\"allow_lan\":[\"fd00::/16\"]" },
-	{ "", "allow-lan add 0.0.0.0/0", "\"allow_lan\":[\"0.0.0.0/0\"]" },
 	{ "allow-lan add 10.0.0.0/8\nallow-lan add 192.168.0.0/16", "allow-lan del 10.1.2.3/8",
 	  "\"allow_lan\":[\"192.168.0.0/16\"]" },
 	{ "allow-lan add 10.0.0.0/8\nallow-lan add 192.168.0.0/16", "allow-lan add 172.16.0.0/12",
@@ -233,6 +232,8 @@ struct refuse_case {
 
 static const struct refuse_case refused[] = {
 	{ "", "allow-lan add 10.0.0.0/33", -EINVAL, "allow-lan: bad CIDR '10.0.0.0/33'" },
+	{ "", "allow-lan add 0.0.0.0/0", -EINVAL, "use kill-switch off" },
+	{ "", "allow-lan add ::/0", -EINVAL, "use kill-switch off" },
 	{ "", "allow-lan add 300.0.0.0/8", -EINVAL, "bad CIDR" },
 	{ "", "allow-lan add fd00::/129", -EINVAL, "bad CIDR" },
 	{ "", "allow-lan add 10.0.0.0/08", -EINVAL, "bad CIDR" },
