@@ -2,7 +2,6 @@
 #include "ctl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -323,8 +322,8 @@ static void serve_line(struct ctl_server *s, struct ctl_client *c, char *line)
 		ret = s->handle(s->ctx, words, n_words, &out, err, sizeof(err));
 	if (!ret && out.error) {
 		ret = out.error;
-		snprintf(err, sizeof(err), ret == -EMSGSIZE ? "the reply is longer than %u bytes" : "out of memory (%u)",
-			 CTL_BUF_MAX);
+		if (ret == -EMSGSIZE)
+			snprintf(err, sizeof(err), "the reply is longer than %u bytes", CTL_BUF_MAX);
 	}
 	if (ret) {
 		if (!err[0])
@@ -543,7 +542,8 @@ static int client_connect(const char *path, const char *ifname)
 			fprintf(stderr, "wgud ctl: nothing answers on %s: wgud for %s is not running (stale socket)\n",
 				path, ifname);
 		else if (e == EACCES || e == EPERM)
-			fprintf(stderr, "wgud ctl: %s: permission denied: run as root or as a member of wgud's --ctl-group\n",
+			fprintf(stderr,
+				"wgud ctl: %s: permission denied: run as root or as a member of wgud's --ctl-group\n",
 				path);
 		else
 			fprintf(stderr, "wgud ctl: cannot connect to %s: %s\n", path, strerror(e));

@@ -57,9 +57,9 @@ int ctl_buf_append(struct ctl_buf *b, const char *data, size_t len);
 int ctl_buf_printf(struct ctl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Called with the words of a line (never zero of them); writes body text into
- * out (may stay empty) and returns 0, or -errno with a one-line reason in err.
- * Runs on the loop thread.
+ * Called with the words of a line (never zero of them; they live only for the
+ * call); writes body text into out (may stay empty) and returns 0, or -errno
+ * with a one-line reason in err. Runs on the loop thread.
  */
 typedef int (*ctl_handler)(void *ctx, char *const words[], size_t n_words, struct ctl_buf *out, char *err,
 			   size_t err_len);
@@ -87,6 +87,7 @@ struct ctl_client {
 	struct ctl_client_buf in;
 };
 
+/* Owned by the loop thread once started. */
 struct ctl_server {
 	int listen_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];

@@ -98,8 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(line_a) != want_len || memcmp(line_a, data, want_len) || strcmp(line_a, line_b))
 			abort();
 		/* Whatever follows the line is ignored, EOF included. */
-		if (ctl_frame(&whole, (const char *)data, size, &line_a) != 1 || ctl_frame(&whole, NULL, 0, &line_a) != 1 ||
-		    line_a != whole.data)
+		if (ctl_frame(&whole, (const char *)data, size, &line_a) != 1 ||
+		    ctl_frame(&whole, NULL, 0, &line_a) != 1 || line_a != whole.data)
 			abort();
 		check_words(line_a);
 	}

@@ -212,7 +212,8 @@ static pid_t spawn_client(struct fixture *f, int id, uid_t uid, gid_t gid, const
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
 			_exit(99);
@@ -400,8 +401,8 @@ static void error_reply(void **state)
 	assert_string_equal(r.out, "");
 	assert_non_null(strstr(r.err, "the reply is longer than 1048576 bytes"));
 
-	raw_str(f, "echo 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32\n", reply,
-		sizeof(reply));
+	raw_str(f, "echo 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32\n",
+		reply, sizeof(reply));
 	assert_string_equal(reply, "error: more than 32 words\n");
 	assert_int_equal(f->calls, 2);
 
@@ -526,7 +527,8 @@ static void many_clients(void **state)
 	fds_before = count_fds();
 	for (i = 0; i < 200; i++) {
 		raw_str(f, i % 2 ? "echo x\n" : "echo\x07\n", reply, sizeof(reply));
-		assert_string_equal(reply, i % 2 ? "x\nok\n" : "error: the command holds a byte that is not printable ASCII\n");
+		assert_string_equal(reply, i % 2 ? "x\nok\n"
+						 : "error: the command holds a byte that is not printable ASCII\n");
 	}
 	assert_int_equal(count_fds(), fds_before);
 	for (i = 0; i < CTL_MAX_CLIENTS; i++)
@@ -572,7 +574,8 @@ static void client_errors(void **state)
 
 	run_client_as(f, 0, 0, "nope0", "show", &r);
 	assert_int_equal(r.code, 2);
-	snprintf(want, sizeof(want), "wgud ctl: no control socket at %s/nope0.ctl: is wgud running for nope0?\n", f->dir);
+	snprintf(want, sizeof(want), "wgud ctl: no control socket at %s/nope0.ctl: is wgud running for nope0?\n",
+		 f->dir);
 	assert_string_equal(r.err, want);
 
 	snprintf(stale, sizeof(stale), "%s/dead0.ctl", f->dir);
