@@ -623,7 +623,7 @@ cap_start()
 {
 	local _var=$1 _ns=$2 _ifc=$3 _file=$4 _pid
 	shift 4
-	ip netns exec "$_ns" "${T_GUARD[@]}" tcpdump -Z root -n -U -i "$_ifc" -w "$_file" "$@" \
+	ip netns exec "$_ns" "${T_GUARD[@]}" tcpdump -Z root -n -U --immediate-mode -i "$_ifc" -w "$_file" "$@" \
 		</dev/null >/dev/null 2>"$_file.err" &
 	_pid=$!
 	register_pid "$_pid"
@@ -757,4 +757,346 @@ pair_round()
 	assert "$desc A ($(basename "$impl_a")) exits when its interface is deleted" \
 		impl_stop "$NS_A" "$ia" "$pid_a" || true
 	impl_stop "$NS_B" "$ib" "$pid_b" || true
+}
+
+# ============================================= gateway and kill-switch tests
+#
+# Helpers for test_killswitch_leak, test_gateway and test_ctl: wgud's own
+# config mode with a policy, its control socket, its nftables table, and
+# traffic probes (netprobe.py) whose arrival can be told apart by source.
+
+NETPROBE=$NETNS_DIR/netprobe.py
+CTL_DIR=/var/run/wgud
+T_PY=""
+
+# gw_init: after t_init. Resolves python3 once (a pyenv shim costs ~100 ms a
+# call) and makes the EXIT trap also remove control sockets a SIGKILLed wgud
+# of this run left behind.
+gw_init()
+{
+	T_PY=$(python3 -c 'import sys; print(sys.executable)')
+	[[ -x $T_PY ]] || die "cannot resolve python3"
+	command -v nft >/dev/null || die "nft is not installed"
+	command -v tcpdump >/dev/null || die "tcpdump is not installed"
+	trap gw_exit EXIT
+}
+
+gw_exit()
+{
+	local rc=$? sock
+	set +e
+	trap - ERR	# keep the failing command t_exit reports
+	for sock in "$CTL_DIR"/w"$T_ID"[a-z]*.ctl; do
+		[[ -e $sock ]] && rm -f "$sock"
+	done
+	(exit "$rc")
+	t_exit
+}
+
+# netprobe NS ARGS...: netprobe.py in NS, bounded (see netprobe.py).
+netprobe()
+{
+	local ns=$1
+	shift
+	nsx "$ns" timeout 15 "$T_PY" "$NETPROBE" "$@"
+}
+
+# serve_start NS LOG ARGS...: `netprobe.py serve LOG ARGS...` in NS until the
+# end of the test; returns once every socket is bound. Sets STARTED_PID.
+serve_start()
+{
+	local ns=$1 log=$2 pid
+	shift 2
+	: >"$log"
+	ip netns exec "$ns" "${T_GUARD[@]}" "$T_PY" "$NETPROBE" serve "$log" "$@" \
+		</dev/null >"$log.err" 2>&1 &
+	pid=$!
+	register_pid "$pid"
+	STARTED_PID=$pid
+	wait_for 10 "netprobe server in $ns" grep -qx ready "$log" ||
+		die "netprobe server in $ns did not start: $(tail -n 3 "$log.err" | tr '\n' ' ')"
+}
+
+# served LOG KIND PEER LOCAL: true if the server logged that exchange
+# (PEER, LOCAL may be regular expressions).
+served()
+{
+	grep -Eq "^$2 $3 $4\$" "$1"
+}
+
+# veth_addrs NS1 NS2 TAG A1/LEN A2/LEN A6_1/LEN A6_2/LEN: a veth pair with
+# the given addresses (veth_link only knows its 198.51.100.0/24 plan). Sets
+# VETH1 VETH2.
+veth_addrs()
+{
+	local ns1=$1 ns2=$2 tag=$3
+	VETH1=$(ifname "${tag}a")
+	VETH2=$(ifname "${tag}b")
+	ip link add "$VETH1" netns "$ns1" type veth peer name "$VETH2" netns "$ns2" ||
+		die "cannot create veth $VETH1/$VETH2"
+	ip -n "$ns1" addr add "$4" dev "$VETH1"
+	ip -n "$ns2" addr add "$5" dev "$VETH2"
+	ip -n "$ns1" addr add "$6" dev "$VETH1" nodad
+	ip -n "$ns2" addr add "$7" dev "$VETH2" nodad
+	ip -n "$ns1" link set "$VETH1" up
+	ip -n "$ns2" link set "$VETH2" up
+	wait_for 5 "veth $VETH1 to carry IPv4" nsx "$ns1" ping -c1 -W1 "${5%/*}" ||
+		die "veth $VETH1 <-> $VETH2 does not pass IPv4"
+	wait_for 5 "veth $VETH1 to carry IPv6" nsx "$ns1" ping -c1 -W1 "${7%/*}" ||
+		die "veth $VETH1 <-> $VETH2 does not pass IPv6"
+}
+
+ctl_path()
+{
+	echo "$CTL_DIR/$1.ctl"
+}
+
+# wctl NS IFACE WORDS...: `wgud ctl`, bounded; stdout and stderr as they come.
+wctl()
+{
+	local ns=$1 ifc=$2
+	shift 2
+	nsx "$ns" timeout 10 "$WGUD" ctl "$ifc" "$@"
+}
+
+# wctl_rc VAR NS IFACE WORDS...: run wctl, set VAR to its exit status and
+# CTL_OUT/CTL_ERR to its output (never fails itself).
+wctl_rc()
+{
+	local _var=$1 _rc=0
+	shift
+	wctl "$@" >"$T_TMP/ctl.out" 2>"$T_TMP/ctl.err" || _rc=$?
+	# shellcheck disable=SC2034 # for the caller
+	CTL_OUT=$(cat "$T_TMP/ctl.out")
+	CTL_ERR=$(cat "$T_TMP/ctl.err")
+	printf -v "$_var" '%s' "$_rc"
+}
+
+# assert_ctl MSG NS IFACE WORDS...: the command is accepted (exit 0).
+assert_ctl()
+{
+	local msg=$1 rc
+	shift
+	wctl_rc rc "$@"
+	if [[ $rc == 0 ]]; then
+		pass "$msg"
+	else
+		fail "$msg: wgud ctl ${*:3} exited $rc: $CTL_ERR"
+		return 1
+	fi
+}
+
+# wgud_ready NS IFACE PID: interface up, control socket answers.
+wgud_ready()
+{
+	pid_alive "$3" && ip -n "$1" link show "$2" up 2>/dev/null | grep -q UP &&
+		[[ -S $(ctl_path "$2") ]] && wctl "$1" "$2" show >/dev/null 2>&1
+}
+
+wgud_ready_or_dead()
+{
+	! pid_alive "$3" || wgud_ready "$@"
+}
+
+# wgud_conf_start NS CONF LOG [ARGS...]: `$WGUD --conf CONF ARGS...` in NS
+# (the interface is named after CONF's basename); waits until the control
+# socket answers. Sets STARTED_PID; dies if it does not come up in 10 s.
+wgud_conf_start()
+{
+	local ns=$1 conf=$2 log=$3 ifc pid
+	shift 3
+	ifc=$(basename "$conf" .conf)
+	ip netns exec "$ns" "${T_GUARD[@]}" "$WGUD" --conf "$conf" "$@" </dev/null >>"$log" 2>&1 &
+	pid=$!
+	register_pid "$pid"
+	STARTED_PID=$pid
+	wait_for 10 "wgud $ifc up with its control socket" wgud_ready_or_dead "$ns" "$ifc" "$pid" || true
+	wgud_ready "$ns" "$ifc" "$pid" ||
+		die "wgud --conf $conf $* did not come up in $ns; log: $(tail -n 5 "$log" | tr '\n' ' ')"
+}
+
+# nft_table NS IFACE: wgud's table, without counter values (-s), so two
+# listings compare equal unless the rules changed.
+nft_table()
+{
+	nsx "$1" nft -s list table inet "wgud_$2" 2>/dev/null
+}
+
+nft_table_exists()
+{
+	nsx "$1" nft list table inet "wgud_$2" >/dev/null 2>&1
+}
+
+# ctl_json NS IFACE PYEXPR: evaluate PYEXPR with j = `show --json` parsed,
+# print the result (json-encoded); fails if the output does not parse.
+ctl_json()
+{
+	local out
+	out=$(wctl "$1" "$2" show --json 2>/dev/null) || return 1
+	"$T_PY" -c 'import json, sys
+j = json.loads(sys.stdin.read())
+print(json.dumps(eval(sys.argv[1])))' "$3" <<<"$out"
+}
+
+# assert_json MSG NS IFACE PYEXPR: PYEXPR (over j) is true.
+assert_json()
+{
+	local v
+	v=$(ctl_json "$2" "$3" "$4" 2>&1) || v="error: $v"
+	if [[ $v == true ]]; then
+		pass "$1"
+	else
+		fail "$1: $4 -> $v"
+		return 1
+	fi
+}
+
+# cap_classify FILE WG_ENDPOINT...: "wg=N plain=M ignored=K" plus the first
+# $CAP_SHOW (default 5) plain packets, one per line (see netprobe.py pcap);
+# with $CAP_SRC_MAC set, only the frames that MAC sent.
+cap_classify()
+{
+	local file=$1 a=() ep
+	shift
+	for ep in "$@"; do
+		a+=(--wg "$ep")
+	done
+	[[ -z ${CAP_SRC_MAC:-} ]] || a+=(--src-mac "$CAP_SRC_MAC")
+	"$T_PY" "$NETPROBE" pcap "$file" --show "${CAP_SHOW:-5}" "${a[@]}"
+}
+
+# if_mac NS IFACE
+if_mac()
+{
+	nsx "$1" cat "/sys/class/net/$2/address"
+}
+
+# cap_plain FILE WG_ENDPOINT...: the number of plain packets in FILE.
+cap_plain()
+{
+	cap_classify "$@" | sed -n '1s/.* plain=\([0-9]*\).*/\1/p'
+}
+
+# nobody_wgud VAR: a path to $WGUD that uid 65534 may execute (a copy in a
+# world-readable directory of this run, if need be).
+nobody_wgud()
+{
+	local _d
+	if setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$WGUD" 2>/dev/null; then
+		printf -v "$1" '%s' "$WGUD"
+		return 0
+	fi
+	_d=$T_TMP/pub
+	mkdir -p "$_d"
+	cp "$WGUD" "$_d/wgud"
+	chmod 755 "$_d" "$_d/wgud"
+	chmod 711 "$T_TMP"
+	printf -v "$1" '%s' "$_d/wgud"
+}
+
+# addr_norm ADDR: canonical text form (fd00:0:0::1 -> fd00::1), as the
+# kernel and netprobe.py print addresses.
+addr_norm()
+{
+	"${T_PY:-python3}" -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]))' "$1"
+}
+
+# gw_topology: the gateway scenario's namespaces, used by test_gateway and
+# test_ctl.
+#
+#   L (LAN client) --- G (gateway: $WGUD, started by the test) --- S (uplink
+#   router and VPN server: wireguard-go)
+#
+#   LAN   198.18.0.0/24, 2001:db8:18::/64: G .1/::1, L .2/::2, L's default
+#         route via G
+#   uplink  veth_link 0: G 198.51.100.1, S 198.51.100.2 (fd00::1, fd00::2);
+#         G's default route via S; S routes the LAN back via G, so only G's
+#         firewall keeps the LAN off the uplink
+#   tunnel  G 192.0.2.1, S 192.0.2.2 (fd00:2::1, fd00:2::2). S accepts only
+#         G's tunnel addresses from G: only masqueraded LAN traffic works.
+#   behind S (on its lo): 203.0.113.10 and 2001:db8:1::10 (TCP greeter 8080,
+#         UDP echo 7777), resolvers 203.0.113.53/.54, 2001:db8:1::53/::54;
+#         netprobe log $SRV_LOG
+#
+# Sets NL NG NS, G_LAN L_LAN (LAN veths), G_UP S_DOWN (uplink veths), G_UP_MAC,
+# IG IS, PORT_S, KG PG KS PS, CONF_G (wgud's --conf file, full tunnel),
+# CONF_S, WG_EPS, SRV_LOG, WGGO_PID (wireguard-go already running).
+gw_topology()
+{
+	NL=$(nsname l)
+	NG=$(nsname g)
+	NS=$(nsname s)
+	ns_create "$NL"
+	ns_create "$NG"
+	ns_create "$NS"
+	veth_addrs "$NG" "$NL" l 198.18.0.1/24 198.18.0.2/24 2001:db8:18::1/64 2001:db8:18::2/64
+	# shellcheck disable=SC2034 # for the test
+	G_LAN=$VETH1 L_LAN=$VETH2
+	veth_link "$NG" "$NS" 0
+	G_UP=$VETH1 S_DOWN=$VETH2
+	G_UP_MAC=$(if_mac "$NG" "$G_UP")
+	ip -n "$NL" route add default via 198.18.0.1
+	ip -n "$NL" -6 route add default via 2001:db8:18::1
+	ip -n "$NG" route add default via 198.51.100.2
+	ip -n "$NG" -6 route add default via fd00::2
+	ip -n "$NS" route add 198.18.0.0/24 via 198.51.100.1
+	ip -n "$NS" -6 route add 2001:db8:18::/64 via fd00::1
+	local a
+	for a in 203.0.113.10 203.0.113.53 203.0.113.54; do
+		ip -n "$NS" addr add "$a/32" dev lo
+	done
+	for a in 2001:db8:1::10 2001:db8:1::53 2001:db8:1::54; do
+		ip -n "$NS" addr add "$a/128" dev lo nodad
+	done
+	SRV_LOG=$T_TMP/server.log
+	serve_start "$NS" "$SRV_LOG" --addr 203.0.113.10 --addr 2001:db8:1::10 --addr 198.51.100.2 \
+		--addr fd00::2 --tcp 8080 --udp 7777
+	serve_start "$NS" "$T_TMP/dns.log" --addr 203.0.113.53 --addr 203.0.113.54 \
+		--addr 2001:db8:1::53 --addr 2001:db8:1::54 --dns 53
+
+	IG=$(ifname g)
+	IS=$(ifname s)
+	PORT_S=$((20000 + RANDOM % 20000))
+	keypair KG PG
+	keypair KS PS
+	WG_EPS=("198.51.100.2:$PORT_S" "[fd00::2]:$PORT_S")
+	CONF_G=$T_TMP/$IG.conf
+	{
+		echo "[Interface]"
+		echo "PrivateKey = $KG"
+		echo "Address = $TUN4.1/24, $TUN6:1/64"
+		echo
+		echo "[Peer]"
+		echo "PublicKey = $PS"
+		echo "AllowedIPs = 0.0.0.0/0, ::/0"
+		echo "Endpoint = 198.51.100.2:$PORT_S"
+	} >"$CONF_G"
+	chmod 600 "$CONF_G"
+	CONF_S=$T_TMP/$IS.conf
+	wgconf_iface "$CONF_S" "$KS" "$PORT_S"
+	wgconf_peer "$CONF_S" "$PG" "$TUN4.1/32, $TUN6:1/128"
+	gw_server_start
+}
+
+# gw_server_start: (re)start S's wireguard-go. Sets WGGO_PID.
+gw_server_start()
+{
+	wg_node "$NS" "$IS" "$WGGO" "$CONF_S" "$TUN4.2/24" "$TUN6:2/64"
+	# shellcheck disable=SC2034 # for the test
+	WGGO_PID=$STARTED_PID
+}
+
+# gw_uplink_capture LABEL CMD...: run CMD (its status ignored) while
+# capturing on S's end of the uplink; prints the number of frames G sent that
+# were not WireGuard to S (the first ones are logged).
+gw_uplink_capture()
+{
+	local label=$1 cap out
+	shift
+	cap_start cap "$NS" "$S_DOWN" "$T_TMP/$label.pcap"
+	"$@" >/dev/null 2>&1 || true
+	cap_stop "$cap"
+	out=$(CAP_SRC_MAC=$G_UP_MAC CAP_SHOW=5 cap_classify "$T_TMP/$label.pcap" "${WG_EPS[@]}")
+	log "[$label] uplink capture: $(tr '\n' ';' <<<"$out")" >&2
+	sed -n '1s/.* plain=\([0-9]*\).*/\1/p' <<<"$out"
 }
