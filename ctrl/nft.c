@@ -78,14 +78,15 @@ static struct nlmsghdr *msg_start(struct batch *b, uint16_t type, uint16_t flags
 
 static void msg_finish(struct batch *b, const struct nlmsghdr *nlh)
 {
-	if (b->err)
-		return;
-	if (nlh->nlmsg_len > b->cap - b->len) {
+	uint32_t len = nlh->nlmsg_len;
+
+	if (!b->err && len > b->cap - b->len)
 		b->err = -ENOSPC;
-		return;
+	if (!b->err) {
+		memcpy(b->buf + b->len, nlh, len);
+		b->len += len;
 	}
-	memcpy(b->buf + b->len, nlh, nlh->nlmsg_len);
-	b->len += nlh->nlmsg_len;
+	memset(b->scratch.b, 0, len);
 }
 
 static void put_batch_begin(struct batch *b)
@@ -633,6 +634,12 @@ static bool lists_ok(const struct policy *pol)
 
 static void batch_init(struct batch *b, void *buf, size_t cap, uint32_t seq)
 {
+	/*
+	 * libmnl 1.0.4 does not zero the alignment padding of attributes, and
+	 * every message is built in the same scratch space: keep it zeroed, so a
+	 * batch is the same bytes every time and carries no stale contents.
+	 */
+	memset(b->scratch.b, 0, sizeof(b->scratch.b));
 	b->buf = buf;
 	b->cap = cap;
 	b->len = 0;
