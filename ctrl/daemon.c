@@ -196,6 +196,12 @@ static void run_hooks(struct daemon *d, enum model_hook which, const char *name)
 		pid_t pid = fork();
 
 		if (pid == 0) {
+			sigset_t none;
+
+			/* The hook gets the signal state of an ordinary command, not the daemon's. */
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			signal(SIGPIPE, SIG_DFL);
 			execl("/bin/sh", "sh", "-c", expanded, (char *)NULL);
 			_exit(127);
 		}
@@ -385,13 +391,18 @@ static void reload(struct daemon *d)
 	if (!next->fwmark)
 		next->flags &= ~MODEL_DEVICE_HAS_FWMARK;
 	ret = apply_model(&d->dev, &d->loop, next, APPLY_SYNC);
-	if (ret)
-		log_error("reload: %s", strerror(-ret));
-	else
-		(void)add_routes(d, next);
+	if (!ret)
+		ret = add_routes(d, next);
+	/* The gateway reads the conf (DNS, full tunnel or not): it follows the new one. */
 	model_device_free(d->conf);
 	d->conf = next;
-	log_info("configuration reloaded");
+	d->gw.conf = next;
+	if (d->gw_started)
+		gateway_refresh(&d->gw);
+	if (ret)
+		log_error("reload applied in part: %s", strerror(-ret));
+	else
+		log_info("configuration reloaded");
 }
 
 static void on_signal(void *ctx, int fd)
@@ -440,17 +451,47 @@ static int open_signals(struct daemon *d)
 	return d->signal_fd < 0 ? -errno : 0;
 }
 
-/* Into the background, wireguard-go style: the parent returns once the device and sockets exist. */
-static int detach(void)
+/*
+ * Into the background, wireguard-go style, before anything is created (so
+ * locked memory belongs to the process that keeps running). The parent
+ * waits on a pipe and exits with the child's start-up result: 0 once the
+ * interface is up, 1 if the child failed or died first.
+ */
+static int detach_begin(int *ready_fd)
 {
-	pid_t pid = fork();
-	int null;
+	int fds[2];
+	pid_t pid;
+	char c = 1;
 
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
 	if (pid < 0)
 		return -errno;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(fds[1]);
+		while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(c == 0 ? 0 : 1);
+	}
+	close(fds[0]);
 	setsid();
+	*ready_fd = fds[1];
+	return 0;
+}
+
+/* The child is up: let the parent go and leave its terminal. */
+static void detach_ready(int *ready_fd)
+{
+	char ok = 0;
+	int null;
+
+	if (*ready_fd < 0)
+		return;
+	if (write(*ready_fd, &ok, 1) != 1)
+		log_warn("could not tell the starting process that the interface is up");
+	close(*ready_fd);
+	*ready_fd = -1;
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
@@ -458,7 +499,6 @@ static int detach(void)
 		dup2(null, STDERR_FILENO);
 		close(null);
 	}
-	return 0;
 }
 
 int daemon_run(const struct daemon_options *o)
@@ -466,7 +506,7 @@ int daemon_run(const struct daemon_options *o)
 	struct daemon d;
 	const char *why = NULL;
 	uint32_t mtu = WG_DEFAULT_MTU;
-	int ret;
+	int ret, ready_fd = -1;
 
 	memset(&d, 0, sizeof(d));
 	d.o = o;
@@ -486,6 +526,13 @@ int daemon_run(const struct daemon_options *o)
 	if (load_policy(&d)) {
 		model_device_free(d.conf);
 		return 1;
+	}
+	if (!o->foreground) {
+		ret = detach_begin(&ready_fd);
+		if (ret) {
+			log_error("detaching: %s", strerror(-ret));
+			goto out_conf;
+		}
 	}
 	report_kernel_module();
 	ret = open_signals(&d);
@@ -535,11 +582,6 @@ int daemon_run(const struct daemon_options *o)
 	if (ret)
 		goto out_network;
 
-	if (!o->foreground) {
-		ret = detach();
-		if (ret)
-			goto out_network;
-	}
 	ret = loop_init(&d.loop, &d.dev, o->io, &why);
 	if (ret) {
 		log_error("event loop (%s): %s", o->io == LOOP_URING ? "io_uring" : "epoll", strerror(-ret));
@@ -579,6 +621,7 @@ int daemon_run(const struct daemon_options *o)
 		run_hooks(&d, MODEL_HOOK_POST_UP, "PostUp");
 	log_info("up: listening on UDP port %u, %s event loop, %zu peer%s", d.dev.listen_port,
 		 loop_backend_name(&d.loop), d.dev.n_peers, d.dev.n_peers == 1 ? "" : "s");
+	detach_ready(&ready_fd);
 
 	ret = loop_run(&d.loop);
 	if (ret)
@@ -614,6 +657,8 @@ out_device:
 		run_hooks(&d, MODEL_HOOK_POST_DOWN, "PostDown");
 	device_uninit(&d.dev);
 out_conf:
+	if (ready_fd >= 0)
+		close(ready_fd); /* the waiting parent reads EOF and exits 1 */
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);
 	model_device_free(d.conf);

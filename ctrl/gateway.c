@@ -123,11 +123,19 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 	while (i < gw->n_lan_rules) {
 		struct model_cidr *c = &gw->lan_rules[i];
 
+		int ret;
+
 		if (cidr_listed(p->allow_lan, p->n_allow_lan, c)) {
 			i++;
 			continue;
 		}
-		(void)rtnl_rule_del_to(gw->rtnl, c->family, c->addr, c->cidr, 254, GATEWAY_LAN_RULE_PRIORITY);
+		ret = rtnl_rule_del_to(gw->rtnl, c->family, c->addr, c->cidr, 254, GATEWAY_LAN_RULE_PRIORITY);
+		if (ret && ret != -ENOENT) {
+			/* Keep it listed: it still lets traffic around the tunnel, and the next change retries. */
+			log_warn("allow-lan: removing a routing rule: %s", strerror(-ret));
+			i++;
+			continue;
+		}
 		gw->lan_rules[i] = gw->lan_rules[--gw->n_lan_rules];
 	}
 	for (i = 0; i < p->n_allow_lan; i++) {
@@ -234,6 +242,12 @@ void gateway_stop(struct gateway *gw)
 {
 	struct policy none;
 
+	/* Forwarding and bypass rules go first, while the table still guards them. */
+	policy_init(&none);
+	none.kill_switch = POLICY_KILL_SWITCH_OFF;
+	sync_lan_rules(gw, &none);
+	restore_forwarding(forward4_path, gw->saved_forward4, &gw->changed_forward4);
+	restore_forwarding(forward6_path, gw->saved_forward6, &gw->changed_forward6);
 	if (gw->table_installed && !gw->no_firewall) {
 		int ret = nft_delete(gw->ifname);
 
@@ -242,11 +256,6 @@ void gateway_stop(struct gateway *gw)
 				 gw->ifname, strerror(-ret), gw->ifname);
 		gw->table_installed = false;
 	}
-	policy_init(&none);
-	none.kill_switch = POLICY_KILL_SWITCH_OFF;
-	sync_lan_rules(gw, &none);
-	restore_forwarding(forward4_path, gw->saved_forward4, &gw->changed_forward4);
-	restore_forwarding(forward6_path, gw->saved_forward6, &gw->changed_forward6);
 }
 
 static const char *const drop_names[WG_DROP_COUNT] = {
@@ -291,8 +300,8 @@ static int show(struct gateway *gw, bool json, struct ctl_buf *out)
 	} else {
 		ctl_buf_printf(out, "interface: %s\n  listen port: %u\n  fwmark: 0x%x\n  event loop: %s\n", gw->ifname,
 			       gw->dev->listen_port, gw->dev->fwmark, loop_backend_name(gw->loop));
-		ctl_buf_printf(out, "  kill switch: %s\n  firewall: %s\n%s", gw->kill_switch_active ? "active" : "inactive",
-			       gw->table_installed ? "table inet wgud_ installed" : "none", pol);
+		ctl_buf_printf(out, "  kill switch: %s\n  firewall: %s%s\n%s", gw->kill_switch_active ? "active" : "inactive",
+			       gw->table_installed ? "table inet wgud_" : "none", gw->table_installed ? gw->ifname : "", pol);
 	}
 	for (i = 0; i < snap->n_peers; i++) {
 		const struct model_peer *p = &snap->peers[i];

@@ -5,6 +5,7 @@
  *   wgud --conf wg0.conf [--interface NAME]   foreground, from a wg-quick file
  *   wgud [-f] wg0                             wireguard-go style, for wg-quick
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -273,10 +274,11 @@ static int run_daemon(int argc, char **argv)
 	if (ifname) {
 		size_t i, n = strlen(ifname);
 
-		for (i = 0; i < n && (ifname[i] > ' ' && ifname[i] != '/' && ifname[i] != ':'); i++)
+		/* The characters wg-quick accepts: nothing that needs quoting in a path, JSON or nft. */
+		for (i = 0; i < n && (isalnum((unsigned char)ifname[i]) || strchr("_=+.-", ifname[i])); i++)
 			;
 		if (!n || n >= sizeof(o.ifname) || i != n || !strcmp(ifname, ".") || !strcmp(ifname, "..")) {
-			fprintf(stderr, "wgud: '%s' is not a valid interface name (1 to 15 characters, no '/', ':' or spaces)\n",
+			fprintf(stderr, "wgud: '%s' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ = + . -)\n",
 				ifname);
 			return 2;
 		}

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,18 +73,37 @@ static void client_close(struct uapi_server *s, struct uapi_client *c)
 	uapi_conn_uninit(&c->conn);
 }
 
+#define UAPI_SEND_TIMEOUT_MS 2000
+
+/*
+ * Send all of a reply. The socket is non-blocking and a large `get` (many
+ * peers) outgrows its buffer, so wait for room, but not for longer than
+ * UAPI_SEND_TIMEOUT_MS: a client that stopped reading must not stall the
+ * loop. On failure the client is marked for closing.
+ */
 static void reply(struct uapi_client *c, const char *text, size_t len)
 {
-	while (len) {
+	int waited = 0;
+
+	while (len && !c->broken) {
 		ssize_t n = send(c->fd, text, len, MSG_NOSIGNAL);
 
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return; /* the client went away or stopped reading; it is closed after this request */
+		if (n > 0) {
+			text += n;
+			len -= (size_t)n;
+			continue;
 		}
-		text += n;
-		len -= (size_t)n;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && waited < UAPI_SEND_TIMEOUT_MS) {
+			struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+
+			if (poll(&pfd, 1, 100) >= 0) {
+				waited += 100;
+				continue;
+			}
+		}
+		c->broken = true;
 	}
 }
 
@@ -167,6 +187,11 @@ static bool serve(struct uapi_server *s, struct uapi_client *c, const char *data
 		else
 			handle_set(s, c, body, body_len);
 		uapi_conn_consume(&c->conn);
+		if (c->broken) {
+			log_warn("uapi: a client stopped reading its reply; closing it");
+			client_close(s, c);
+			return false;
+		}
 	}
 }
 
@@ -214,6 +239,7 @@ static void accept_one(struct uapi_server *s, int cfd)
 			break;
 		}
 		c->fd = cfd;
+		c->broken = false;
 		/* Data may have arrived before the poll was armed. */
 		on_client(s, cfd);
 		return;

@@ -6,6 +6,7 @@
 #ifndef WGUD_UAPI_SERVER_H
 #define WGUD_UAPI_SERVER_H
 
+#include <stdbool.h>
 #include <sys/un.h>
 
 #include "device.h"
@@ -17,6 +18,7 @@
 
 struct uapi_client {
 	int fd;
+	bool broken; /* a reply could not be sent: close after this request */
 	struct uapi_conn conn;
 };
 

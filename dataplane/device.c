@@ -45,7 +45,7 @@ int device_init(struct wg_device *dev, uint32_t mtu, uint32_t n_buffers)
 	if (ret)
 		goto err_identity;
 	/* A handshake and three keypairs per peer. */
-	ret = indextable_init(&dev->indices, 4 * 4096);
+	ret = indextable_init(&dev->indices, 4 * WG_MAX_PEERS);
 	if (ret)
 		goto err_ratelimiter;
 	ret = pool_init(&dev->pool, n_buffers, buf_size);
@@ -276,20 +276,27 @@ void peer_install_session(struct wg_peer *peer, const struct noise_session_keys 
 	struct wg_keyslot *slot = NULL;
 	int i;
 
-	/* The slot that holds none of the three live roles (or will lose its role now). */
+	/*
+	 * As the kernel rotates them (noise.c, add_new_keypair): the initiator
+	 * uses the new keypair at once; an unconfirmed `next` becomes previous
+	 * and the old current goes. The responder's new keypair waits as next,
+	 * and previous goes.
+	 */
 	if (keys->initiator) {
+		slot_free(dev, peer->previous);
 		if (peer->next) {
-			slot_free(dev, peer->previous);
+			slot_free(dev, peer->current);
 			peer->previous = peer->next;
 			peer->next = NULL;
 		} else {
-			slot_free(dev, peer->previous);
 			peer->previous = peer->current;
 		}
 		peer->current = NULL;
 	} else {
 		slot_free(dev, peer->next);
+		slot_free(dev, peer->previous);
 		peer->next = NULL;
+		peer->previous = NULL;
 	}
 	for (i = 0; i < 3 && !slot; i++)
 		if (&peer->slots[i] != peer->current && &peer->slots[i] != peer->previous &&

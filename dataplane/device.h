@@ -31,7 +31,8 @@
 #define WG_BATCH 64
 #define WG_TXQ_MAX 256
 #define WG_DEFAULT_MTU 1420
-#define WG_MAX_PEERS 65536
+/* The index table holds a handshake and three keypairs per peer, sized for this many at init. */
+#define WG_MAX_PEERS 4096
 /* Headroom before a packet read from TUN, so sealing happens in place. */
 #define WG_TUN_HEADROOM 16
 
@@ -88,6 +89,7 @@ struct wg_device {
 	void (*flush)(struct wg_device *dev, void *ctx);
 	void *flush_ctx;
 
+	uint32_t staged_total;  /* packets staged over all peers, at most a quarter of the pool */
 	uint64_t next_deadline; /* earliest timer deadline over all peers (may be early, never late) */
 	uint64_t handshakes_this_second, load_window_start_ns, under_load_until_ns;
 	uint64_t drops[WG_DROP_COUNT];

@@ -14,7 +14,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include "device_internal.h"
 #include "loop.h"
@@ -160,6 +162,17 @@ static int uring_sockets_changed(struct loop *l)
 	return io_uring_submit(&b->ring) < 0 ? -EIO : 0;
 }
 
+/* Multishot recvmsg came with Linux 6.0; on 5.19 it would fail at every arm, so refuse at init. */
+static bool kernel_has_multishot_recv(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major >= 6;
+}
+
 static int uring_init(struct loop *l)
 {
 	struct wg_device *dev = l->dev;
@@ -169,8 +182,8 @@ static int uring_init(struct loop *l)
 	uint32_t i;
 	int ret;
 
-	if (dev->pool.count > 65536)
-		return -EINVAL; /* buffer ids are 16 bits */
+	if (dev->pool.count > 65536 || !kernel_has_multishot_recv())
+		return -EINVAL; /* buffer ids are 16 bits; the kernel too old */
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;

@@ -155,11 +155,22 @@ static void stage(struct wg_peer *peer, uint32_t id, uint32_t off, uint32_t len)
 	struct wg_device *dev = peer->dev;
 	struct wg_staged *s;
 
+	/*
+	 * Nowhere to send a handshake: nothing would ever release the packet.
+	 * And staging may hold at most a quarter of the pool over all peers,
+	 * so waiting packets can never starve receiving.
+	 */
+	if (!peer->has_endpoint || dev->staged_total >= dev->pool.count / 4) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, peer->has_endpoint ? WG_DROP_STAGED_OVERFLOW : WG_DROP_NO_ENDPOINT);
+		return;
+	}
 	if (peer->staged_len == MAX_STAGED_PACKETS) {
 		/* Full: the oldest goes, as in the references. */
 		pool_put(&dev->pool, peer->staged[peer->staged_head].id);
 		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
 		peer->staged_len--;
+		dev->staged_total--;
 		device_drop(dev, WG_DROP_STAGED_OVERFLOW);
 	}
 	s = &peer->staged[(peer->staged_head + peer->staged_len) % MAX_STAGED_PACKETS];
@@ -167,6 +178,7 @@ static void stage(struct wg_peer *peer, uint32_t id, uint32_t off, uint32_t len)
 	s->off = off;
 	s->len = len;
 	peer->staged_len++;
+	dev->staged_total++;
 }
 
 void peer_drop_staged(struct wg_peer *peer, enum wg_drop_reason why)
@@ -175,6 +187,7 @@ void peer_drop_staged(struct wg_peer *peer, enum wg_drop_reason why)
 		pool_put(&peer->dev->pool, peer->staged[peer->staged_head].id);
 		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
 		peer->staged_len--;
+		peer->dev->staged_total--;
 		device_drop(peer->dev, why);
 	}
 }
@@ -190,6 +203,7 @@ void peer_send_staged(struct wg_peer *peer, uint64_t now_ns)
 		}
 		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
 		peer->staged_len--;
+		peer->dev->staged_total--;
 	}
 }
 
