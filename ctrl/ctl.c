@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "ctl.h"
+#include "unixsock.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -160,26 +161,9 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Is something answering on path? A socket left by a dead process is not. */
-static bool socket_alive(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool alive;
-
-	if (fd < 0)
-		return false;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	alive = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return alive;
-}
-
 int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, int group_gid)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	struct stat st;
-	mode_t old_umask;
 	int i, ret;
 
 	memset(s, 0, sizeof(*s));
@@ -193,43 +177,11 @@ int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, i
 		return ret;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	if (lstat(a.sun_path, &st) == 0) {
-		/* Never unlink what we did not make: a file there is somebody's mistake to see. */
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (socket_alive(a.sun_path))
-			return -EADDRINUSE;
-		if (unlink(a.sun_path) < 0 && errno != ENOENT)
-			return -errno;
-	}
-	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->listen_fd < 0)
-		return -errno;
-	/* The socket changes the firewall: owner only from the moment it exists. */
-	old_umask = umask(0177);
-	ret = bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
-	umask(old_umask);
+	ret = unixsock_listen(a.sun_path, group_gid, CTL_MAX_CLIENTS, &s->listen_fd);
 	if (ret)
-		goto err_close;
+		return ret;
 	memcpy(s->path, a.sun_path, sizeof(s->path));
-	/* Group first, then the group bit: never 0660 with the wrong group. */
-	if (group_gid >= 0 && (chown(s->path, (uid_t)-1, (gid_t)group_gid) < 0 || chmod(s->path, 0660) < 0)) {
-		ret = -errno;
-		goto err_unlink;
-	}
-	if (listen(s->listen_fd, CTL_MAX_CLIENTS) < 0) {
-		ret = -errno;
-		goto err_unlink;
-	}
 	return 0;
-
-err_unlink:
-	unlink(s->path);
-	s->path[0] = '\0';
-err_close:
-	close(s->listen_fd);
-	s->listen_fd = -1;
-	return ret;
 }
 
 /*
@@ -484,15 +436,7 @@ void ctl_server_close(struct ctl_server *s)
 	for (i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (s->clients[i].fd >= 0)
 			client_close(s, &s->clients[i]);
-	if (s->listen_fd >= 0) {
-		if (s->loop)
-			loop_del_fd(s->loop, s->listen_fd);
-		close(s->listen_fd);
-		s->listen_fd = -1;
-	}
-	if (s->path[0] && unlink(s->path) < 0 && errno != ENOENT)
-		log_warn("ctl: cannot remove %s: %s", s->path, strerror(errno));
-	s->path[0] = '\0';
+	unixsock_close(s->loop, &s->listen_fd, s->path);
 }
 
 /* The words as one line with its newline; words may not hold what the server would refuse. */

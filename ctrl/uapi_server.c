@@ -13,26 +13,10 @@
 
 #include "apply.h"
 #include "log.h"
-
-/* Is something answering on path? A stale file from a dead process is not. */
-static bool socket_alive(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool alive;
-
-	if (fd < 0)
-		return false;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	alive = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return alive;
-}
+#include "unixsock.h"
 
 int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device *dev)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	mode_t old_umask;
 	int i, ret;
 
 	memset(s, 0, sizeof(*s));
@@ -41,27 +25,14 @@ int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device
 	for (i = 0; i < UAPI_SERVER_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
 	if ((size_t)snprintf(s->path, sizeof(s->path), "%s/%s.sock", UAPI_SOCKET_DIR, ifname) >= sizeof(s->path))
-		return -ENAMETOOLONG;
-	if (mkdir(UAPI_SOCKET_DIR, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if (socket_alive(s->path))
-		return -EADDRINUSE;
-	unlink(s->path);
-	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->listen_fd < 0)
-		return -errno;
-	memcpy(a.sun_path, s->path, strlen(s->path) + 1);
-	/* The socket hands out private keys: owner only, from the moment it exists. */
-	old_umask = umask(0077);
-	ret = bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
-	umask(old_umask);
-	if (!ret && listen(s->listen_fd, 16) < 0)
+		ret = -ENAMETOOLONG;
+	else if (mkdir(UAPI_SOCKET_DIR, 0755) < 0 && errno != EEXIST)
 		ret = -errno;
-	if (ret) {
-		close(s->listen_fd);
-		s->listen_fd = -1;
+	else
+		ret = unixsock_listen(s->path, -1, 16, &s->listen_fd);
+	/* Only a socket this process made is ever removed at close. */
+	if (ret)
 		s->path[0] = '\0';
-	}
 	return ret;
 }
 
@@ -270,13 +241,5 @@ void uapi_server_close(struct uapi_server *s)
 	for (i = 0; i < UAPI_SERVER_MAX_CLIENTS; i++)
 		if (s->clients[i].fd >= 0)
 			client_close(s, &s->clients[i]);
-	if (s->listen_fd >= 0) {
-		if (s->loop)
-			loop_del_fd(s->loop, s->listen_fd);
-		close(s->listen_fd);
-		s->listen_fd = -1;
-	}
-	if (s->path[0])
-		unlink(s->path);
-	s->path[0] = '\0';
+	unixsock_close(s->loop, &s->listen_fd, s->path);
 }

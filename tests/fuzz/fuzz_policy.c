@@ -21,75 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct policy pol, before;
 static char out[POLICY_FORMAT_MAX];
 
-static const char *json_value(const char *s, int depth);
-
-static const char *json_ws(const char *s)
-{
-	while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
-		s++;
-	return s;
-}
-
-static const char *json_string(const char *s)
-{
-	if (*s++ != '"')
-		return NULL;
-	for (; *s != '"'; s++) {
-		if ((unsigned char)*s < 0x20)
-			return NULL;
-		if (*s == '\\' && !*++s)
-			return NULL;
-	}
-	return s + 1;
-}
-
-static const char *json_list(const char *s, char close, int depth, bool object)
-{
-	s = json_ws(s + 1);
-	if (*s == close)
-		return s + 1;
-	for (;;) {
-		if (object) {
-			s = json_string(json_ws(s));
-			if (!s || *(s = json_ws(s)) != ':')
-				return NULL;
-			s++;
-		}
-		s = json_value(s, depth + 1);
-		if (!s)
-			return NULL;
-		s = json_ws(s);
-		if (*s == close)
-			return s + 1;
-		if (*s++ != ',')
-			return NULL;
-	}
-}
-
-static const char *json_value(const char *s, int depth)
-{
-	s = json_ws(s);
-	if (depth > 16)
-		return NULL;
-	if (*s == '{')
-		return json_list(s, '}', depth, true);
-	if (*s == '[')
-		return json_list(s, ']', depth, false);
-	if (*s == '"')
-		return json_string(s);
-	if (!strncmp(s, "true", 4) || !strncmp(s, "null", 4))
-		return s + 4;
-	if (!strncmp(s, "false", 5))
-		return s + 5;
-	if (*s >= '0' && *s <= '9') {
-		if (*s == '0' && s[1] >= '0' && s[1] <= '9')
-			return NULL;
-		while (*s >= '0' && *s <= '9')
-			s++;
-		return s;
-	}
-	return NULL;
-}
+#include "../unit/json_check.h"
 
 static void check_message(const char *err, size_t cap)
 {
