@@ -13,6 +13,12 @@
 #include "device_internal.h"
 #include "loop.h"
 
+/*
+ * Where input goes when the pool is empty: epoll is level-triggered, so
+ * leaving it unread would spin. Dropping it is what a full queue means.
+ */
+static uint8_t discard[65536];
+
 struct epoll_backend {
 	int epfd;
 	int sock4, sock6; /* as registered */
@@ -115,7 +121,8 @@ static void receive_udp(struct loop *l, int fd)
 		n++;
 	}
 	if (!n) {
-		device_drop(dev, WG_DROP_NO_BUFFER);
+		while (recv(fd, discard, sizeof(discard), MSG_DONTWAIT) >= 0)
+			device_drop(dev, WG_DROP_NO_BUFFER);
 		return;
 	}
 	got = recvmmsg(fd, msgs, n, MSG_DONTWAIT, NULL);
@@ -143,7 +150,10 @@ static void receive_tun(struct loop *l)
 		ssize_t r;
 
 		if (id == POOL_NONE) {
-			device_drop(dev, WG_DROP_NO_BUFFER);
+			if (!n) {
+				while (read(dev->tun_fd, discard, sizeof(discard)) > 0)
+					device_drop(dev, WG_DROP_NO_BUFFER);
+			}
 			break;
 		}
 		pkts[n].id = id;

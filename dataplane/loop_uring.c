@@ -74,8 +74,10 @@ static struct io_uring_sqe *get_sqe(struct uring_backend *b)
 static void refill_ring(struct wg_device *dev, struct uring_backend *b)
 {
 	int mask = io_uring_buf_ring_mask(BR_ENTRIES), added = 0;
+	/* At most a quarter of the pool waits for datagrams: TUN reads and sends need the rest. */
+	unsigned int target = dev->pool.count / 4 < BR_ENTRIES ? dev->pool.count / 4 : BR_ENTRIES;
 
-	while (b->br_given < BR_ENTRIES) {
+	while (b->br_given < target) {
 		uint32_t id = pool_get(&dev->pool);
 
 		if (id == POOL_NONE)
@@ -92,7 +94,8 @@ static int arm_recv(struct uring_backend *b, int which)
 {
 	struct io_uring_sqe *sqe;
 
-	if (b->sock[which] < 0 || b->recv_armed[which])
+	/* With no buffer in the ring the receive would end at once with -ENOBUFS: wait for one. */
+	if (b->sock[which] < 0 || b->recv_armed[which] || !b->br_given)
 		return 0;
 	sqe = get_sqe(b);
 	if (!sqe)
