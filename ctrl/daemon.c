@@ -349,27 +349,11 @@ static void teardown_network(struct daemon *d)
 
 static void log_drops(const struct wg_device *dev)
 {
-	static const char *const names[WG_DROP_COUNT] = {
-		[WG_DROP_INVALID_MESSAGE] = "invalid message",
-		[WG_DROP_MAC] = "bad mac1",
-		[WG_DROP_UNDER_LOAD] = "under load",
-		[WG_DROP_HANDSHAKE] = "handshake refused",
-		[WG_DROP_UNKNOWN_INDEX] = "unknown index",
-		[WG_DROP_DECRYPT] = "decryption or replay",
-		[WG_DROP_INNER_INVALID] = "invalid inner packet",
-		[WG_DROP_SOURCE_NOT_ALLOWED] = "source not in allowed-ips",
-		[WG_DROP_NO_ROUTE] = "no peer for destination",
-		[WG_DROP_NO_ENDPOINT] = "peer has no endpoint",
-		[WG_DROP_NO_BUFFER] = "out of buffers",
-		[WG_DROP_STAGED_OVERFLOW] = "staged queue full",
-		[WG_DROP_STAGED_EXPIRED] = "handshake gave up",
-		[WG_DROP_SEND_ERROR] = "send error",
-	};
 	int i;
 
 	for (i = 0; i < WG_DROP_COUNT; i++)
 		if (dev->drops[i])
-			log_info("dropped %llu packets: %s", (unsigned long long)dev->drops[i], names[i]);
+			log_info("dropped %llu packets: %s", (unsigned long long)dev->drops[i], device_drop_name(i));
 }
 
 static void reload(struct daemon *d)

@@ -258,23 +258,6 @@ void gateway_stop(struct gateway *gw)
 	}
 }
 
-static const char *const drop_names[WG_DROP_COUNT] = {
-	[WG_DROP_INVALID_MESSAGE] = "invalid_message",
-	[WG_DROP_MAC] = "bad_mac1",
-	[WG_DROP_UNDER_LOAD] = "under_load",
-	[WG_DROP_HANDSHAKE] = "handshake_refused",
-	[WG_DROP_UNKNOWN_INDEX] = "unknown_index",
-	[WG_DROP_DECRYPT] = "decrypt_or_replay",
-	[WG_DROP_INNER_INVALID] = "invalid_inner_packet",
-	[WG_DROP_SOURCE_NOT_ALLOWED] = "source_not_allowed",
-	[WG_DROP_NO_ROUTE] = "no_route",
-	[WG_DROP_NO_ENDPOINT] = "no_endpoint",
-	[WG_DROP_NO_BUFFER] = "no_buffer",
-	[WG_DROP_STAGED_OVERFLOW] = "staged_overflow",
-	[WG_DROP_STAGED_EXPIRED] = "staged_expired",
-	[WG_DROP_SEND_ERROR] = "send_error",
-};
-
 static int show(struct gateway *gw, bool json, struct ctl_buf *out)
 {
 	struct policy eff = gw->policy;
@@ -326,10 +309,10 @@ static int show(struct gateway *gw, bool json, struct ctl_buf *out)
 	ctl_buf_printf(out, json ? "],\"drops\":{" : "drops:\n");
 	for (i = 0; i < WG_DROP_COUNT; i++) {
 		if (json)
-			ctl_buf_printf(out, "%s\"%s\":%llu", i ? "," : "", drop_names[i],
+			ctl_buf_printf(out, "%s\"%s\":%llu", i ? "," : "", device_drop_name(i),
 				       (unsigned long long)gw->dev->drops[i]);
 		else if (gw->dev->drops[i])
-			ctl_buf_printf(out, "  %s: %llu\n", drop_names[i], (unsigned long long)gw->dev->drops[i]);
+			ctl_buf_printf(out, "  %s: %llu\n", device_drop_name(i), (unsigned long long)gw->dev->drops[i]);
 	}
 	if (json)
 		ctl_buf_printf(out, "}}\n");

@@ -18,6 +18,28 @@ uint64_t device_now_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+const char *device_drop_name(enum wg_drop_reason why)
+{
+	static const char *const names[WG_DROP_COUNT] = {
+		[WG_DROP_INVALID_MESSAGE] = "invalid_message",
+		[WG_DROP_MAC] = "bad_mac1",
+		[WG_DROP_UNDER_LOAD] = "under_load",
+		[WG_DROP_HANDSHAKE] = "handshake_refused",
+		[WG_DROP_UNKNOWN_INDEX] = "unknown_index",
+		[WG_DROP_DECRYPT] = "decrypt_or_replay",
+		[WG_DROP_INNER_INVALID] = "invalid_inner_packet",
+		[WG_DROP_SOURCE_NOT_ALLOWED] = "source_not_allowed",
+		[WG_DROP_NO_ROUTE] = "no_route",
+		[WG_DROP_NO_ENDPOINT] = "no_endpoint",
+		[WG_DROP_NO_BUFFER] = "no_buffer",
+		[WG_DROP_STAGED_OVERFLOW] = "staged_overflow",
+		[WG_DROP_STAGED_EXPIRED] = "staged_expired",
+		[WG_DROP_SEND_ERROR] = "send_error",
+	};
+
+	return (unsigned int)why < WG_DROP_COUNT ? names[why] : "unknown";
+}
+
 socklen_t device_sockaddr_len(const union wg_sockaddr *a)
 {
 	return a->sa.sa_family == AF_INET6 ? sizeof(a->sin6) : sizeof(a->sin);

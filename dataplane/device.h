@@ -117,6 +117,9 @@ void device_receive_tun(struct wg_device *dev, struct wg_pkt *pkts, unsigned int
 /* Fire due timers; returns the next deadline (UINT64_MAX: none). */
 uint64_t device_tick(struct wg_device *dev, uint64_t now_ns);
 
+/* A short stable identifier per drop reason ("no_route"), for logs and show --json. */
+const char *device_drop_name(enum wg_drop_reason why);
+
 /* Helpers for the loops. */
 uint64_t device_now_ns(void);
 void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst);

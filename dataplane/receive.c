@@ -7,6 +7,7 @@
  * The endpoint follows only authenticated, fresh packets (roaming).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <string.h>
@@ -82,14 +83,10 @@ static struct noise_handshake *lookup_peer(void *ctx, const uint8_t pub[NOISE_PU
 	return peer ? &peer->hs : NULL;
 }
 
-static struct wg_peer *peer_of_handshake(struct wg_device *dev, struct noise_handshake *hs)
+/* Every handshake the lookup hands out is the one embedded in its peer. */
+static struct wg_peer *peer_of_handshake(struct noise_handshake *hs)
 {
-	size_t i;
-
-	for (i = 0; i < dev->n_peers; i++)
-		if (&dev->peers[i]->hs == hs)
-			return dev->peers[i];
-	return NULL;
+	return (struct wg_peer *)((char *)hs - offsetof(struct wg_peer, hs));
 }
 
 static void handshake_received(struct wg_peer *peer, const union wg_sockaddr *src, uint32_t len, uint64_t now_ns)
@@ -121,9 +118,7 @@ static void receive_initiation(struct wg_device *dev, struct wg_pkt *p, uint64_t
 		device_drop(dev, WG_DROP_HANDSHAKE);
 		return;
 	}
-	peer = peer_of_handshake(dev, hs);
-	if (!peer)
-		return;
+	peer = peer_of_handshake(hs);
 	handshake_received(peer, &p->addr, p->len, now_ns);
 
 	/* The response is written over the initiation's buffer, which is ours to reuse. */
@@ -269,22 +264,22 @@ static void receive_data(struct wg_device *dev, struct wg_pkt *p, uint64_t now_n
 		peer->timers.sent_lastminute_handshake = true;
 		peer_send_initiation(peer, now_ns, false);
 	}
-	device_note_deadline(dev, peer);
 	if (n == 0)
-		return; /* keepalive */
+		goto out; /* keepalive */
 	inner = ip_packet_len(plain, (uint32_t)n);
 	if (!inner) {
 		device_drop(dev, WG_DROP_INNER_INVALID);
-		return;
+		goto out;
 	}
 	if (allowedips_lookup_src(&dev->allowedips, plain, inner) != peer) {
 		device_drop(dev, WG_DROP_SOURCE_NOT_ALLOWED);
-		return;
+		goto out;
 	}
 	timers_data_received(&peer->timers, now_ns);
-	device_note_deadline(dev, peer);
 	device_tun_enqueue(dev, p->id, plain, inner);
 	p->id = POOL_NONE;
+out:
+	device_note_deadline(dev, peer);
 }
 
 void device_receive_udp(struct wg_device *dev, struct wg_pkt *pkts, unsigned int n, uint64_t now_ns)
