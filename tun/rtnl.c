@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cidr.h"
+
 /*
  * The kernel sizes dump messages to the largest read it has seen, up to
  * 32 KiB; a smaller buffer would truncate them. Our own requests carry a
@@ -133,28 +135,14 @@ int rtnl_request(struct rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 	}
 }
 
-static int addr_len(int family)
-{
-	switch (family) {
-	case AF_INET:
-		return 4;
-	case AF_INET6:
-		return 16;
-	default:
-		return -EAFNOSUPPORT;
-	}
-}
-
 /* The address length for family, or -errno when prefixlen cannot belong to it. */
 static int check_prefix(int family, uint8_t prefixlen)
 {
-	int len = addr_len(family);
+	int len = cidr_addr_len(family);
 
 	if (len < 0)
 		return len;
-	if (prefixlen > len * 8)
-		return -EINVAL;
-	return len;
+	return prefixlen > len * 8 ? -EINVAL : len;
 }
 
 /* ifi_index and RTA_OIF are signed on the kernel side; 0 means "none". */
@@ -333,40 +321,23 @@ int rtnl_addr_del(struct rtnl *r, unsigned int ifindex, int family, const uint8_
 	return addr_request(r, RTM_DELADDR, 0, ifindex, family, addr, prefixlen);
 }
 
-static void mask_prefix(uint8_t *out, const uint8_t *in, int len, uint8_t cidr)
-{
-	int i, bits;
-
-	for (i = 0; i < len; i++) {
-		bits = cidr - i * 8;
-		if (bits >= 8)
-			out[i] = in[i];
-		else if (bits <= 0)
-			out[i] = 0;
-		else
-			out[i] = in[i] & (uint8_t)(0xff << (8 - bits));
-	}
-}
-
 static int route_request(struct rtnl *r, uint16_t type, uint16_t flags, int family,
 			 const uint8_t *dst, uint8_t cidr, unsigned int ifindex, uint32_t table)
 {
 	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
-	uint8_t masked[16];
 	struct nlmsghdr *nlh;
+	struct cidr masked;
 	struct rtmsg *rtm;
-	int len, ret;
+	int ret;
 
-	len = check_prefix(family, cidr);
-	if (len < 0)
-		return len;
-	ret = check_ifindex(ifindex);
+	/* The kernel refuses IPv4 prefixes with host bits set. */
+	ret = cidr_from(&masked, family, dst, cidr);
+	if (!ret)
+		ret = check_ifindex(ifindex);
 	if (ret)
 		return ret;
 	if (table == RT_TABLE_UNSPEC)
 		return -EINVAL;
-	/* The kernel refuses IPv4 prefixes with host bits set. */
-	mask_prefix(masked, dst, len, cidr);
 	nlh = put_header(buf, type, flags);
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = (uint8_t)family;
@@ -386,7 +357,7 @@ static int route_request(struct rtnl *r, uint16_t type, uint16_t flags, int fami
 		rtm->rtm_scope = family == AF_INET ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
 	}
 	if (cidr)
-		mnl_attr_put(nlh, RTA_DST, (size_t)len, masked);
+		mnl_attr_put(nlh, RTA_DST, (size_t)cidr_addr_len(family), masked.addr);
 	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	return rtnl_request(r, nlh, NULL, NULL);
@@ -417,7 +388,7 @@ static int rule_request(struct rtnl *r, uint16_t type, uint16_t flags, int famil
 	struct nlmsghdr *nlh;
 	int ret;
 
-	ret = addr_len(family);
+	ret = cidr_addr_len(family);
 	if (ret < 0)
 		return ret;
 	if (table == RT_TABLE_UNSPEC)
@@ -496,7 +467,7 @@ int rtnl_table_in_use(struct rtnl *r, int family, uint32_t table, bool *in_use)
 	struct rtmsg *rtm;
 	int ret;
 
-	if (family != AF_UNSPEC && addr_len(family) < 0)
+	if (family != AF_UNSPEC && cidr_addr_len(family) < 0)
 		return -EAFNOSUPPORT;
 	if (table == RT_TABLE_UNSPEC)
 		return -EINVAL;
@@ -621,21 +592,15 @@ static int to_rule_request(struct rtnl *r, uint16_t type, uint16_t flags, int fa
 			   uint8_t cidr, uint32_t table, uint32_t priority)
 {
 	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
-	uint8_t masked[16] = { 0 };
 	struct fib_rule_hdr *frh;
 	struct nlmsghdr *nlh;
-	int len = check_prefix(family, cidr), i;
+	struct cidr masked;
+	int ret = cidr_from(&masked, family, dst, cidr);
 
-	if (len < 0)
-		return len;
+	if (ret)
+		return ret;
 	if (table == RT_TABLE_UNSPEC || !priority)
 		return -EINVAL;
-	memcpy(masked, dst, (size_t)len);
-	for (i = 0; i < len; i++) {
-		int bits = (int)cidr - 8 * i;
-
-		masked[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-	}
 	nlh = put_header(buf, type, flags);
 	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
 	frh->family = (uint8_t)family;
@@ -643,7 +608,7 @@ static int to_rule_request(struct rtnl *r, uint16_t type, uint16_t flags, int fa
 	frh->dst_len = cidr;
 	frh->table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
 	if (cidr)
-		mnl_attr_put(nlh, FRA_DST, (size_t)len, masked);
+		mnl_attr_put(nlh, FRA_DST, (size_t)cidr_addr_len(family), masked.addr);
 	mnl_attr_put_u32(nlh, FRA_TABLE, table);
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, priority);
 	return rtnl_request(r, nlh, NULL, NULL);

@@ -1,12 +1,25 @@
 // SPDX-License-Identifier: MIT
 #include "tun.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+bool tun_ifname_valid(const char *name)
+{
+	size_t i, n = strnlen(name, IFNAMSIZ);
+
+	if (!n || n >= IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_=+.-", name[i]))
+			return false;
+	return true;
+}
 
 int tun_open(struct tun_device *dev, const char *name, bool want_vnet_hdr)
 {

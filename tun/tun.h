@@ -13,6 +13,13 @@ struct tun_device {
 };
 
 /*
+ * The names wgud accepts for its interfaces, as wg-quick does: 1 to 15 of
+ * A-Z a-z 0-9 _ = + . - and neither "." nor "..". Nothing in such a name
+ * needs quoting in a path, a JSON string or an nftables table name.
+ */
+bool tun_ifname_valid(const char *name);
+
+/*
  * Create or attach to the layer-3 TUN device called name (empty: the kernel
  * picks one) with IFF_NO_PI; with want_vnet_hdr, also IFF_VNET_HDR so the
  * kernel may hand over TCP/UDP super-packets. Returns 0 or -errno; the

@@ -47,7 +47,7 @@ static int apply_peer(struct wg_device *dev, const struct model_peer *mp, uint64
 	if (mp->flags & MODEL_PEER_REPLACE_ALLOWEDIPS)
 		peer_clear_allowedips(peer);
 	for (i = 0; i < mp->n_allowedips; i++) {
-		const struct model_cidr *c = &mp->allowedips[i];
+		const struct cidr *c = &mp->allowedips[i];
 
 		ret = peer_add_allowedip(peer, c->family, c->addr, c->cidr);
 		if (ret)
@@ -118,7 +118,7 @@ int apply_model(struct wg_device *dev, struct loop *loop, const struct model_dev
 static int add_allowedip_cb(void *ctx, int family, const uint8_t *addr, uint8_t cidr)
 {
 	void **args = ctx;
-	struct model_cidr c = { .family = family, .cidr = cidr };
+	struct cidr c = { .family = family, .cidr = cidr };
 
 	memcpy(c.addr, addr, family == AF_INET6 ? 16 : 4);
 	return model_peer_add_allowedip(args[0], args[1], &c);

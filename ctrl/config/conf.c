@@ -10,6 +10,7 @@
 #include "conf.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "tun.h"
 
 enum section { SECTION_NONE, SECTION_INTERFACE, SECTION_PEER };
 
@@ -335,7 +337,7 @@ static int for_each_item(struct parser *p, const struct handler *h, struct slice
 static int address_item(struct parser *p, const struct handler *h, struct slice e)
 {
 	char q[QUOTE_LEN];
-	struct model_cidr c;
+	struct cidr c;
 	int ret;
 
 	if (model_parse_cidr(&c, e.s, e.len))
@@ -354,7 +356,7 @@ static int dns_item(struct parser *p, const struct handler *h, struct slice e)
 {
 	char q[QUOTE_LEN];
 	char name[MODEL_HOST_LEN];
-	struct model_cidr c;
+	struct cidr c;
 	int ret;
 
 	if (!memchr(e.s, '/', e.len) && !model_parse_cidr(&c, e.s, e.len)) {
@@ -405,14 +407,14 @@ static int on_preshared_key(struct parser *p, const struct handler *h, struct sl
 static int allowedip_item(struct parser *p, const struct handler *h, struct slice e)
 {
 	char q[QUOTE_LEN];
-	struct model_cidr c;
+	struct cidr c;
 	int ret;
 
 	if (model_parse_cidr(&c, e.s, e.len))
 		return fail(p, "bad prefix %s in %s: write it like 10.0.0.0/24 or fd00::/64", quote(q, e),
 			    h->name);
 	/* As wg(8) does: host bits are dropped rather than refused. */
-	model_cidr_mask(&c);
+	cidr_mask(&c);
 	ret = model_peer_add_allowedip(p->dev, cur_peer(p), &c);
 	return ret ? fail_alloc(p, ret, "allowed IPs") : 0;
 }
@@ -689,32 +691,21 @@ int conf_parse(const char *file_name, const char *text, size_t len, struct model
 	return 0;
 }
 
-static bool valid_ifname_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '=' ||
-	       c == '+' || c == '.' || c == '-';
-}
-
 int conf_interface_name(char out[16], const char *path)
 {
 	const char *base = strrchr(path, '/');
-	size_t len, i;
+	char name[IFNAMSIZ];
+	size_t len;
 
 	base = base ? base + 1 : path;
 	len = strlen(base);
-	if (len <= 5 || strcmp(base + len - 5, ".conf"))
+	if (len <= 5 || strcmp(base + len - 5, ".conf") || len - 5 >= sizeof(name))
 		return -EINVAL;
-	len -= 5;
-	if (len > 15)
+	memcpy(name, base, len - 5);
+	name[len - 5] = '\0';
+	if (!tun_ifname_valid(name))
 		return -EINVAL;
-	for (i = 0; i < len; i++)
-		if (!valid_ifname_char(base[i]))
-			return -EINVAL;
-	/* The kernel refuses these two as interface names. */
-	if ((len == 1 && base[0] == '.') || (len == 2 && base[0] == '.' && base[1] == '.'))
-		return -EINVAL;
-	memcpy(out, base, len);
-	out[len] = '\0';
+	memcpy(out, name, len - 4);
 	return 0;
 }
 

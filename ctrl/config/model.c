@@ -90,7 +90,7 @@ int model_add_peer(struct model_device *dev, struct model_peer **out)
 	return 0;
 }
 
-int model_peer_add_allowedip(struct model_device *dev, struct model_peer *peer, const struct model_cidr *c)
+int model_peer_add_allowedip(struct model_device *dev, struct model_peer *peer, const struct cidr *c)
 {
 	int ret;
 
@@ -105,7 +105,7 @@ int model_peer_add_allowedip(struct model_device *dev, struct model_peer *peer, 
 	return 0;
 }
 
-int model_add_address(struct model_device *dev, const struct model_cidr *c)
+int model_add_address(struct model_device *dev, const struct cidr *c)
 {
 	int ret = grow((void **)&dev->addresses, &dev->cap_addresses, dev->n_addresses, sizeof(*c), LIST_MAX);
 
@@ -259,11 +259,11 @@ int model_parse_u32(uint32_t *out, const char *text, size_t len)
 	return 0;
 }
 
-int model_parse_cidr(struct model_cidr *out, const char *text, size_t len)
+int model_parse_cidr(struct cidr *out, const char *text, size_t len)
 {
 	const char *slash = memchr(text, '/', len);
 	size_t addr_len = slash ? (size_t)(slash - text) : len;
-	struct model_cidr c = { 0 };
+	struct cidr c = { 0 };
 	uint64_t prefix;
 
 	if (parse_addr(&c.family, c.addr, text, addr_len))
@@ -330,16 +330,4 @@ void model_format_endpoint(char out[64], const union model_sockaddr *addr)
 		snprintf(out, 64, "[%s]:%u", host, ntohs(addr->sin6.sin6_port));
 	else
 		snprintf(out, 64, "(none)");
-}
-
-void model_cidr_mask(struct model_cidr *c)
-{
-	unsigned int bits = c->family == AF_INET ? 32 : 128, i;
-
-	if (c->cidr > bits)
-		c->cidr = (uint8_t)bits;
-	for (i = c->cidr; i < bits; i++)
-		c->addr[i / 8] &= (uint8_t)~(0x80U >> (i % 8));
-	for (i = bits / 8; i < sizeof(c->addr); i++)
-		c->addr[i] = 0;
 }

@@ -17,17 +17,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "cidr.h"
+
 #define MODEL_KEY_LEN 32
 #define MODEL_MAX_PEERS 65536
 #define MODEL_MAX_ALLOWEDIPS 1048576 /* over all peers of one device */
 #define MODEL_MAX_HOOK_LEN 4096
 #define MODEL_HOST_LEN 256
-
-struct model_cidr {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	uint8_t cidr;
-};
 
 union model_sockaddr {
 	struct sockaddr sa;
@@ -54,7 +50,7 @@ struct model_peer {
 	char endpoint_host[MODEL_HOST_LEN]; /* a name from a conf file, before resolution */
 	uint16_t endpoint_port;
 	uint16_t persistent_keepalive; /* seconds, 0 = off */
-	struct model_cidr *allowedips;
+	struct cidr *allowedips;
 	size_t n_allowedips, cap_allowedips;
 	/* Filled by snapshots for `get`, never by parsers. */
 	int64_t last_handshake_sec;
@@ -88,7 +84,7 @@ struct model_device {
 	size_t n_allowedips_total; /* over all peers; kept by model_peer_add_allowedip() for MODEL_MAX_ALLOWEDIPS */
 
 	/* wg-quick [Interface] extras */
-	struct model_cidr *addresses; /* addr with the interface prefix length */
+	struct cidr *addresses; /* addr with the interface prefix length */
 	size_t n_addresses, cap_addresses;
 	union model_sockaddr *dns; /* resolver addresses (port unused) */
 	size_t n_dns, cap_dns;
@@ -106,8 +102,8 @@ struct model_device {
 struct model_device *model_device_new(void);
 void model_device_free(struct model_device *dev); /* wipes keys; NULL is fine */
 int model_add_peer(struct model_device *dev, struct model_peer **out);
-int model_peer_add_allowedip(struct model_device *dev, struct model_peer *peer, const struct model_cidr *c);
-int model_add_address(struct model_device *dev, const struct model_cidr *c);
+int model_peer_add_allowedip(struct model_device *dev, struct model_peer *peer, const struct cidr *c);
+int model_add_address(struct model_device *dev, const struct cidr *c);
 int model_add_dns(struct model_device *dev, const union model_sockaddr *addr);
 int model_add_dns_search(struct model_device *dev, const char *domain);
 int model_add_hook(struct model_device *dev, enum model_hook hook, const char *command);
@@ -120,13 +116,11 @@ struct model_peer *model_find_peer(struct model_device *dev, const uint8_t publi
  *  - endpoints "192.0.2.1:51820", "[2001:db8::1]:51820" (literal addresses only)
  *  - port numbers 0..65535, fwmark "off" or 0..2^32-1 (decimal or 0x hex)
  */
-int model_parse_cidr(struct model_cidr *out, const char *text, size_t len);
+int model_parse_cidr(struct cidr *out, const char *text, size_t len);
 int model_parse_endpoint(union model_sockaddr *out, const char *text, size_t len);
 int model_parse_u16(uint16_t *out, const char *text, size_t len);
 int model_parse_u32(uint32_t *out, const char *text, size_t len);
 /* Formats "192.0.2.1:51820" or "[2001:db8::1]:51820"; out needs 64 bytes. */
 void model_format_endpoint(char out[64], const union model_sockaddr *addr);
-/* Host bits cleared, as the data plane stores prefixes. */
-void model_cidr_mask(struct model_cidr *c);
 
 #endif

@@ -232,7 +232,7 @@ static int device_line(struct model_device *dev, const char *k, size_t kn, const
 
 static int allowed_ip(struct model_device *dev, struct model_peer *peer, const char *v, size_t vn)
 {
-	struct model_cidr c;
+	struct cidr c;
 
 	/* The prefix length is not optional here, as in wireguard-go (netip.ParsePrefix). */
 	if (!memchr(v, '/', vn) || model_parse_cidr(&c, v, vn))
@@ -371,7 +371,7 @@ static void put_key(struct writer *w, const char *name, const uint8_t key[MODEL_
 	sodium_memzero(hex, sizeof(hex));
 }
 
-static void put_allowedip(struct writer *w, const struct model_cidr *c)
+static void put_allowedip(struct writer *w, const struct cidr *c)
 {
 	char ip[INET6_ADDRSTRLEN];
 

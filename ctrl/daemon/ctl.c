@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tun.h"
 
 #define CTL_CLIENT_TIMEOUT_S 30
 #define CTL_REPLY_MAX (CTL_BUF_MAX + 4096) /* a body, its last newline and the verdict */
@@ -132,21 +133,9 @@ int ctl_frame(struct ctl_client_buf *b, const char *data, size_t n, char **line)
 	return b->result;
 }
 
-static bool ifname_ok(const char *ifname)
-{
-	size_t i, n = strlen(ifname);
-
-	if (!n || n >= IFNAMSIZ || !strcmp(ifname, ".") || !strcmp(ifname, ".."))
-		return false;
-	for (i = 0; i < n; i++)
-		if (ifname[i] == '/' || !byte_ok((unsigned char)ifname[i]) || ifname[i] == ' ' || ifname[i] == '\t')
-			return false;
-	return true;
-}
-
 static int socket_path(char *path, size_t cap, const char *dir, const char *ifname)
 {
-	if (!ifname_ok(ifname))
+	if (!tun_ifname_valid(ifname))
 		return -EINVAL;
 	if ((size_t)snprintf(path, cap, "%s/%s.ctl", dir, ifname) >= cap)
 		return -ENAMETOOLONG;

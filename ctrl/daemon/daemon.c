@@ -273,7 +273,7 @@ static int add_routes(struct daemon *d, const struct model_device *m)
 		return 0;
 	for (i = 0; i < m->n_peers; i++) {
 		for (j = 0; j < m->peers[i].n_allowedips; j++) {
-			const struct model_cidr *c = &m->peers[i].allowedips[j];
+			const struct cidr *c = &m->peers[i].allowedips[j];
 
 			if (c->cidr == 0 && m->table == MODEL_TABLE_AUTO)
 				continue; /* full_tunnel() handles the default route */

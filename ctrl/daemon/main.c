@@ -5,7 +5,6 @@
  *   wgud --conf wg0.conf [--interface NAME]   foreground, from a wg-quick file
  *   wgud [-f] wg0                             wireguard-go style, for wg-quick
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -20,6 +19,7 @@
 #include "daemon.h"
 #include "keys.h"
 #include "noise.h"
+#include "tun.h"
 
 static void usage(FILE *f)
 {
@@ -272,17 +272,12 @@ static int run_daemon(int argc, char **argv)
 		return 2;
 	}
 	if (ifname) {
-		size_t i, n = strlen(ifname);
-
-		/* The characters wg-quick accepts: nothing that needs quoting in a path, JSON or nft. */
-		for (i = 0; i < n && (isalnum((unsigned char)ifname[i]) || strchr("_=+.-", ifname[i])); i++)
-			;
-		if (!n || n >= sizeof(o.ifname) || i != n || !strcmp(ifname, ".") || !strcmp(ifname, "..")) {
+		if (!tun_ifname_valid(ifname)) {
 			fprintf(stderr, "wgud: '%s' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ = + . -)\n",
 				ifname);
 			return 2;
 		}
-		memcpy(o.ifname, ifname, n + 1);
+		snprintf(o.ifname, sizeof(o.ifname), "%s", ifname);
 	}
 	return daemon_run(&o);
 }

@@ -95,7 +95,7 @@ static void restore_forwarding(const char *path, char saved[8], bool *changed)
 	*changed = false;
 }
 
-static bool has_family(const struct model_cidr *c, size_t n, int family)
+static bool has_family(const struct cidr *c, size_t n, int family)
 {
 	size_t i;
 
@@ -105,12 +105,12 @@ static bool has_family(const struct model_cidr *c, size_t n, int family)
 	return false;
 }
 
-static bool cidr_listed(const struct model_cidr *c, size_t n, const struct model_cidr *x)
+static bool cidr_listed(const struct cidr *c, size_t n, const struct cidr *x)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (c[i].family == x->family && c[i].cidr == x->cidr && !memcmp(c[i].addr, x->addr, 16))
+		if (cidr_equal(&c[i], x))
 			return true;
 	return false;
 }
@@ -121,7 +121,7 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 	size_t i = 0;
 
 	while (i < gw->n_lan_rules) {
-		struct model_cidr *c = &gw->lan_rules[i];
+		struct cidr *c = &gw->lan_rules[i];
 
 		int ret;
 
@@ -139,7 +139,7 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 		gw->lan_rules[i] = gw->lan_rules[--gw->n_lan_rules];
 	}
 	for (i = 0; i < p->n_allow_lan; i++) {
-		const struct model_cidr *c = &p->allow_lan[i];
+		const struct cidr *c = &p->allow_lan[i];
 		int ret;
 
 		if (cidr_listed(gw->lan_rules, gw->n_lan_rules, c))

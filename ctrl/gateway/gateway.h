@@ -31,7 +31,7 @@ struct gateway {
 	bool table_installed;
 	bool kill_switch_active;
 	/* allow-lan rules installed, to remove the stale ones on change and all at stop */
-	struct model_cidr lan_rules[POLICY_MAX_ENTRIES];
+	struct cidr lan_rules[POLICY_MAX_ENTRIES];
 	size_t n_lan_rules;
 	/* forwarding sysctls as found, restored at stop if wgud changed them */
 	char saved_forward4[8], saved_forward6[8];

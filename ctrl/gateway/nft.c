@@ -34,6 +34,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "nft.h"
+#include "tun.h"
 
 /* One message is built here first, because libnftnl writes without bounds checks; our largest is 712 bytes. */
 #define NFT_SCRATCH 8192
@@ -322,12 +323,12 @@ static uint8_t nfproto_of(int family)
  * ip/ip6 saddr/daddr in a prefix. In an inet table the family has to be
  * matched first: the address is read at a fixed header offset.
  */
-static void match_addr(struct rule *r, bool source, const struct model_cidr *c)
+static void match_addr(struct rule *r, bool source, const struct cidr *c)
 {
 	bool v4 = c->family == AF_INET;
 	uint32_t len = v4 ? 4 : 16;
 	uint32_t offset;
-	uint8_t mask[16] = { 0 }, net[16];
+	uint8_t mask[16], net[16];
 	uint32_t i;
 
 	if (v4)
@@ -337,19 +338,16 @@ static void match_addr(struct rule *r, bool source, const struct model_cidr *c)
 	match_meta_u8(r, NFT_META_NFPROTO, nfproto_of(c->family));
 	if (c->cidr == 0)
 		return; /* the family alone: every address */
-	for (i = 0; i < len; i++) {
-		unsigned int bits = c->cidr > 8 * i ? c->cidr - 8 * i : 0;
-
-		mask[i] = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
+	cidr_netmask(mask, c->family, c->cidr);
+	for (i = 0; i < len; i++)
 		net[i] = c->addr[i] & mask[i];
-	}
 	expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, offset, len);
 	if (c->cidr < 8 * len)
 		expr_bitwise(r, mask, len);
 	expr_cmp(r, NFT_CMP_EQ, net, len);
 }
 
-static void host_of(struct model_cidr *c, const union model_sockaddr *sa)
+static void host_of(struct cidr *c, const union model_sockaddr *sa)
 {
 	memset(c, 0, sizeof(*c));
 	c->family = sa->sa.sa_family;
@@ -426,7 +424,7 @@ static void accept_established(struct render *rd, const char *chain)
 static void render_dns(struct render *rd)
 {
 	const struct policy *pol = rd->p->policy;
-	struct model_cidr host;
+	struct cidr host;
 	struct rule r;
 	size_t s, i;
 
@@ -585,18 +583,6 @@ static void render_prerouting(struct render *rd)
 
 /* ---- validation: everything nftables would be asked to express ---- */
 
-static bool ifname_ok(const char *ifname)
-{
-	size_t n = ifname ? strnlen(ifname, IFNAMSIZ) : 0;
-
-	return n > 0 && n < IFNAMSIZ;
-}
-
-static bool cidr_ok(const struct model_cidr *c)
-{
-	return (c->family == AF_INET && c->cidr <= 32) || (c->family == AF_INET6 && c->cidr <= 128);
-}
-
 static bool lists_ok(const struct policy *pol)
 {
 	size_t i;
@@ -606,16 +592,16 @@ static bool lists_ok(const struct policy *pol)
 	    pol->n_dns > POLICY_MAX_ENTRIES)
 		return false;
 	for (i = 0; i < pol->n_allow_lan; i++)
-		if (!cidr_ok(&pol->allow_lan[i]))
+		if (!cidr_valid(&pol->allow_lan[i]))
 			return false;
 	for (i = 0; i < pol->n_forward_from; i++)
-		if (!cidr_ok(&pol->forward_from[i]))
+		if (!cidr_valid(&pol->forward_from[i]))
 			return false;
 	for (i = 0; i < pol->n_allow; i++) {
 		const struct policy_allow *a = &pol->allow[i];
 		bool ported = a->proto == POLICY_PROTO_TCP || a->proto == POLICY_PROTO_UDP;
 
-		if (!cidr_ok(&a->addr) || a->proto > POLICY_PROTO_ICMP || (a->port && !ported))
+		if (!cidr_valid(&a->addr) || a->proto > POLICY_PROTO_ICMP || (a->port && !ported))
 			return false;
 	}
 	for (i = 0; i < pol->n_port_forward; i++) {
@@ -623,7 +609,7 @@ static bool lists_ok(const struct policy *pol)
 
 		if ((pf->proto != POLICY_PROTO_TCP && pf->proto != POLICY_PROTO_UDP) || !pf->port)
 			return false;
-		if (pf->has_target && !cidr_ok(&pf->target))
+		if (pf->has_target && !cidr_valid(&pf->target))
 			return false;
 	}
 	for (i = 0; i < pol->n_dns; i++)
@@ -653,7 +639,7 @@ ssize_t nft_build_replace(void *buf, size_t cap, const struct nft_params *p, uin
 	uint32_t out_policy, fwd_policy;
 	ssize_t ret;
 
-	if (!p || !p->policy || !ifname_ok(p->ifname) || !p->fwmark || !lists_ok(p->policy))
+	if (!p || !p->policy || !p->ifname || !tun_ifname_valid(p->ifname) || !p->fwmark || !lists_ok(p->policy))
 		return -EINVAL;
 	rd = malloc(sizeof(*rd));
 	if (!rd)
@@ -689,7 +675,7 @@ ssize_t nft_build_delete(void *buf, size_t cap, const char *ifname, uint32_t seq
 	struct batch *b;
 	ssize_t ret;
 
-	if (!ifname_ok(ifname))
+	if (!ifname || !tun_ifname_valid(ifname))
 		return -EINVAL;
 	b = malloc(sizeof(*b));
 	if (!b)

@@ -101,11 +101,6 @@ bool policy_kill_switch_active(const struct policy *p, const struct model_device
 	return false;
 }
 
-static bool cidr_equal(const struct model_cidr *a, const struct model_cidr *b)
-{
-	return a->family == b->family && a->cidr == b->cidr && !memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
 static bool allow_equal(const struct policy_allow *a, const struct policy_allow *b)
 {
 	return a->proto == b->proto && a->port == b->port && cidr_equal(&a->addr, &b->addr);
@@ -217,7 +212,7 @@ static void format_addr(char out[INET6_ADDRSTRLEN], int family, const void *addr
 		snprintf(out, INET6_ADDRSTRLEN, "?");
 }
 
-static const char *format_cidr(char out[ADDR_TEXT_LEN], const struct model_cidr *c)
+static const char *format_cidr(char out[ADDR_TEXT_LEN], const struct cidr *c)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -264,13 +259,13 @@ static int parse_port(struct cmd *c, uint16_t *out, const char *text, size_t len
 }
 
 /* A CIDR, or an address meaning its host route; host bits are cleared so that comparisons see the prefix. */
-static int parse_prefix(struct cmd *c, struct model_cidr *out, const char *word)
+static int parse_prefix(struct cmd *c, struct cidr *out, const char *word)
 {
 	char q[QUOTE_LEN];
 
 	if (model_parse_cidr(out, word, strlen(word)))
 		return fail(c, -EINVAL, "bad CIDR '%s'", quote(q, word));
-	model_cidr_mask(out);
+	cidr_mask(out);
 	return 0;
 }
 
@@ -279,7 +274,7 @@ static int parse_prefix(struct cmd *c, struct model_cidr *out, const char *word)
  * "[2001:db8::1]:443", and with prefix_ok a CIDR without a port. An IPv6
  * address with a port needs its brackets, since "::1:443" is an address.
  */
-static int parse_addr_port(struct cmd *c, struct model_cidr *addr, uint16_t *port, const char *word, bool prefix_ok)
+static int parse_addr_port(struct cmd *c, struct cidr *addr, uint16_t *port, const char *word, bool prefix_ok)
 {
 	const char *host = word, *port_text = NULL, *colon = strchr(word, ':');
 	size_t host_len = strlen(word);
@@ -302,7 +297,7 @@ static int parse_addr_port(struct cmd *c, struct model_cidr *addr, uint16_t *por
 			    prefix_ok ? "a CIDR takes no port" : "a host address, not a CIDR");
 	if (model_parse_cidr(addr, host, host_len) || (word[0] == '[') != (port_text && addr->family == AF_INET6))
 		return fail(c, -EINVAL, "bad address '%s'", quote(q, word));
-	model_cidr_mask(addr);
+	cidr_mask(addr);
 	*port = 0;
 	if (port_text)
 		return parse_port(c, port, port_text, strlen(port_text));
@@ -312,7 +307,7 @@ static int parse_addr_port(struct cmd *c, struct model_cidr *addr, uint16_t *por
 /* `dns set` takes bare resolver addresses: the firewall decides which ports. */
 static int parse_dns(struct cmd *c, union model_sockaddr *out, const char *word)
 {
-	struct model_cidr a;
+	struct cidr a;
 	char q[QUOTE_LEN];
 
 	if (strchr(word, '/') || model_parse_cidr(&a, word, strlen(word)))
@@ -351,9 +346,9 @@ static int cmd_masquerade(struct policy *p, struct cmd *c, char *const args[], s
 	return 0;
 }
 
-static int cidr_list(struct model_cidr *list, size_t *n_list, struct cmd *c, char *const args[], size_t n)
+static int cidr_list(struct cidr *list, size_t *n_list, struct cmd *c, char *const args[], size_t n)
 {
-	struct model_cidr entry;
+	struct cidr entry;
 	char text[ADDR_TEXT_LEN];
 	size_t i;
 	bool add;
@@ -716,7 +711,7 @@ int policy_apply_file(struct policy *p, const char *file_name, const char *text,
 }
 
 /* A host as "192.0.2.1" or "[2001:db8::1]:443", a prefix as "10.0.0.0/8": what the commands take. */
-static const char *format_target(char out[ADDR_TEXT_LEN], const struct model_cidr *c, uint16_t port)
+static const char *format_target(char out[ADDR_TEXT_LEN], const struct cidr *c, uint16_t port)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -781,7 +776,7 @@ static int finish(struct writer *w)
 	return (int)w->len;
 }
 
-static void text_cidrs(struct writer *w, const char *label, const struct model_cidr *list, size_t n)
+static void text_cidrs(struct writer *w, const char *label, const struct cidr *list, size_t n)
 {
 	char a[ADDR_TEXT_LEN];
 	size_t i;
@@ -826,7 +821,7 @@ int policy_format_text(const struct policy *p, char *out, size_t cap)
 	return finish(&w);
 }
 
-static void json_cidrs(struct writer *w, const char *key, const struct model_cidr *list, size_t n)
+static void json_cidrs(struct writer *w, const char *key, const struct cidr *list, size_t n)
 {
 	char a[ADDR_TEXT_LEN];
 	size_t i;

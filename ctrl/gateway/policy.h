@@ -41,7 +41,7 @@ enum policy_kill_switch {
 
 struct policy_allow {
 	enum policy_proto proto;
-	struct model_cidr addr; /* a host (/32, /128) or a prefix */
+	struct cidr addr; /* a host (/32, /128) or a prefix */
 	uint16_t port;          /* 0 = any port (tcp/udp only) */
 };
 
@@ -49,18 +49,18 @@ struct policy_port_forward {
 	enum policy_proto proto; /* tcp or udp */
 	uint16_t port;           /* on the tunnel */
 	bool has_target;         /* else: wgud's own host */
-	struct model_cidr target; /* host address (cidr 32/128) */
+	struct cidr target; /* host address (cidr 32/128) */
 	uint16_t target_port;    /* 0 = same as port */
 };
 
 struct policy {
 	enum policy_kill_switch kill_switch;
 	bool masquerade;
-	struct model_cidr allow_lan[POLICY_MAX_ENTRIES];
+	struct cidr allow_lan[POLICY_MAX_ENTRIES];
 	size_t n_allow_lan;
 	struct policy_allow allow[POLICY_MAX_ENTRIES];
 	size_t n_allow;
-	struct model_cidr forward_from[POLICY_MAX_ENTRIES];
+	struct cidr forward_from[POLICY_MAX_ENTRIES];
 	size_t n_forward_from;
 	struct policy_port_forward port_forward[POLICY_MAX_ENTRIES];
 	size_t n_port_forward;

@@ -31,9 +31,9 @@ static void check_device(const struct model_device *dev)
 				abort();
 		/* Allowed IPs come out masked: masking again changes nothing. */
 		for (j = 0; j < p->n_allowedips; j++) {
-			struct model_cidr c = p->allowedips[j];
+			struct cidr c = p->allowedips[j];
 
-			model_cidr_mask(&c);
+			cidr_mask(&c);
 			if (memcmp(&c, &p->allowedips[j], sizeof(c)))
 				abort();
 		}

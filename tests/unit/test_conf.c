@@ -47,7 +47,7 @@ static void assert_key(const uint8_t key[32], const char *b64)
 	assert_memory_equal(key, want, 32);
 }
 
-static void assert_cidr(const struct model_cidr *c, const char *addr, unsigned int cidr)
+static void assert_cidr(const struct cidr *c, const char *addr, unsigned int cidr)
 {
 	uint8_t want[16] = { 0 };
 	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;

@@ -52,7 +52,7 @@ static void parse_cidr_table(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct model_cidr c, orig;
+		struct cidr c, orig;
 		uint8_t want[16] = { 0 };
 
 		memset(&c, 0xab, sizeof(c));
@@ -73,7 +73,7 @@ static void parse_cidr_table(void **state)
 /* The parsers take a slice: bytes past len must not be read as part of the value. */
 static void parse_cidr_respects_len(void **state)
 {
-	struct model_cidr c;
+	struct cidr c;
 
 	(void)state;
 	assert_int_equal(model_parse_cidr(&c, "10.0.0.1/24junk", 11), 0);
@@ -207,11 +207,11 @@ static void cidr_mask_table(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct model_cidr c;
+		struct cidr c;
 		uint8_t want[16] = { 0 };
 
 		assert_int_equal(model_parse_cidr(&c, cases[i].in, strlen(cases[i].in)), 0);
-		model_cidr_mask(&c);
+		cidr_mask(&c);
 		assert_int_equal(inet_pton(c.family, cases[i].out, want), 1);
 		assert_memory_equal(c.addr, want, 16);
 	}
@@ -220,13 +220,13 @@ static void cidr_mask_table(void **state)
 /* An IPv4 prefix must not keep stray bytes past its 4 address bytes, or equal prefixes compare unequal. */
 static void cidr_mask_clears_tail(void **state)
 {
-	struct model_cidr c;
+	struct cidr c;
 
 	(void)state;
 	memset(&c, 0xff, sizeof(c));
 	c.family = AF_INET;
 	c.cidr = 40;
-	model_cidr_mask(&c);
+	cidr_mask(&c);
 	assert_int_equal(c.cidr, 32);
 	assert_int_equal(c.addr[3], 0xff);
 	assert_int_equal(c.addr[4], 0);
@@ -237,7 +237,7 @@ static void allocators_grow_and_find(void **state)
 {
 	struct model_device *dev = model_device_new();
 	struct model_peer *p;
-	struct model_cidr c = { .family = AF_INET, .addr = { 10 }, .cidr = 8 };
+	struct cidr c = { .family = AF_INET, .addr = { 10 }, .cidr = 8 };
 	union model_sockaddr dns = { 0 };
 	uint8_t key[MODEL_KEY_LEN];
 	size_t i;
@@ -281,7 +281,7 @@ static void allocators_ceilings(void **state)
 {
 	struct model_device *dev = model_device_new();
 	struct model_peer *p;
-	struct model_cidr c = { .family = AF_INET6, .cidr = 128 };
+	struct cidr c = { .family = AF_INET6, .cidr = 128 };
 	char *big = malloc(MODEL_MAX_HOOK_LEN + 2);
 	char host[MODEL_HOST_LEN + 1];
 	size_t i;

@@ -37,7 +37,7 @@
 
 /* ---- policies ---- */
 
-static void cidr(struct model_cidr *c, int family, const char *addr, uint8_t len)
+static void cidr(struct cidr *c, int family, const char *addr, uint8_t len)
 {
 	memset(c, 0, sizeof(*c));
 	c->family = family;

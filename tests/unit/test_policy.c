@@ -643,9 +643,9 @@ static void kill_switch_active(void **state)
 {
 	struct model_device *m = model_device_new();
 	struct model_peer *peer;
-	struct model_cidr c = { .family = AF_INET, .addr = { 10 }, .cidr = 8 };
-	struct model_cidr all6 = { .family = AF_INET6, .cidr = 0 };
-	struct model_cidr all4 = { .family = AF_INET, .cidr = 0 };
+	struct cidr c = { .family = AF_INET, .addr = { 10 }, .cidr = 8 };
+	struct cidr all6 = { .family = AF_INET6, .cidr = 0 };
+	struct cidr all4 = { .family = AF_INET, .cidr = 0 };
 
 	(void)state;
 	assert_non_null(m);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,12 +62,34 @@ static void bad_names_refused(void **state)
 	assert_int_equal(tun_open(&dev, "bad/name", false), -EINVAL);
 }
 
+/* One check for every place a name comes in: flags, conf file names, the control socket, nftables. */
+static void ifname_rule_table(void **state)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+	} cases[] = {
+		{ "wg0", true },	      { "a", true },		 { "fifteen-chars-x", true }, { "wg_1=+.-", true },
+		{ "...", true },	      { "", false },		 { "sixteen-chars-xx", false }, { ".", false },
+		{ "..", false },	      { "wg 0", false },	 { "wg/0", false },	      { "wg0\n", false },
+		{ "wg:0", false },	      { "wg\"0", false },	 { "wg\x7f", false },	      { "wg\xc3\xa9", false },
+		{ "%i", false },	      { "$(id)", false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (tun_ifname_valid(cases[i].name) != cases[i].ok)
+			fail_msg("tun_ifname_valid(\"%s\") should be %d", cases[i].name, cases[i].ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(opens_named_device),
 		cmocka_unit_test(kernel_picks_name_and_vnet_hdr),
 		cmocka_unit_test(bad_names_refused),
+		cmocka_unit_test(ifname_rule_table),
 	};
 
 	return cmocka_run_group_tests(tests, enter_private_netns, NULL);

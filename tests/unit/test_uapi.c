@@ -261,7 +261,7 @@ static struct model_device *make_snapshot(void)
 {
 	struct model_device *dev = model_device_new();
 	struct model_peer *p;
-	struct model_cidr c;
+	struct cidr c;
 
 	assert_non_null(dev);
 	assert_int_equal(test_unhex(dev->private_key, 32, PRIV_HEX), 32);
