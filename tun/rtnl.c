@@ -42,7 +42,14 @@ struct table_scan {
 
 struct link_watch {
 	unsigned int ifindex;
-	bool gone;
+	struct rtnl_link_events ev;
+};
+
+struct addr_list {
+	unsigned int ifindex;
+	struct cidr *out;
+	size_t cap, n;
+	bool overflow;
 };
 
 static int sock_open(struct rtnl *r, unsigned int groups, int flags)
@@ -483,7 +490,7 @@ int rtnl_table_in_use(struct rtnl *r, int family, uint32_t table, bool *in_use)
 
 int rtnl_monitor_open(struct rtnl *mon)
 {
-	return sock_open(mon, RTMGRP_LINK, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	return sock_open(mon, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, SOCK_CLOEXEC | SOCK_NONBLOCK);
 }
 
 int rtnl_monitor_fd(const struct rtnl *mon)
@@ -491,20 +498,27 @@ int rtnl_monitor_fd(const struct rtnl *mon)
 	return mnl_socket_get_fd(mon->nl);
 }
 
-static int dellink_cb(const struct nlmsghdr *nlh, void *data)
+static int event_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	struct link_watch *watch = data;
 
-	if (nlh->nlmsg_type != RTM_DELLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
-		return MNL_CB_OK;
-	/* AF_BRIDGE DELLINKs only say a port left its bridge. */
-	if (ifi->ifi_family != AF_BRIDGE && (unsigned int)ifi->ifi_index == watch->ifindex)
-		watch->gone = true;
+	if (nlh->nlmsg_type == RTM_DELLINK && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct ifinfomsg))) {
+		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+		/* AF_BRIDGE DELLINKs only say a port left its bridge. */
+		if (ifi->ifi_family != AF_BRIDGE && (unsigned int)ifi->ifi_index == watch->ifindex)
+			watch->ev.gone = true;
+	} else if ((nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR) &&
+		   nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct ifaddrmsg))) {
+		const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+		if (ifa->ifa_index == watch->ifindex)
+			watch->ev.addresses = true;
+	}
 	return MNL_CB_OK;
 }
 
-int rtnl_monitor_link_gone(struct rtnl *mon, unsigned int ifindex, bool *gone)
+int rtnl_monitor_read(struct rtnl *mon, unsigned int ifindex, struct rtnl_link_events *ev)
 {
 	_Alignas(struct nlmsghdr) char buf[RTNL_RECV_SIZE];
 	struct link_watch watch = { .ifindex = ifindex };
@@ -518,22 +532,74 @@ int rtnl_monitor_link_gone(struct rtnl *mon, unsigned int ifindex, bool *gone)
 				break;
 			if (errno == EINTR)
 				continue;
-			/*
-			 * Events were dropped (socket overrun) or cut short,
-			 * and the deletion may be among them: ask directly.
-			 */
+			/* Events were dropped (socket overrun) or cut short: ask directly, look again. */
 			if (errno == ENOBUFS || errno == ENOSPC) {
 				if (!if_indextoname(ifindex, name) && (errno == ENXIO || errno == ENODEV))
-					watch.gone = true;
+					watch.ev.gone = true;
+				watch.ev.addresses = true;
 				continue;
 			}
 			return -errno;
 		}
 		/* Sequence and port 0: events answer no request of ours. */
-		mnl_cb_run(buf, (size_t)n, 0, 0, dellink_cb, &watch);
+		mnl_cb_run(buf, (size_t)n, 0, 0, event_cb, &watch);
 	}
-	*gone = watch.gone;
+	*ev = watch.ev;
 	return 0;
+}
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr_list *list = data;
+	const struct nlattr *attr, *local = NULL, *address = NULL, *use;
+	struct cidr c = { 0 };
+	int len;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)))
+		return MNL_CB_OK;
+	if (list->ifindex && ifa->ifa_index != list->ifindex)
+		return MNL_CB_OK;
+	len = cidr_addr_len(ifa->ifa_family);
+	if (len < 0)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
+		if (mnl_attr_get_payload_len(attr) != (uint16_t)len)
+			continue;
+		if (mnl_attr_get_type(attr) == IFA_LOCAL)
+			local = attr;
+		else if (mnl_attr_get_type(attr) == IFA_ADDRESS)
+			address = attr;
+	}
+	/* On a point-to-point link IFA_ADDRESS may name the peer; IFA_LOCAL is ours when present. */
+	use = local ? local : address;
+	if (!use)
+		return MNL_CB_OK;
+	if (list->n == list->cap) {
+		list->overflow = true;
+		return MNL_CB_OK;
+	}
+	c.family = ifa->ifa_family;
+	c.cidr = ifa->ifa_prefixlen;
+	memcpy(c.addr, mnl_attr_get_payload(use), (size_t)len);
+	list->out[list->n++] = c;
+	return MNL_CB_OK;
+}
+
+int rtnl_addr_list(struct rtnl *r, unsigned int ifindex, struct cidr *out, size_t cap, size_t *n)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct addr_list list = { .ifindex = ifindex, .out = out, .cap = cap };
+	struct nlmsghdr *nlh = put_header(buf, RTM_GETADDR, NLM_F_DUMP);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	int ret;
+
+	ifa->ifa_family = AF_UNSPEC;
+	ret = rtnl_request(r, nlh, addr_cb, &list);
+	*n = list.n;
+	if (ret)
+		return ret;
+	return list.overflow ? -E2BIG : 0;
 }
 
 /* Only sysctls: this is not a general file writer for whatever path reaches it. */
@@ -622,4 +688,26 @@ int rtnl_rule_add_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cid
 int rtnl_rule_del_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr, uint32_t table, uint32_t priority)
 {
 	return to_rule_request(r, RTM_DELRULE, 0, family, dst, cidr, table, priority);
+}
+
+int rtnl_rule_del_at(struct rtnl *r, int family, uint32_t table, uint32_t priority)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct fib_rule_hdr *frh;
+	struct nlmsghdr *nlh;
+
+	if (cidr_addr_len(family) < 0)
+		return -EAFNOSUPPORT;
+	if (!priority)
+		return -EINVAL;
+	nlh = put_header(buf, RTM_DELRULE, 0);
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = (uint8_t)family;
+	frh->action = FR_ACT_TO_TBL;
+	/* What the request leaves out (addresses, mark, suppress), the kernel does not compare. */
+	frh->table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	if (table)
+		mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, priority);
+	return rtnl_request(r, nlh, NULL, NULL);
 }

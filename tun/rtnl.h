@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
+
 struct rtnl {
 	struct mnl_socket *nl;
 	unsigned int seq;    /* of the last request sent; never 0 */
@@ -91,18 +93,42 @@ int rtnl_rule_del_suppress_main(struct rtnl *r, int family, uint32_t priority);
 int rtnl_rule_add_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr, uint32_t table, uint32_t priority);
 int rtnl_rule_del_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr, uint32_t table, uint32_t priority);
 
+/*
+ * Delete one "lookup" rule at priority, whatever else it matches (table 0:
+ * of any table); -ENOENT when none is left there. Rules added at fixed
+ * priorities are found this way after a crash, so that a start replaces
+ * them instead of stacking more.
+ */
+int rtnl_rule_del_at(struct rtnl *r, int family, uint32_t table, uint32_t priority);
+
 int rtnl_table_in_use(struct rtnl *r, int family, uint32_t table, bool *in_use);
 
 /*
- * A second, non-blocking socket that hears link events, so the daemon can
- * stop when someone deletes its interface (`ip link del`). Close it with
- * rtnl_close. rtnl_monitor_link_gone reads everything pending and sets
- * *gone when ifindex was deleted or moved out of this namespace; it never
- * blocks, so call it when rtnl_monitor_fd is readable.
+ * A second, non-blocking socket that hears link and address events, so the
+ * daemon can stop when someone deletes its interface (`ip link del`) and
+ * follow the addresses put on it (wg-quick adds them after wgud started).
+ * Close it with rtnl_close. rtnl_monitor_read reads everything pending and
+ * reports what happened to ifindex: gone when it was deleted or moved out
+ * of this namespace, addresses when an address was added or removed. It
+ * never blocks, so call it when rtnl_monitor_fd is readable. Events lost to
+ * a socket overrun count as both checks being due: gone is then asked of
+ * the kernel directly, and addresses is set.
  */
+struct rtnl_link_events {
+	bool gone;
+	bool addresses;
+};
+
 int rtnl_monitor_open(struct rtnl *mon);
 int rtnl_monitor_fd(const struct rtnl *mon);
-int rtnl_monitor_link_gone(struct rtnl *mon, unsigned int ifindex, bool *gone);
+int rtnl_monitor_read(struct rtnl *mon, unsigned int ifindex, struct rtnl_link_events *ev);
+
+/*
+ * The addresses of a link (ifindex 0: of every link in this namespace),
+ * each with its prefix length, into out. -E2BIG when there are more than
+ * cap (out then holds the first cap of them).
+ */
+int rtnl_addr_list(struct rtnl *r, unsigned int ifindex, struct cidr *out, size_t cap, size_t *n);
 
 /*
  * sysctls of the current network namespace, by path under /proc/sys/ (e.g.

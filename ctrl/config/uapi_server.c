@@ -26,9 +26,7 @@ int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device
 		s->clients[i].fd = -1;
 	if ((size_t)snprintf(s->path, sizeof(s->path), "%s/%s.sock", UAPI_SOCKET_DIR, ifname) >= sizeof(s->path))
 		ret = -ENAMETOOLONG;
-	else if (mkdir(UAPI_SOCKET_DIR, 0755) < 0 && errno != EEXIST)
-		ret = -errno;
-	else
+	else if (!(ret = unixsock_dir(UAPI_SOCKET_DIR)))
 		ret = unixsock_listen(s->path, -1, 16, &s->listen_fd);
 	/* Only a socket this process made is ever removed at close. */
 	if (ret)

@@ -3,6 +3,7 @@
 #include "unixsock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -164,8 +165,9 @@ int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, i
 	ret = socket_path(a.sun_path, sizeof(a.sun_path), dir, ifname);
 	if (ret)
 		return ret;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	ret = unixsock_dir(dir);
+	if (ret)
+		return ret;
 	ret = unixsock_listen(a.sun_path, group_gid, CTL_MAX_CLIENTS, &s->listen_fd);
 	if (ret)
 		return ret;
@@ -345,13 +347,31 @@ static struct ctl_client *free_slot(struct ctl_server *s, uint64_t now)
 	return oldest;
 }
 
+/* The group counts as the client's primary group or any of its supplementary ones (SO_PEERGROUPS). */
+static bool in_group(int fd, gid_t group, gid_t primary)
+{
+	gid_t groups[NGROUPS_MAX];
+	socklen_t len = sizeof(groups);
+	size_t i;
+
+	if (primary == group)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == group)
+			return true;
+	return false;
+}
+
 static bool peer_allowed(const struct ctl_server *s, int fd, struct ucred *cred)
 {
 	socklen_t len = sizeof(*cred);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0 || len != sizeof(*cred))
 		return false;
-	return cred->uid == 0 || cred->uid == geteuid() || (s->group_gid >= 0 && cred->gid == (gid_t)s->group_gid);
+	return cred->uid == 0 || cred->uid == geteuid() ||
+	       (s->group_gid >= 0 && in_group(fd, (gid_t)s->group_gid, cred->gid));
 }
 
 static void accept_one(struct ctl_server *s, int cfd)

@@ -20,8 +20,9 @@
  * takes the last line as the verdict.
  *
  * Who may connect: the socket is 0600 (or 0660 with the --ctl-group group)
- * and, behind that, the server checks SO_PEERCRED: root, the server's own
- * euid, and, with a group, clients whose primary gid is that group.
+ * in a folder made 0755, and, behind that, the server checks SO_PEERCRED:
+ * root, the server's own euid, and, with a group, clients that have it as
+ * their primary or a supplementary group (SO_PEERGROUPS).
  *
  * The server runs on the loop thread. The loop reports readiness only (the
  * io_uring backend's multishot poll reports arrivals, not a level), so every

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * One interface from start to stop. The order matters for "nothing is
- * created on bad input": the conf is parsed and its names resolved before
- * any device exists; teardown runs in reverse. In conf mode the network is
- * set up as wg-quick would (MTU, addresses, link, routes, Table=auto policy
- * rules for full tunnels), through rtnetlink.
+ * One interface from start to stop. The order matters twice over.
+ *
+ * Nothing is created on bad input: the policy and the conf are read, and
+ * the conf's names resolved, before any device exists.
+ *
+ * A failed start never weakens the wall: the gateway (nftables) is started
+ * last among the steps that can fail, after the control socket, and any
+ * failure hands the wall to gateway_abort(), which in lockdown installs the
+ * blocking table and otherwise leaves the table it finds as it is. Only a
+ * clean stop removes a table, and not in lockdown. Teardown runs in reverse.
  */
 #include "daemon.h"
 
@@ -12,13 +17,11 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -27,88 +30,118 @@
 #include "device.h"
 #include "gateway.h"
 #include "log.h"
+#include "netsetup.h"
+#include "nft.h"
 #include "rtnl.h"
+#include "show.h"
 #include "socket.h"
 #include "tun.h"
 #include "uapi_server.h"
+#include "unixsock.h"
 
 #define DEFAULT_BUFFERS 4096
-#define FULL_TUNNEL_TABLE 51820
+#define DEFAULT_FWMARK 0xca6c   /* 51820, as wg-quick picks */
+#define POLICY_FILE_MAX (1U << 20) /* every list full takes about 100 KiB */
+
+/* How far bring_up() got: take_down() undoes exactly that much. */
+enum stage { STAGE_NONE, STAGE_DEVICE, STAGE_SOCKETS, STAGE_TUN, STAGE_NETWORK, STAGE_LOOP };
 
 struct daemon {
 	const struct daemon_options *o;
+	enum stage stage;
 	struct model_device *conf;
 	struct wg_device dev;
 	struct tun_device tun;
 	struct uapi_server uapi;
 	struct loop loop;
 	struct rtnl rtnl, monitor;
+	struct netsetup net;
 	unsigned int ifindex;
 	int signal_fd;
-	/* What conf mode added outside the device, to remove at stop. */
-	uint32_t rule_table[2]; /* per family index 0 = v4, 1 = v6; 0 = none */
-	struct policy start_policy;
+	struct policy start_policy; /* the file and the flags; the gateway holds the one in force */
+	struct gateway_facts facts;
+	bool have_facts;
 	struct gateway gw;
-	bool gw_started;
 	struct ctl_server ctl;
 	int exit_code;
 };
 
-/* The start-up policy: the file first, then the flags in order. Checked before anything is created. */
-static int load_policy(struct daemon *d)
+/* ---- reading the start-up policy ---- */
+
+/* The whole file or a refusal: a file cut short could turn 10.0.0.0/24 into 10.0.0.0/2. */
+static int read_whole(const char *path, char **text, size_t *len)
 {
-	const struct daemon_options *o = d->o;
-	char err[512] = "";
-	size_t i;
+	size_t cap = POLICY_FILE_MAX + 1, n = 0;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (n < cap) {
+		ssize_t got = read(fd, buf + n, cap - n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			ret = -errno;
+			break;
+		}
+		if (!got)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	if (!ret && n > POLICY_FILE_MAX)
+		ret = -EFBIG;
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* The file first, then the flags in order, into p; on a refusal says why (naming file:line or the flag). */
+static int load_policy(const struct daemon_options *o, struct policy *p)
+{
+	char err[512] = "", *text = NULL;
+	size_t i, len = 0;
 	int ret;
 
-	policy_init(&d->start_policy);
+	policy_init(p);
 	if (o->policy_path) {
-		char *text = NULL;
-		size_t len = 0;
-		FILE *f = fopen(o->policy_path, "r");
-
-		if (!f) {
-			fprintf(stderr, "wgud: %s: %s\n", o->policy_path, strerror(errno));
-			return -errno;
+		ret = read_whole(o->policy_path, &text, &len);
+		if (ret) {
+			log_error("%s: %s", o->policy_path,
+				  ret == -EFBIG ? "larger than 1 MiB: not a policy file" : strerror(-ret));
+			return ret;
 		}
-		text = malloc(POLICY_MAX_LINE * POLICY_MAX_ENTRIES);
-		if (text)
-			len = fread(text, 1, POLICY_MAX_LINE * POLICY_MAX_ENTRIES, f);
-		fclose(f);
-		if (!text)
-			return -ENOMEM;
-		ret = policy_apply_file(&d->start_policy, o->policy_path, text, len, err, sizeof(err));
+		ret = policy_apply_file(p, o->policy_path, text, len, err, sizeof(err));
 		free(text);
 		if (ret) {
-			fprintf(stderr, "wgud: %s\n", err);
+			log_error("%s", err);
 			return ret;
 		}
 	}
 	for (i = 0; i < o->n_policy_flags; i++) {
 		const struct daemon_policy_flag *f = &o->policy_flags[i];
 
-		ret = policy_apply_flag(&d->start_policy, f->flag, f->args, f->n_args, err, sizeof(err));
+		ret = policy_apply_flag(p, f->flag, f->args, f->n_args, err, sizeof(err));
 		if (ret) {
-			fprintf(stderr, "wgud: %s: %s\n", f->flag, err);
+			log_error("%s", err);
 			return ret;
 		}
 	}
 	return 0;
 }
 
-static void on_uapi_set(void *ctx)
-{
-	struct daemon *d = ctx;
-
-	if (d->gw_started)
-		gateway_refresh(&d->gw);
-}
-
-static int fam_index(int family)
-{
-	return family == AF_INET6 ? 1 : 0;
-}
+/* ---- reading the conf ---- */
 
 static void report_kernel_module(void)
 {
@@ -119,7 +152,7 @@ static void report_kernel_module(void)
 }
 
 /* Endpoint names in a conf are resolved once, at start, as wg(8) does. */
-static int resolve_endpoints(struct model_device *m, const char *file)
+static int resolve_endpoints(struct model_device *m, const char *file, const char *ifname)
 {
 	size_t i;
 
@@ -134,8 +167,14 @@ static int resolve_endpoints(struct model_device *m, const char *file)
 		snprintf(port, sizeof(port), "%u", p->endpoint_port);
 		ret = getaddrinfo(p->endpoint_host, port, &hints, &res);
 		if (ret || !res) {
-			fprintf(stderr, "wgud: %s:%u: cannot resolve endpoint '%s': %s\n", file, p->conf_line,
-				p->endpoint_host, ret ? gai_strerror(ret) : "no address");
+			log_error("%s:%u: cannot resolve endpoint '%s': %s", file, p->conf_line, p->endpoint_host,
+				  ret ? gai_strerror(ret) : "no address");
+			/* A wall an earlier run left blocks the lookup itself: say so, not just "no name". */
+			if (nft_table_exists(ifname) == 1)
+				log_error("table inet wgud_%s, left by an earlier wgud, blocks DNS outside the tunnel: give "
+					  "the endpoint as an address, allow-lan or allow your resolver, or run `wgud "
+					  "unlock %s` first",
+					  ifname, ifname);
 			return -EINVAL;
 		}
 		memset(&p->endpoint, 0, sizeof(p->endpoint));
@@ -146,19 +185,19 @@ static int resolve_endpoints(struct model_device *m, const char *file)
 	return 0;
 }
 
-static int load_conf(const char *path, struct model_device **out)
+static int load_conf(const char *path, const char *ifname, struct model_device **out)
 {
 	struct conf_error err;
 	bool world_readable = false;
 	int ret = conf_read_file(path, out, &err, &world_readable);
 
 	if (ret) {
-		fprintf(stderr, "wgud: %s\n", err.message[0] ? err.message : strerror(-ret));
+		log_error("%s", err.message[0] ? err.message : strerror(-ret));
 		return ret;
 	}
 	if (world_readable)
 		log_warn("%s is readable by others (it holds a private key); chmod 600 it", path);
-	ret = resolve_endpoints(*out, path);
+	ret = resolve_endpoints(*out, path, ifname);
 	if (ret) {
 		model_device_free(*out);
 		*out = NULL;
@@ -166,186 +205,120 @@ static int load_conf(const char *path, struct model_device **out)
 	return ret;
 }
 
-static void run_hooks(struct daemon *d, enum model_hook which, const char *name)
-{
-	size_t i;
+/* ---- the gateway's facts ---- */
 
-	if (!d->conf)
+/* The firewall tells wgud's own UDP apart by a mark; sockets without one get wg-quick's. */
+static void ensure_fwmark(struct daemon *d)
+{
+	int ret;
+
+	if (d->o->no_firewall || d->dev.fwmark)
 		return;
-	for (i = 0; i < d->conf->n_hooks[which]; i++) {
-		const char *cmd = d->conf->hooks[which][i];
-		char expanded[MODEL_MAX_HOOK_LEN * 2];
-		size_t o = 0;
-		int status;
-
-		if (!d->o->run_hooks) {
-			log_warn("skipping %s hook (hooks run only with --run-hooks)", name);
-			continue;
-		}
-		/* %i is the interface name, as in wg-quick. */
-		for (; *cmd && o + IFNAMSIZ + 1 < sizeof(expanded); cmd++) {
-			if (cmd[0] == '%' && cmd[1] == 'i') {
-				o += (size_t)snprintf(expanded + o, sizeof(expanded) - o, "%s", d->o->ifname);
-				cmd++;
-			} else {
-				expanded[o++] = *cmd;
-			}
-		}
-		expanded[o] = '\0';
-		log_info("running %s hook", name);
-		pid_t pid = fork();
-
-		if (pid == 0) {
-			sigset_t none;
-
-			/* The hook gets the signal state of an ordinary command, not the daemon's. */
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			signal(SIGPIPE, SIG_DFL);
-			execl("/bin/sh", "sh", "-c", expanded, (char *)NULL);
-			_exit(127);
-		}
-		if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-			log_warn("%s hook failed", name);
-	}
+	ret = socket_set_fwmark(&d->dev, DEFAULT_FWMARK);
+	if (ret)
+		log_warn("setting fwmark 0x%x on the UDP sockets: %s", DEFAULT_FWMARK, strerror(-ret));
+	else
+		log_info("marking wgud's UDP with fwmark 0x%x for the firewall", DEFAULT_FWMARK);
 }
 
-static bool has_default_route(const struct model_device *m, int family)
+static void peer_facts(struct gateway_facts *f, const struct model_device *m)
 {
 	size_t i, j;
 
-	for (i = 0; i < m->n_peers; i++)
-		for (j = 0; j < m->peers[i].n_allowedips; j++)
-			if (m->peers[i].allowedips[j].family == family && m->peers[i].allowedips[j].cidr == 0)
-				return true;
-	return false;
-}
-
-/* wg-quick's Table=auto for 0.0.0.0/0 or ::/0: our UDP carries a fwmark that skips the tunnel's table. */
-static int full_tunnel(struct daemon *d, int family)
-{
-	static const uint8_t any[16];
-	uint32_t table = d->dev.fwmark ? d->dev.fwmark : FULL_TUNNEL_TABLE;
-	bool in_use = true;
-	int ret;
-
-	/* Set up already (a reload): adding again would stack duplicate rules. */
-	if (d->rule_table[fam_index(family)])
-		return 0;
-	if (!d->dev.fwmark) {
-		for (; table < FULL_TUNNEL_TABLE + 1000; table++) {
-			bool v4 = true, v6 = true;
-
-			if (rtnl_table_in_use(&d->rtnl, AF_INET, table, &v4) ||
-			    rtnl_table_in_use(&d->rtnl, AF_INET6, table, &v6))
-				continue;
-			in_use = v4 || v6;
-			if (!in_use)
-				break;
-		}
-		ret = socket_set_fwmark(&d->dev, table);
-		if (ret)
-			return ret;
-	}
-	ret = rtnl_route_add(&d->rtnl, family, any, 0, d->ifindex, table);
-	if (ret && ret != -EEXIST)
-		return ret;
-	ret = rtnl_rule_add_not_fwmark(&d->rtnl, family, table, table, 0);
-	if (ret && ret != -EEXIST)
-		return ret;
-	ret = rtnl_rule_add_suppress_main(&d->rtnl, family, 0);
-	if (ret && ret != -EEXIST)
-		return ret;
-	d->rule_table[fam_index(family)] = table;
-	if (family == AF_INET)
-		(void)rtnl_sysctl_write("/proc/sys/net/ipv4/conf/all/src_valid_mark", "1");
-	log_info("full tunnel for %s: fwmark and table %u", family == AF_INET ? "IPv4" : "IPv6", table);
-	return 0;
-}
-
-static int add_routes(struct daemon *d, const struct model_device *m)
-{
-	uint32_t table = m->table == MODEL_TABLE_NUMBER ? m->table_id : 254;
-	size_t i, j;
-	int ret;
-
-	if (m->table == MODEL_TABLE_OFF)
-		return 0;
 	for (i = 0; i < m->n_peers; i++) {
-		for (j = 0; j < m->peers[i].n_allowedips; j++) {
-			const struct cidr *c = &m->peers[i].allowedips[j];
+		const struct model_peer *p = &m->peers[i];
 
-			if (c->cidr == 0 && m->table == MODEL_TABLE_AUTO)
-				continue; /* full_tunnel() handles the default route */
-			ret = rtnl_route_add(&d->rtnl, c->family, c->addr, c->cidr, d->ifindex, table);
-			if (ret && ret != -EEXIST) {
-				log_error("route for a peer's allowed-ips: %s", strerror(-ret));
-				return ret;
-			}
-		}
+		for (j = 0; j < p->n_allowedips; j++)
+			if (cidr_is_default(&p->allowedips[j]))
+				f->full_tunnel[p->allowedips[j].family == AF_INET6] = true;
+		if ((p->flags & MODEL_PEER_HAS_ENDPOINT) && f->n_endpoints < GATEWAY_MAX_ENDPOINTS)
+			f->endpoints[f->n_endpoints++] = p->endpoint;
 	}
-	if (m->table == MODEL_TABLE_AUTO) {
-		if (has_default_route(m, AF_INET) && (ret = full_tunnel(d, AF_INET)))
-			return ret;
-		if (has_default_route(m, AF_INET6) && (ret = full_tunnel(d, AF_INET6)))
-			return ret;
-	}
-	return 0;
 }
 
-static int setup_network(struct daemon *d)
+/* The tunnel as it is now: peers and endpoints, the mark, the link's addresses, the conf's DNS. */
+static void gather_facts(struct daemon *d, struct gateway_facts *f)
 {
-	const struct model_device *m = d->conf;
+	struct model_device *snap = NULL;
 	size_t i;
 	int ret;
 
-	ret = rtnl_link_set_mtu(&d->rtnl, d->ifindex, d->dev.mtu);
-	if (ret) {
-		log_error("setting MTU %u: %s", d->dev.mtu, strerror(-ret));
-		return ret;
+	memset(f, 0, sizeof(*f));
+	ensure_fwmark(d);
+	f->fwmark = d->dev.fwmark;
+	if (apply_snapshot(&d->dev, &snap)) {
+		/* when in doubt, closed */
+		f->full_tunnel[0] = f->full_tunnel[1] = true;
+	} else {
+		peer_facts(f, snap);
+		model_device_free(snap);
 	}
-	if (!m)
-		return 0;
-	for (i = 0; i < m->n_addresses; i++) {
-		ret = rtnl_addr_add(&d->rtnl, d->ifindex, m->addresses[i].family, m->addresses[i].addr,
-				    m->addresses[i].cidr);
-		if (ret && ret != -EEXIST) {
-			log_error("adding an address: %s", strerror(-ret));
-			return ret;
-		}
-	}
-	ret = rtnl_link_set_up(&d->rtnl, d->ifindex, true);
-	if (ret) {
-		log_error("setting the link up: %s", strerror(-ret));
-		return ret;
-	}
-	if (m->n_dns)
-		log_warn("DNS= is not applied by wgud (no resolvconf integration); set resolvers yourself");
-	return add_routes(d, m);
+	ret = rtnl_addr_list(&d->rtnl, d->ifindex, f->addresses, GATEWAY_MAX_ADDRESSES, &f->n_addresses);
+	if (ret)
+		log_warn("listing the addresses of %s: %s%s", d->o->ifname, strerror(-ret),
+			 ret == -E2BIG ? " (the first ones are kept silent on other links)" : "");
+	for (i = 0; d->conf && i < d->conf->n_dns && i < POLICY_MAX_ENTRIES; i++)
+		f->dns[f->n_dns++] = d->conf->dns[i];
+	d->have_facts = true;
 }
 
-static void teardown_network(struct daemon *d)
+/* From the conf alone, when the start failed before the device had it. */
+static const struct gateway_facts *conf_facts(struct daemon *d)
 {
-	int i;
+	size_t i;
 
-	for (i = 0; i < 2; i++) {
-		int family = i ? AF_INET6 : AF_INET;
-		uint32_t table = d->rule_table[i];
-
-		int n, r1 = 0, r2 = 0;
-
-		if (!table)
-			continue;
-		/* Rules added without a priority can stack; delete until none is left. */
-		for (n = 0; n < 16 && !r1; n++)
-			r1 = rtnl_rule_del_not_fwmark(&d->rtnl, family, table, table, 0);
-		for (n = 0; n < 16 && !r2; n++)
-			r2 = rtnl_rule_del_suppress_main(&d->rtnl, family, 0);
-		if (r1 != -ENOENT || r2 != -ENOENT)
-			log_warn("removing the policy rules for table %u failed; remove them with `ip rule`", table);
-		d->rule_table[i] = 0;
-	}
+	if (d->have_facts)
+		return &d->facts;
+	if (!d->conf)
+		return NULL;
+	memset(&d->facts, 0, sizeof(d->facts));
+	peer_facts(&d->facts, d->conf);
+	for (i = 0; i < d->conf->n_dns && i < POLICY_MAX_ENTRIES; i++)
+		d->facts.dns[d->facts.n_dns++] = d->conf->dns[i];
+	return &d->facts;
 }
+
+static void refresh_gateway(struct daemon *d)
+{
+	if (!d->gw.started)
+		return;
+	gather_facts(d, &d->facts);
+	gateway_update(&d->gw, &d->facts);
+}
+
+static void on_uapi_set(void *ctx)
+{
+	refresh_gateway(ctx);
+}
+
+/* ---- the control socket's commands ---- */
+
+static int on_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf *out, char *err, size_t err_len)
+{
+	struct daemon *d = ctx;
+	int ret;
+
+	if (!strcmp(words[0], "show")) {
+		if (n_words > 2 || (n_words == 2 && strcmp(words[1], "--json"))) {
+			snprintf(err, err_len, "usage: show [--json]");
+			return -EINVAL;
+		}
+		ret = show_format(out, &d->gw, &d->dev, &d->loop, n_words == 2);
+	} else if (!strcmp(words[0], "help")) {
+		if (n_words > 1) {
+			snprintf(err, err_len, "usage: help");
+			return -EINVAL;
+		}
+		ret = show_help(out);
+	} else {
+		return gateway_command(&d->gw, words, n_words, err, err_len);
+	}
+	if (ret)
+		snprintf(err, err_len, "%s: %s", words[0], strerror(-ret));
+	return ret;
+}
+
+/* ---- running ---- */
 
 static void log_drops(const struct wg_device *dev)
 {
@@ -356,33 +329,49 @@ static void log_drops(const struct wg_device *dev)
 			log_info("dropped %llu packets: %s", (unsigned long long)dev->drops[i], device_drop_name(i));
 }
 
+/* SIGHUP: the conf and the policy file again, both checked before either is applied. */
 static void reload(struct daemon *d)
 {
 	struct model_device *next = NULL;
-	int ret;
+	struct policy *policy = NULL;
+	char err[320] = "";
+	int ret = 0;
 
-	if (!d->o->conf_path) {
-		log_info("SIGHUP ignored: no conf file (configure with wg)");
+	if (!d->o->conf_path && !d->o->policy_path) {
+		log_info("SIGHUP ignored: no conf or policy file (configure with wg and wgud ctl)");
 		return;
 	}
-	if (load_conf(d->o->conf_path, &next)) {
-		log_error("reload refused; the running configuration stays");
-		return;
+	if (d->o->policy_path) {
+		policy = malloc(sizeof(*policy));
+		if (!policy || load_policy(d->o, policy)) {
+			log_error("reload refused; the running configuration and policy stay");
+			free(policy);
+			return;
+		}
 	}
-	/* Absent from the file means "as it is": keep the bound port and the full-tunnel fwmark. */
-	if (!next->listen_port)
-		next->flags &= ~MODEL_DEVICE_HAS_LISTEN_PORT;
-	if (!next->fwmark)
-		next->flags &= ~MODEL_DEVICE_HAS_FWMARK;
-	ret = apply_model(&d->dev, &d->loop, next, APPLY_SYNC);
-	if (!ret)
-		ret = add_routes(d, next);
-	/* The gateway reads the conf (DNS, full tunnel or not): it follows the new one. */
-	model_device_free(d->conf);
-	d->conf = next;
-	d->gw.conf = next;
-	if (d->gw_started)
-		gateway_refresh(&d->gw);
+	if (d->o->conf_path) {
+		if (load_conf(d->o->conf_path, d->o->ifname, &next)) {
+			log_error("reload refused; the running configuration and policy stay");
+			free(policy);
+			return;
+		}
+		/* Absent from the file means "as it is": keep the bound port and the full-tunnel fwmark. */
+		if (!next->listen_port)
+			next->flags &= ~MODEL_DEVICE_HAS_LISTEN_PORT;
+		if (!next->fwmark)
+			next->flags &= ~MODEL_DEVICE_HAS_FWMARK;
+		ret = apply_model(&d->dev, &d->loop, next, APPLY_SYNC);
+		if (!ret)
+			ret = netsetup_routes(&d->net, &d->dev, next);
+		model_device_free(d->conf);
+		d->conf = next;
+	}
+	refresh_gateway(d);
+	if (policy && gateway_set_policy(&d->gw, policy, err, sizeof(err))) {
+		log_error("%s: %s; the policy in force stays", d->o->policy_path, err);
+		ret = ret ? ret : -EINVAL;
+	}
+	free(policy);
 	if (ret)
 		log_error("reload applied in part: %s", strerror(-ret));
 	else
@@ -407,12 +396,17 @@ static void on_signal(void *ctx, int fd)
 static void on_link_event(void *ctx, int fd)
 {
 	struct daemon *d = ctx;
-	bool gone = false;
+	struct rtnl_link_events ev;
 
 	(void)fd;
-	if (!rtnl_monitor_link_gone(&d->monitor, d->ifindex, &gone) && gone) {
+	if (rtnl_monitor_read(&d->monitor, d->ifindex, &ev))
+		return;
+	if (ev.gone) {
 		log_info("interface deleted; stopping");
 		loop_stop(&d->loop);
+	} else if (ev.addresses) {
+		/* wg-quick puts the addresses on after start: they must be silent elsewhere too */
+		refresh_gateway(d);
 	}
 }
 
@@ -485,166 +479,235 @@ static void detach_ready(int *ready_fd)
 	}
 }
 
+/* ---- start and stop ---- */
+
+/* The device, its sockets and the network around it, in conf mode as wg-quick would. */
+static int bring_up(struct daemon *d)
+{
+	const struct daemon_options *o = d->o;
+	uint32_t mtu = d->conf && (d->conf->flags & MODEL_DEVICE_HAS_MTU) ? d->conf->mtu : WG_DEFAULT_MTU;
+	const char *why = NULL;
+	int ret;
+
+	ret = device_init(&d->dev, mtu, o->buffers ? o->buffers : DEFAULT_BUFFERS);
+	if (ret) {
+		log_error("setting up the device: %s", strerror(-ret));
+		return ret;
+	}
+	/* Both servers leave a state safe to close when they fail. */
+	d->stage = STAGE_SOCKETS;
+	ret = uapi_server_open(&d->uapi, o->ifname, &d->dev);
+	if (ret) {
+		log_error("UAPI socket %s/%s.sock: %s%s", UAPI_SOCKET_DIR, o->ifname, strerror(-ret),
+			  ret == -EADDRINUSE ? " (another process serves this interface)" : "");
+		return ret;
+	}
+	ret = ctl_server_open(&d->ctl, CTL_SOCKET_DIR, o->ifname, o->ctl_gid);
+	if (ret) {
+		log_error("control socket %s/%s.ctl: %s%s", CTL_SOCKET_DIR, o->ifname, strerror(-ret),
+			  ret == -EEXIST ? " (something that is not a socket is in the way; it was left alone)" : "");
+		return ret;
+	}
+	ret = tun_open(&d->tun, o->ifname, false);
+	if (ret) {
+		log_error("creating TUN device: %s", strerror(-ret));
+		return ret;
+	}
+	d->stage = STAGE_TUN;
+	d->dev.tun_fd = d->tun.fd;
+	ret = rtnl_open(&d->rtnl);
+	if (!ret)
+		ret = rtnl_monitor_open(&d->monitor);
+	if (!ret)
+		ret = rtnl_link_index(&d->rtnl, d->tun.name, &d->ifindex);
+	if (ret) {
+		log_error("rtnetlink: %s", strerror(-ret));
+		return ret;
+	}
+	d->net.rtnl = &d->rtnl;
+	d->net.ifindex = d->ifindex;
+	/* The sockets exist from the start, on the conf's port or a free one, as wireguard-go's do. */
+	ret = socket_bind(&d->dev, d->conf && (d->conf->flags & MODEL_DEVICE_HAS_LISTEN_PORT) ? d->conf->listen_port : 0);
+	if (ret) {
+		log_error("binding UDP port: %s", strerror(-ret));
+		return ret;
+	}
+	if (d->conf) {
+		ret = apply_model(&d->dev, NULL, d->conf, APPLY_UAPI);
+		if (ret) {
+			log_error("applying %s: %s", o->conf_path, strerror(-ret));
+			return ret;
+		}
+		netsetup_run_hooks(d->conf, MODEL_HOOK_PRE_UP, o->ifname, o->run_hooks);
+	}
+	d->stage = STAGE_NETWORK;
+	ret = netsetup_up(&d->net, &d->dev, d->conf);
+	if (ret)
+		return ret;
+	ret = loop_init(&d->loop, &d->dev, o->io, &why);
+	if (ret) {
+		log_error("event loop (%s): %s", o->io == LOOP_URING ? "io_uring" : "epoll", strerror(-ret));
+		return ret;
+	}
+	d->stage = STAGE_LOOP;
+	if (why)
+		log_warn("io_uring not used: %s; falling back to epoll with recvmmsg/sendmmsg", why);
+	return 0;
+}
+
+/* The wall, then the sockets on the loop: once this returns 0, only a clean stop removes anything. */
+static int start_serving(struct daemon *d)
+{
+	int ret;
+
+	gather_facts(d, &d->facts);
+	ret = gateway_start(&d->gw, &d->rtnl, &d->start_policy, &d->facts);
+	if (ret)
+		return ret;
+	d->uapi.after_set = on_uapi_set;
+	d->uapi.after_set_ctx = d;
+	ret = uapi_server_start(&d->uapi, &d->loop);
+	if (!ret)
+		ret = ctl_server_start(&d->ctl, &d->loop, on_ctl, d);
+	if (!ret)
+		ret = loop_add_fd(&d->loop, d->signal_fd, on_signal, d);
+	if (!ret)
+		ret = loop_add_fd(&d->loop, rtnl_monitor_fd(&d->monitor), on_link_event, d);
+	if (ret)
+		log_error("event loop: %s", strerror(-ret));
+	return ret;
+}
+
+/* What bring_up() made, in reverse, as far as it got. */
+static void take_down(struct daemon *d)
+{
+	if (d->stage >= STAGE_SOCKETS) {
+		ctl_server_close(&d->ctl);
+		uapi_server_close(&d->uapi);
+	}
+	if (d->stage >= STAGE_LOOP)
+		loop_uninit(&d->loop);
+	if (d->stage >= STAGE_NETWORK)
+		netsetup_down(&d->net);
+	if (d->stage >= STAGE_TUN) {
+		socket_close(&d->dev);
+		rtnl_close(&d->monitor);
+		rtnl_close(&d->rtnl);
+		tun_close(&d->tun);
+		d->dev.tun_fd = -1;
+	}
+	if (d->stage >= STAGE_DEVICE) {
+		if (d->conf && d->exit_code == 0)
+			netsetup_run_hooks(d->conf, MODEL_HOOK_POST_DOWN, d->o->ifname, d->o->run_hooks);
+		device_uninit(&d->dev);
+	}
+	d->stage = STAGE_NONE;
+}
+
+static int run(struct daemon *d)
+{
+	int ret;
+
+	log_info("up: listening on UDP port %u, %s event loop, %zu peer%s", d->dev.listen_port,
+		 loop_backend_name(&d->loop), d->dev.n_peers, d->dev.n_peers == 1 ? "" : "s");
+	ret = loop_run(&d->loop);
+	if (ret)
+		log_error("event loop stopped: %s", strerror(-ret));
+	log_drops(&d->dev);
+	if (d->conf)
+		netsetup_run_hooks(d->conf, MODEL_HOOK_PRE_DOWN, d->o->ifname, d->o->run_hooks);
+	return ret ? 1 : 0;
+}
+
 int daemon_run(const struct daemon_options *o)
 {
-	struct daemon d;
-	const char *why = NULL;
-	uint32_t mtu = WG_DEFAULT_MTU;
-	int ret, ready_fd = -1;
+	struct daemon *d = calloc(1, sizeof(*d));
+	int ret, ready_fd = -1, code;
 
-	memset(&d, 0, sizeof(d));
-	d.o = o;
-	d.signal_fd = -1;
-	d.tun.fd = -1;
-	d.exit_code = 1;
+	if (!d) {
+		fprintf(stderr, "wgud: out of memory\n");
+		return 1;
+	}
+	d->o = o;
+	d->signal_fd = -1;
+	d->tun.fd = -1;
+	d->exit_code = 1;
 	log_set_interface(o->ifname);
 	log_set_verbose(o->verbose);
+	gateway_init(&d->gw, o->ifname, CTL_SOCKET_DIR, o->no_firewall);
 
 	/* Everything that can be refused for bad input is checked before anything is created. */
-	if (o->conf_path) {
-		if (load_conf(o->conf_path, &d.conf))
-			return 1;
-		if (d.conf->flags & MODEL_DEVICE_HAS_MTU)
-			mtu = d.conf->mtu;
-	}
-	if (load_policy(&d)) {
-		model_device_free(d.conf);
-		return 1;
+	if (load_policy(o, &d->start_policy))
+		goto out;
+	if (o->conf_path && load_conf(o->conf_path, o->ifname, &d->conf)) {
+		/* In lockdown the wall goes up even so: the clients behind wgud must not find the plain route. */
+		gateway_abort(&d->gw, &d->start_policy, NULL);
+		goto out;
 	}
 	if (!o->foreground) {
 		ret = detach_begin(&ready_fd);
 		if (ret) {
 			log_error("detaching: %s", strerror(-ret));
-			goto out_conf;
+			goto out;
 		}
 	}
 	report_kernel_module();
-	ret = open_signals(&d);
-	if (ret)
-		goto out_conf;
-	ret = device_init(&d.dev, mtu, o->buffers ? o->buffers : DEFAULT_BUFFERS);
-	if (ret) {
-		log_error("setting up the device: %s", strerror(-ret));
-		goto out_conf;
-	}
-	ret = uapi_server_open(&d.uapi, o->ifname, &d.dev);
-	if (ret) {
-		log_error("UAPI socket %s/%s.sock: %s%s", UAPI_SOCKET_DIR, o->ifname, strerror(-ret),
-			  ret == -EADDRINUSE ? " (another process serves this interface)" : "");
-		goto out_device;
-	}
-	ret = tun_open(&d.tun, o->ifname, false);
-	if (ret) {
-		log_error("creating TUN device: %s", strerror(-ret));
-		goto out_uapi;
-	}
-	d.dev.tun_fd = d.tun.fd;
-	ret = rtnl_open(&d.rtnl);
+	ret = open_signals(d);
 	if (!ret)
-		ret = rtnl_monitor_open(&d.monitor);
+		ret = bring_up(d);
 	if (!ret)
-		ret = rtnl_link_index(&d.rtnl, d.tun.name, &d.ifindex);
+		ret = start_serving(d);
 	if (ret) {
-		log_error("rtnetlink: %s", strerror(-ret));
-		goto out_tun;
+		gateway_abort(&d->gw, &d->start_policy, conf_facts(d));
+		take_down(d);
+		goto out;
 	}
-	/* The sockets exist from the start, on the conf's port or a free one, as wireguard-go's do. */
-	ret = socket_bind(&d.dev, d.conf && (d.conf->flags & MODEL_DEVICE_HAS_LISTEN_PORT) ? d.conf->listen_port : 0);
-	if (ret) {
-		log_error("binding UDP port: %s", strerror(-ret));
-		goto out_rtnl;
-	}
-	if (d.conf) {
-		ret = apply_model(&d.dev, NULL, d.conf, APPLY_UAPI);
-		if (ret) {
-			log_error("applying %s: %s", o->conf_path, strerror(-ret));
-			goto out_sockets;
-		}
-		run_hooks(&d, MODEL_HOOK_PRE_UP, "PreUp");
-	}
-	ret = setup_network(&d);
-	if (ret)
-		goto out_network;
-
-	ret = loop_init(&d.loop, &d.dev, o->io, &why);
-	if (ret) {
-		log_error("event loop (%s): %s", o->io == LOOP_URING ? "io_uring" : "epoll", strerror(-ret));
-		goto out_network;
-	}
-	if (why)
-		log_warn("io_uring not used: %s; falling back to epoll with recvmmsg/sendmmsg", why);
-	d.gw.ifname = o->ifname;
-	d.gw.dev = &d.dev;
-	d.gw.rtnl = &d.rtnl;
-	d.gw.loop = &d.loop;
-	d.gw.conf = d.conf;
-	d.gw.no_firewall = o->no_firewall;
-	ret = gateway_start(&d.gw, &d.start_policy);
-	if (ret)
-		goto out_loop;
-	d.gw_started = true;
-	ret = ctl_server_open(&d.ctl, CTL_SOCKET_DIR, o->ifname, o->ctl_gid);
-	if (ret) {
-		log_error("control socket %s/%s.ctl: %s", CTL_SOCKET_DIR, o->ifname, strerror(-ret));
-		goto out_gateway;
-	}
-	d.uapi.after_set = on_uapi_set;
-	d.uapi.after_set_ctx = &d;
-	ret = uapi_server_start(&d.uapi, &d.loop);
-	if (!ret)
-		ret = ctl_server_start(&d.ctl, &d.loop, gateway_ctl, &d.gw);
-	if (!ret)
-		ret = loop_add_fd(&d.loop, d.signal_fd, on_signal, &d);
-	if (!ret)
-		ret = loop_add_fd(&d.loop, rtnl_monitor_fd(&d.monitor), on_link_event, &d);
-	if (ret) {
-		log_error("event loop: %s", strerror(-ret));
-		goto out_ctl;
-	}
-	if (d.conf)
-		run_hooks(&d, MODEL_HOOK_POST_UP, "PostUp");
-	log_info("up: listening on UDP port %u, %s event loop, %zu peer%s", d.dev.listen_port,
-		 loop_backend_name(&d.loop), d.dev.n_peers, d.dev.n_peers == 1 ? "" : "s");
+	if (d->conf)
+		netsetup_run_hooks(d->conf, MODEL_HOOK_POST_UP, o->ifname, o->run_hooks);
 	detach_ready(&ready_fd);
+	d->exit_code = run(d);
+	/* The control socket first: no command may change the wall while it is taken down. */
+	ctl_server_close(&d->ctl);
+	uapi_server_close(&d->uapi);
+	gateway_stop(&d->gw);
+	take_down(d);
 
-	ret = loop_run(&d.loop);
-	if (ret)
-		log_error("event loop stopped: %s", strerror(-ret));
-	d.exit_code = ret ? 1 : 0;
-	log_drops(&d.dev);
-	if (d.conf)
-		run_hooks(&d, MODEL_HOOK_PRE_DOWN, "PreDown");
-
-out_ctl:
-	ctl_server_close(&d.ctl);
-out_gateway:
-	uapi_server_close(&d.uapi);
-	gateway_stop(&d.gw);
-	d.gw_started = false;
-out_loop:
-	uapi_server_close(&d.uapi);
-	loop_uninit(&d.loop);
-out_network:
-	teardown_network(&d);
-out_sockets:
-	socket_close(&d.dev);
-out_rtnl:
-	rtnl_close(&d.monitor);
-	rtnl_close(&d.rtnl);
-out_tun:
-	tun_close(&d.tun);
-	d.dev.tun_fd = -1;
-out_uapi:
-	uapi_server_close(&d.uapi);
-out_device:
-	if (d.conf && d.exit_code == 0)
-		run_hooks(&d, MODEL_HOOK_POST_DOWN, "PostDown");
-	device_uninit(&d.dev);
-out_conf:
+out:
 	if (ready_fd >= 0)
 		close(ready_fd); /* the waiting parent reads EOF and exits 1 */
-	if (d.signal_fd >= 0)
-		close(d.signal_fd);
-	model_device_free(d.conf);
-	return d.exit_code;
+	if (d->signal_fd >= 0)
+		close(d->signal_fd);
+	model_device_free(d->conf);
+	code = d->exit_code;
+	free(d);
+	return code;
+}
+
+int daemon_unlock(const char *ifname)
+{
+	char path[sizeof(((struct ctl_server *)0)->path)];
+	struct rtnl rtnl;
+	int ret, rules;
+
+	log_set_interface(ifname);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.ctl", CTL_SOCKET_DIR, ifname) < sizeof(path) &&
+	    unixsock_alive(path)) {
+		log_error("wgud is running for %s (%s answers): stop it first, or `wgud ctl %s kill-switch off`", ifname,
+			  path, ifname);
+		return 1;
+	}
+	ret = rtnl_open(&rtnl);
+	if (ret) {
+		log_error("rtnetlink: %s", strerror(-ret));
+		return 1;
+	}
+	ret = gateway_unlock(ifname, CTL_SOCKET_DIR, &rtnl);
+	rules = netsetup_flush_rules(&rtnl);
+	if (rules > 0)
+		log_info("removed %d policy rule%s of a full tunnel", rules, rules == 1 ? "" : "s");
+	else if (rules < 0)
+		log_error("removing the policy rules at priorities %d and %d: %s", NETSETUP_SUPPRESS_PRIORITY,
+			  NETSETUP_FWMARK_PRIORITY, strerror(-rules));
+	rtnl_close(&rtnl);
+	return ret || rules < 0 ? 1 : 0;
 }

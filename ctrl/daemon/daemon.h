@@ -36,4 +36,12 @@ struct daemon_options {
 /* Returns the process exit code. */
 int daemon_run(const struct daemon_options *o);
 
+/*
+ * `wgud unlock IFACE`: remove what a stopped (lockdown) or dead wgud left
+ * for IFACE in this namespace: its nftables table, its allow-lan and full
+ * tunnel policy rules, and the IP forwarding it had turned on. Refused
+ * while a wgud serves IFACE. Returns the process exit code.
+ */
+int daemon_unlock(const char *ifname);
+
 #endif

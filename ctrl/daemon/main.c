@@ -4,6 +4,8 @@
  * to run an interface, or the key commands.
  *   wgud --conf wg0.conf [--interface NAME]   foreground, from a wg-quick file
  *   wgud [-f] wg0                             wireguard-go style, for wg-quick
+ *   wgud ctl wg0 WORDS...                     the control socket's client
+ *   wgud unlock wg0                           remove what a stopped wgud left
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +28,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: wgud --conf FILE [--interface NAME] [options]\n"
 		"       wgud [-f] [options] IFACE\n"
+		"       wgud ctl IFACE COMMAND... | unlock IFACE\n"
 		"       wgud genkey | pubkey | genpsk | --version | --help\n"
 		"\n"
 		"  --conf FILE         run in the foreground configured from a wg-quick file\n"
@@ -38,21 +41,25 @@ static void usage(FILE *f)
 		"  --run-hooks         run PreUp/PostUp/PreDown/PostDown from the conf\n"
 		"  --buffers N         packet buffers (default 4096, each about 2 KiB)\n"
 		"\n"
-		"Gateway and kill switch (the same words as `wgud ctl`):\n"
-		"  --kill-switch on|off            default: on when a peer's AllowedIPs hold 0.0.0.0/0 or ::/0\n"
-		"  --allow-lan CIDR                reach CIDR directly, not through the tunnel\n"
+		"Gateway and kill switch (the same words as `wgud ctl`; lists take ';' or ','):\n"
+		"  --kill-switch on|off|auto|lockdown  auto: lockdown with --forward-from, on when a peer's\n"
+		"                                  AllowedIPs hold 0.0.0.0/0 or ::/0; lockdown: a blocking\n"
+		"                                  table stays after wgud stops, until `wgud unlock IFACE`\n"
+		"  --allow-lan CIDR[;CIDR...]      reach CIDR directly, not through the tunnel\n"
 		"  --allow PROTO ADDR[:PORT]       one host or port directly (tcp, udp, icmp, any)\n"
-		"  --forward-from CIDR             forward this subnet out through the tunnel, only through it\n"
+		"  --forward-from CIDR[;CIDR...]   forward this subnet out through the tunnel, only through it\n"
 		"  --masquerade                    NAT forwarded traffic to the tunnel address\n"
 		"  --port-forward PROTO PORT [ADDR[:PORT]]   inbound on the tunnel to this host or ADDR\n"
-		"  --dns ADDR                      DNS only to ADDR, only through the tunnel (default: the conf's DNS)\n"
-		"  --policy FILE                   one command per line\n"
+		"  --open PROTO PORT[;PORT...]     accept connections through the tunnel to PORT (tcp, udp)\n"
+		"  --dns ADDR[;ADDR...]            DNS only to ADDR, only through the tunnel (default: the conf's DNS)\n"
+		"  --dns-forward                   DNS from forward-from subnets to this host goes to those resolvers\n"
+		"  --policy FILE                   one command per line (read again on SIGHUP)\n"
 		"  --no-firewall                   run without nftables (the data plane still never sends outside a session)\n"
 		"  --ctl-group GROUP               let GROUP use the control socket\n"
 		"\n"
-		"  wgud ctl IFACE COMMAND...       change or show the policy of a running wgud:\n"
-		"                                  kill-switch, allow-lan, allow, forward-from, masquerade,\n"
-		"                                  port-forward, dns set, show [--json]\n"
+		"  wgud ctl IFACE COMMAND...       change or show the policy of a running wgud\n"
+		"                                  (`wgud ctl IFACE help` lists every command)\n"
+		"  wgud unlock IFACE               remove the table, rules and forwarding a stopped wgud left\n"
 		"\n"
 		"  genkey              print a new private key (base64)\n"
 		"  pubkey              read a private key on stdin, print its public key\n"
@@ -305,6 +312,13 @@ int main(int argc, char **argv)
 		return cmd_genkey(false);
 	if (argc == 2 && !strcmp(argv[1], "pubkey"))
 		return cmd_pubkey();
+	if (argc >= 2 && !strcmp(argv[1], "unlock")) {
+		if (argc != 3 || !tun_ifname_valid(argv[2])) {
+			fprintf(stderr, "usage: wgud unlock IFACE\n");
+			return 2;
+		}
+		return daemon_unlock(argv[2]);
+	}
 	if (argc >= 2 && !strcmp(argv[1], "ctl")) {
 		if (argc < 4) {
 			fprintf(stderr, "usage: wgud ctl IFACE COMMAND...\n");

@@ -12,8 +12,7 @@
 
 #include "log.h"
 
-/* Is something answering on path? A socket left by a dead process is not. */
-static bool alive(const char *path)
+bool unixsock_alive(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -25,6 +24,13 @@ static bool alive(const char *path)
 	answered = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 	close(fd);
 	return answered;
+}
+
+int unixsock_dir(const char *dir)
+{
+	if (mkdir(dir, 0755) == 0)
+		return chmod(dir, 0755) < 0 ? -errno : 0;
+	return errno == EEXIST ? 0 : -errno;
 }
 
 int unixsock_listen(const char *path, int group_gid, int backlog, int *fd_out)
@@ -41,7 +47,7 @@ int unixsock_listen(const char *path, int group_gid, int backlog, int *fd_out)
 		/* Never unlink what we did not make: a file there is somebody's mistake to see. */
 		if (!S_ISSOCK(st.st_mode))
 			return -EEXIST;
-		if (alive(path))
+		if (unixsock_alive(path))
 			return -EADDRINUSE;
 		if (unlink(path) < 0 && errno != ENOENT)
 			return -errno;

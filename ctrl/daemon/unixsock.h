@@ -3,6 +3,8 @@
 #ifndef WGUD_UNIXSOCK_H
 #define WGUD_UNIXSOCK_H
 
+#include <stdbool.h>
+
 #include "loop.h"
 
 /*
@@ -12,6 +14,16 @@
  * -EEXIST when something that is not a socket is in the way (never removed).
  */
 int unixsock_listen(const char *path, int group_gid, int backlog, int *fd_out);
+/*
+ * The folder the sockets live in: made 0755 if missing, and set to 0755
+ * explicitly when made, whatever the umask (wg-quick runs with 077, which
+ * would lock a --ctl-group out). An existing folder is left as it is.
+ */
+int unixsock_dir(const char *dir);
+
+/* Something is listening at path (a socket a dead process left is not). */
+bool unixsock_alive(const char *path);
+
 /* Unregister from loop (if any), close, and remove the file; path is emptied. */
 void unixsock_close(struct loop *loop, int *fd, char *path);
 

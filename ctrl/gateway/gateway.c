@@ -1,116 +1,197 @@
 // SPDX-License-Identifier: MIT
 #include "gateway.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
-#include <sodium.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "apply.h"
-#include "keys.h"
 #include "log.h"
 #include "nft.h"
-#include "socket.h"
 
-#define DEFAULT_FWMARK 0xca6c /* 51820, as wg-quick picks */
+#define MAX_LOCAL_ADDRESSES 1024
+#define RULE_FLUSH_MAX (2 * POLICY_MAX_ENTRIES + 16)
 
-static const char forward4_path[] = "/proc/sys/net/ipv4/ip_forward";
-static const char forward6_path[] = "/proc/sys/net/ipv6/conf/all/forwarding";
+static const char *const family_names[2] = { "IPv4", "IPv6" };
 
-/* Does the device route everything of some family into the tunnel? */
-static bool device_full_tunnel(struct gateway *gw)
+static bool full_tunnel(const struct gateway_facts *f)
 {
-	struct model_device *snap = NULL;
-	bool full;
-
-	if (gw->conf && !gw->dev->n_peers)
-		return policy_kill_switch_active(&gw->policy, gw->conf);
-	if (apply_snapshot(gw->dev, &snap))
-		return true; /* when in doubt, closed */
-	full = policy_kill_switch_active(&(struct policy){ .kill_switch = POLICY_KILL_SWITCH_AUTO }, snap);
-	model_device_free(snap);
-	return full;
-}
-
-static bool kill_switch_for(struct gateway *gw, const struct policy *p)
-{
-	if (p->kill_switch == POLICY_KILL_SWITCH_ON)
-		return true;
-	if (p->kill_switch == POLICY_KILL_SWITCH_OFF)
-		return false;
-	return device_full_tunnel(gw);
+	return f && (f->full_tunnel[0] || f->full_tunnel[1]);
 }
 
 /* The resolvers in force: the conf's DNS until `dns set` replaced them. */
-static void effective_dns(struct gateway *gw, struct policy *p)
+static void effective_dns(const struct gateway_facts *f, struct policy *p)
 {
 	size_t i;
 
 	if (!p->dns_from_conf)
 		return;
 	p->n_dns = 0;
-	for (i = 0; gw->conf && i < gw->conf->n_dns && i < POLICY_MAX_ENTRIES; i++)
-		p->dns[p->n_dns++] = gw->conf->dns[i];
+	for (i = 0; f && i < f->n_dns && i < POLICY_MAX_ENTRIES; i++)
+		p->dns[p->n_dns++] = f->dns[i];
 }
 
-static bool needs_table(const struct policy *p, bool kill_switch)
+void gateway_effective(const struct gateway *gw, struct policy *out)
 {
-	return kill_switch || p->n_forward_from || p->masquerade || p->n_port_forward || !p->dns_from_conf;
+	*out = gw->policy;
+	effective_dns(&gw->facts, out);
 }
 
-static int ensure_fwmark(struct gateway *gw)
+/* What only a firewall can do. */
+static bool needs_firewall(const struct policy *eff, enum policy_kill_switch mode)
 {
-	int ret;
-
-	if (gw->dev->fwmark)
-		return 0;
-	ret = socket_set_fwmark(gw->dev, DEFAULT_FWMARK);
-	if (!ret)
-		log_info("marking wgud's UDP with fwmark 0x%x for the firewall", DEFAULT_FWMARK);
-	return ret;
+	return mode != POLICY_KILL_SWITCH_OFF || eff->n_forward_from || eff->masquerade || eff->n_port_forward ||
+	       eff->n_open || eff->dns_forward || !eff->dns_from_conf;
 }
 
-static void set_forwarding(const char *path, char saved[8], bool *changed, bool on)
-{
-	char now[8] = "";
+/* ---- IP forwarding, and the state file that remembers what it was ---- */
 
-	if (on && !*changed) {
-		if (rtnl_sysctl_read(path, now, sizeof(now)) == 0 && now[0] == '1')
-			return;
-		snprintf(saved, 8, "%s", now[0] ? now : "0");
-		if (rtnl_sysctl_write(path, "1") == 0) {
-			*changed = true;
-			log_info("enabled IP forwarding in this namespace (%s) for forward-from", path);
-		} else {
-			log_warn("could not enable IP forwarding (%s): forward-from will not work", path);
+void gateway_init(struct gateway *gw, const char *ifname, const char *state_dir, bool no_firewall)
+{
+	memset(gw, 0, sizeof(*gw));
+	snprintf(gw->ifname, sizeof(gw->ifname), "%s", ifname);
+	snprintf(gw->state_path, sizeof(gw->state_path), "%s/%s.state", state_dir, ifname);
+	gw->no_firewall = no_firewall;
+	gw->mode = POLICY_KILL_SWITCH_OFF;
+	gw->forwarding[0] = (struct gateway_forwarding){ "/proc/sys/net/ipv4/ip_forward", "ipv4_forward", "", false, false };
+	gw->forwarding[1] = (struct gateway_forwarding){ "/proc/sys/net/ipv6/conf/all/forwarding", "ipv6_forward", "", false,
+							 false };
+}
+
+/* The value recorded for key by an earlier run that changed it (and maybe died): 0, or -ENOENT. */
+static int state_read(const char *path, const char *key, char out[8])
+{
+	char text[256], *line, *save = NULL;
+	size_t klen = strlen(key);
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* only what we write: KEY=0 or KEY=1 */
+		if (!strncmp(line, key, klen) && line[klen] == '=' && (line[klen + 1] == '0' || line[klen + 1] == '1') &&
+		    !line[klen + 2]) {
+			snprintf(out, 8, "%c", line[klen + 1]);
+			return 0;
 		}
 	}
+	return -ENOENT;
 }
 
-static void restore_forwarding(const char *path, char saved[8], bool *changed)
+/* Written whole under a temporary name and renamed, so a crash leaves the old file or the new one. */
+static void state_write(struct gateway *gw)
 {
-	if (*changed && rtnl_sysctl_write(path, saved))
-		log_warn("could not restore %s to %s", path, saved);
-	*changed = false;
+	char tmp[PATH_MAX + 8], text[128];
+	size_t len = 0, i;
+	int fd;
+
+	for (i = 0; i < 2; i++)
+		if (gw->forwarding[i].changed)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s=%s\n", gw->forwarding[i].key,
+						gw->forwarding[i].before);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", gw->state_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) || rename(tmp, gw->state_path)) {
+		log_warn("cannot record IP forwarding in %s: %s; after a crash, `wgud unlock %s` cannot put it back",
+			 gw->state_path, strerror(errno), gw->ifname);
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
-static bool has_family(const struct cidr *c, size_t n, int family)
+static void enable_forwarding(struct gateway *gw, int i)
+{
+	struct gateway_forwarding *fw = &gw->forwarding[i];
+	char now[8] = "", recorded[8];
+	bool crashed;
+
+	if (fw->changed || fw->noted)
+		return;
+	if (rtnl_sysctl_read(fw->path, now, sizeof(now)))
+		snprintf(now, sizeof(now), "0");
+	/* An earlier run that died turned it on: what it found is what counts. */
+	crashed = state_read(gw->state_path, fw->key, recorded) == 0;
+	snprintf(fw->before, sizeof(fw->before), "%s", crashed ? recorded : now);
+	if (!strcmp(now, "1")) {
+		if (crashed && strcmp(fw->before, "1")) {
+			fw->changed = true;
+			state_write(gw);
+			log_info("%s forwarding was turned on by an earlier wgud; it goes back to %s at stop",
+				 family_names[i], fw->before);
+		} else {
+			fw->noted = true;
+			log_info("%s forwarding was already on (%s); it stays on at stop", family_names[i], fw->path);
+		}
+		return;
+	}
+	if (rtnl_sysctl_write(fw->path, "1")) {
+		log_warn("could not enable %s forwarding (%s): forward-from will not work", family_names[i], fw->path);
+		return;
+	}
+	fw->changed = true;
+	state_write(gw);
+	log_info("enabled %s forwarding in this namespace for forward-from (it was %s; put back at stop)",
+		 family_names[i], fw->before);
+}
+
+static void restore_forwarding(struct gateway *gw)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct gateway_forwarding *fw = &gw->forwarding[i];
+
+		if (fw->changed && rtnl_sysctl_write(fw->path, fw->before))
+			log_warn("could not put %s back to %s", fw->path, fw->before);
+		else if (fw->changed)
+			log_info("%s forwarding back to %s, as before wgud started", family_names[i], fw->before);
+		else if (fw->noted)
+			log_info("%s forwarding stays on, as it was before wgud started", family_names[i]);
+		fw->changed = fw->noted = false;
+	}
+	if (unlink(gw->state_path) && errno != ENOENT)
+		log_warn("cannot remove %s: %s", gw->state_path, strerror(errno));
+}
+
+/* ---- allow-lan routing rules ---- */
+
+/* Everything at our priority, of any run: a crash must not leave rules that a start then stacks on. */
+static void flush_lan_rules(struct gateway *gw)
+{
+	static const int families[2] = { AF_INET, AF_INET6 };
+	int i, n, removed = 0, ret = 0;
+
+	for (i = 0; i < 2 && gw->rtnl; i++) {
+		for (n = 0; n < RULE_FLUSH_MAX; n++) {
+			ret = rtnl_rule_del_at(gw->rtnl, families[i], 254, GATEWAY_LAN_RULE_PRIORITY);
+			if (ret)
+				break;
+			removed++;
+		}
+		if (ret && ret != -ENOENT)
+			log_warn("allow-lan: removing the routing rules at priority %d: %s", GATEWAY_LAN_RULE_PRIORITY,
+				 strerror(-ret));
+	}
+	log_debug("removed %d allow-lan routing rule%s", removed, removed == 1 ? "" : "s");
+	gw->n_lan_rules = 0;
+}
+
+static bool cidr_listed(const struct cidr *list, size_t n, const struct cidr *x)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (c[i].family == family)
-			return true;
-	return false;
-}
-
-static bool cidr_listed(const struct cidr *c, size_t n, const struct cidr *x)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (cidr_equal(&c[i], x))
+		if (cidr_equal(&list[i], x))
 			return true;
 	return false;
 }
@@ -122,7 +203,6 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 
 	while (i < gw->n_lan_rules) {
 		struct cidr *c = &gw->lan_rules[i];
-
 		int ret;
 
 		if (cidr_listed(p->allow_lan, p->n_allow_lan, c)) {
@@ -153,67 +233,176 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 	}
 }
 
-/* Render next and, when the kernel took it, make it the policy in force. */
-static int enforce(struct gateway *gw, const struct policy *next, char *err, size_t err_len)
+/* ---- checks across the whole policy ---- */
+
+static bool in_subnets(const struct cidr *list, size_t n, const struct cidr *x)
 {
-	struct policy eff = *next;
-	bool ks = kill_switch_for(gw, next);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cidr_contains(&list[i], x))
+			return true;
+	return false;
+}
+
+/* One of this host's addresses, on any link. */
+static bool is_local(struct gateway *gw, const struct cidr *host, struct cidr *local, size_t *n_local, bool *listed)
+{
+	size_t i;
+
+	if (!*listed) {
+		*listed = true;
+		if (rtnl_addr_list(gw->rtnl, 0, local, MAX_LOCAL_ADDRESSES, n_local) && !*n_local)
+			return false;
+	}
+	for (i = 0; i < *n_local; i++)
+		if (local[i].family == host->family &&
+		    !memcmp(local[i].addr, host->addr, (size_t)cidr_addr_len(host->family)))
+			return true;
+	return false;
+}
+
+static int check(struct gateway *gw, const struct policy *eff, char *err, size_t err_len)
+{
+	struct cidr *local = NULL;
+	size_t i, n_local = 0;
+	bool listed = false;
+	int ret = 0;
+
+	if (eff->dns_forward && !eff->n_dns) {
+		snprintf(err, err_len, "dns-forward: no resolvers to forward to (DNS = in the conf, or dns set ADDR)");
+		return -EINVAL;
+	}
+	for (i = 0; i < eff->n_port_forward && !ret; i++) {
+		const struct policy_port_forward *pf = &eff->port_forward[i];
+		char a[64];
+
+		if (!pf->has_target || in_subnets(eff->forward_from, eff->n_forward_from, &pf->target))
+			continue;
+		if (!local && !(local = malloc(MAX_LOCAL_ADDRESSES * sizeof(*local))))
+			return -ENOMEM;
+		if (is_local(gw, &pf->target, local, &n_local, &listed))
+			continue;
+		inet_ntop(pf->target.family, pf->target.addr, a, sizeof(a));
+		snprintf(err, err_len,
+			 "port-forward: %s is neither in a forward-from subnet nor an address of this host; "
+			 "forward-from add its subnet first",
+			 a);
+		ret = -EINVAL;
+	}
+	free(local);
+	return ret;
+}
+
+/* ---- the table ---- */
+
+static int lock(struct gateway *gw, const struct policy *p, const struct gateway_facts *f)
+{
+	struct nft_lockdown l = { .ifname = gw->ifname, .policy = p };
 	int ret;
 
-	effective_dns(gw, &eff);
-	if (needs_table(&eff, ks)) {
-		struct nft_params np = { .ifname = gw->ifname, .kill_switch = ks, .policy = &eff };
+	if (f) {
+		l.endpoints = f->endpoints;
+		l.n_endpoints = f->n_endpoints;
+	}
+	ret = nft_lock(&l);
+	if (ret)
+		log_error("lockdown: nftables refused the blocking table: %s", strerror(-ret));
+	else
+		log_info("lockdown: table inet wgud_%s stays and lets out only loopback, allow-lan and allow entries and "
+			 "UDP to %zu endpoint%s, until wgud is back or `wgud unlock %s`",
+			 gw->ifname, l.n_endpoints, l.n_endpoints == 1 ? "" : "s", gw->ifname);
+	return ret;
+}
 
-		if (gw->no_firewall) {
-			if (ks || eff.n_forward_from || eff.masquerade || eff.n_port_forward) {
-				snprintf(err, err_len, "the policy needs nftables, and wgud runs with --no-firewall");
-				return -EPROTONOSUPPORT;
-			}
-		} else {
-			ret = ensure_fwmark(gw);
-			if (ret) {
-				snprintf(err, err_len, "setting a fwmark on the UDP sockets: %s", strerror(-ret));
-				return ret;
-			}
-			np.fwmark = gw->dev->fwmark;
-			ret = nft_replace(&np);
-			if (ret) {
-				snprintf(err, err_len, "nftables refused the rule set: %s", strerror(-ret));
-				return ret;
-			}
-			gw->table_installed = true;
-		}
-	} else if (gw->table_installed || !gw->no_firewall) {
-		/* Nothing to enforce: no table, not even one an earlier run left. */
-		ret = gw->no_firewall ? 0 : nft_delete(gw->ifname);
-		if (ret && ret != -ENOENT)
-			log_warn("removing table inet wgud_%s: %s", gw->ifname, strerror(-ret));
-		gw->table_installed = false;
+static int render(struct gateway *gw, const struct policy *eff, enum policy_kill_switch mode,
+		  const struct gateway_facts *f, char *err, size_t err_len)
+{
+	struct nft_params np = {
+		.ifname = gw->ifname,
+		.fwmark = f->fwmark,
+		.kill_switch = mode != POLICY_KILL_SWITCH_OFF,
+		.filter_inbound = mode != POLICY_KILL_SWITCH_OFF,
+		.policy = eff,
+		.addresses = f->addresses,
+		.n_addresses = f->n_addresses,
+	};
+	int ret;
+
+	if (gw->no_firewall) {
+		if (!needs_firewall(eff, mode))
+			return 0;
+		snprintf(err, err_len, "the policy needs nftables, and wgud runs with --no-firewall");
+		return -EPROTONOSUPPORT;
 	}
-	if (eff.n_forward_from) {
-		if (has_family(eff.forward_from, eff.n_forward_from, AF_INET))
-			set_forwarding(forward4_path, gw->saved_forward4, &gw->changed_forward4, true);
-		if (has_family(eff.forward_from, eff.n_forward_from, AF_INET6))
-			set_forwarding(forward6_path, gw->saved_forward6, &gw->changed_forward6, true);
+	if (!f->fwmark) {
+		snprintf(err, err_len, "wgud's UDP sockets carry no fwmark, so the firewall cannot tell them apart");
+		return -EINVAL;
 	}
-	sync_lan_rules(gw, &eff);
-	if (ks != gw->kill_switch_active)
-		log_info("kill switch %s", ks ? "on: nothing leaves but through the tunnel" : "off");
-	gw->kill_switch_active = ks;
-	gw->policy = *next;
+	ret = nft_replace(&np);
+	if (ret) {
+		snprintf(err, err_len, "nftables refused the rule set: %s", strerror(-ret));
+		return ret;
+	}
+	gw->table_installed = true;
 	return 0;
 }
 
-int gateway_start(struct gateway *gw, const struct policy *initial)
+/* Check, render and, when the kernel took it, make it the policy in force. */
+static int enforce(struct gateway *gw, const struct policy *next, const struct gateway_facts *f, char *err,
+		   size_t err_len)
 {
-	char err[256] = "";
+	enum policy_kill_switch mode = policy_kill_switch_mode(next, full_tunnel(f));
+	struct policy *eff = malloc(sizeof(*eff));
 	int ret;
 
+	if (!eff)
+		return -ENOMEM;
+	*eff = *next;
+	effective_dns(f, eff);
+	ret = check(gw, eff, err, err_len);
+	if (!ret && needs_firewall(eff, mode)) {
+		ret = render(gw, eff, mode, f, err, err_len);
+	} else if (!ret && !gw->no_firewall) {
+		/* Nothing to enforce: no table, not even one an earlier run left. */
+		int gone = nft_delete(gw->ifname);
+
+		if (gone && gone != -ENOENT)
+			log_warn("removing table inet wgud_%s: %s", gw->ifname, strerror(-gone));
+		gw->table_installed = false;
+	}
+	if (!ret) {
+		size_t i;
+
+		for (i = 0; i < eff->n_forward_from; i++)
+			enable_forwarding(gw, eff->forward_from[i].family == AF_INET6);
+		sync_lan_rules(gw, eff);
+		if (mode != gw->mode || !gw->started)
+			log_info("kill switch %s", mode == POLICY_KILL_SWITCH_LOCKDOWN ? "in lockdown: nothing leaves but "
+							"through the tunnel, and nothing at all once wgud stops"
+				 : mode == POLICY_KILL_SWITCH_ON ? "on: nothing leaves but through the tunnel"
+								 : "off");
+		gw->mode = mode;
+		gw->policy = *next;
+		if (f != &gw->facts)
+			gw->facts = *f;
+	}
+	free(eff);
+	return ret;
+}
+
+int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *initial,
+		  const struct gateway_facts *facts)
+{
+	char err[320] = "";
+	int ret;
+
+	gw->rtnl = rtnl;
 	if (!gw->no_firewall && nft_probe()) {
 		struct policy eff = *initial;
 
-		effective_dns(gw, &eff);
-		if (needs_table(&eff, kill_switch_for(gw, initial))) {
+		effective_dns(facts, &eff);
+		if (needs_firewall(&eff, policy_kill_switch_mode(initial, full_tunnel(facts)))) {
 			log_error("the policy needs a firewall but nftables is not usable here; start with --no-firewall to "
 				  "run with the data plane's guarantee only");
 			return -EPROTONOSUPPORT;
@@ -223,127 +412,131 @@ int gateway_start(struct gateway *gw, const struct policy *initial)
 	if (gw->no_firewall)
 		log_warn("running without a firewall (--no-firewall): only the data plane keeps traffic in the tunnel, "
 			 "nothing stops other traffic from leaving");
-	ret = enforce(gw, initial, err, sizeof(err));
-	if (ret)
+	flush_lan_rules(gw);
+	ret = enforce(gw, initial, facts, err, sizeof(err));
+	if (ret) {
 		log_error("%s", err);
+		return ret;
+	}
+	gw->started = true;
+	return 0;
+}
+
+int gateway_update(struct gateway *gw, const struct gateway_facts *facts)
+{
+	struct policy *same = malloc(sizeof(*same));
+	char err[320] = "";
+	int ret;
+
+	if (!same)
+		return -ENOMEM;
+	*same = gw->policy;
+	ret = enforce(gw, same, facts, err, sizeof(err));
+	if (ret)
+		log_error("applying the policy to the changed tunnel: %s (the rule set in force stays)", err);
+	free(same);
 	return ret;
 }
 
-void gateway_refresh(struct gateway *gw)
+int gateway_set_policy(struct gateway *gw, const struct policy *next, char *err, size_t err_len)
 {
-	char err[256] = "";
-	struct policy same = gw->policy;
+	return enforce(gw, next, &gw->facts, err, err_len);
+}
 
-	if (enforce(gw, &same, err, sizeof(err)))
-		log_error("re-applying the policy after a change: %s (the previous rule set stays)", err);
+int gateway_command(struct gateway *gw, char *const words[], size_t n_words, char *err, size_t err_len)
+{
+	struct policy *next = malloc(sizeof(*next));
+	int ret;
+
+	if (!next)
+		return -ENOMEM;
+	*next = gw->policy;
+	ret = policy_apply_words(next, words, n_words, err, err_len);
+	if (!ret)
+		ret = enforce(gw, next, &gw->facts, err, err_len);
+	if (!ret)
+		log_info("policy changed: %s%s%s%s", words[0], n_words > 1 ? " " : "", n_words > 1 ? words[1] : "",
+			 n_words > 2 ? " ..." : "");
+	free(next);
+	return ret;
+}
+
+/* The running table goes only when a lockdown table replaced it or nothing is to stay. */
+static void leave(struct gateway *gw, const struct policy *p, const struct gateway_facts *f, bool clean)
+{
+	struct policy *eff = malloc(sizeof(*eff));
+	enum policy_kill_switch mode = policy_kill_switch_mode(p, full_tunnel(f));
+	int ret;
+
+	if (!eff) {
+		log_error("out of memory: table inet wgud_%s stays as it is", gw->ifname);
+		return;
+	}
+	*eff = *p;
+	effective_dns(f, eff);
+	if (gw->no_firewall) {
+		/* nothing of ours in nftables */
+	} else if (mode == POLICY_KILL_SWITCH_LOCKDOWN) {
+		if (lock(gw, eff, f))
+			log_error("table inet wgud_%s stays as it was", gw->ifname);
+	} else if (clean && gw->table_installed) {
+		ret = nft_delete(gw->ifname);
+		if (ret && ret != -ENOENT)
+			log_warn("removing table inet wgud_%s: %s; remove it with `wgud unlock %s`", gw->ifname,
+				 strerror(-ret), gw->ifname);
+	} else if (!clean && nft_table_exists(gw->ifname) == 1) {
+		log_warn("table inet wgud_%s stays as it is (fail-closed): it blocks what it blocked; `wgud unlock %s` "
+			 "removes it",
+			 gw->ifname, gw->ifname);
+	}
+	gw->table_installed = false;
+	free(eff);
 }
 
 void gateway_stop(struct gateway *gw)
 {
-	struct policy none;
-
+	if (!gw->started)
+		return;
 	/* Forwarding and bypass rules go first, while the table still guards them. */
-	policy_init(&none);
-	none.kill_switch = POLICY_KILL_SWITCH_OFF;
-	sync_lan_rules(gw, &none);
-	restore_forwarding(forward4_path, gw->saved_forward4, &gw->changed_forward4);
-	restore_forwarding(forward6_path, gw->saved_forward6, &gw->changed_forward6);
-	if (gw->table_installed && !gw->no_firewall) {
-		int ret = nft_delete(gw->ifname);
-
-		if (ret && ret != -ENOENT)
-			log_warn("removing table inet wgud_%s: %s; remove it with `nft delete table inet wgud_%s`",
-				 gw->ifname, strerror(-ret), gw->ifname);
-		gw->table_installed = false;
-	}
+	flush_lan_rules(gw);
+	restore_forwarding(gw);
+	leave(gw, &gw->policy, &gw->facts, true);
+	gw->started = false;
 }
 
-static int show(struct gateway *gw, bool json, struct ctl_buf *out)
+void gateway_abort(struct gateway *gw, const struct policy *p, const struct gateway_facts *f)
 {
-	struct policy eff = gw->policy;
-	struct model_device *snap = NULL;
-	char *pol = malloc(POLICY_FORMAT_MAX), key[64];
+	if (gw->started) {
+		flush_lan_rules(gw);
+		restore_forwarding(gw);
+		p = &gw->policy;
+		f = &gw->facts;
+	}
+	leave(gw, p, f, false);
+	gw->started = false;
+}
+
+int gateway_unlock(const char *ifname, const char *state_dir, struct rtnl *rtnl)
+{
+	struct gateway gw;
 	size_t i;
-	int ret, n;
-
-	if (!pol)
-		return -ENOMEM;
-	effective_dns(gw, &eff);
-	n = json ? policy_format_json(&eff, pol, POLICY_FORMAT_MAX) : policy_format_text(&eff, pol, POLICY_FORMAT_MAX);
-	ret = n < 0 ? n : apply_snapshot(gw->dev, &snap);
-	if (ret) {
-		free(pol);
-		return ret;
-	}
-	if (json) {
-		ctl_buf_printf(out, "{\"interface\":\"%s\",\"listen_port\":%u,\"fwmark\":%u,\"event_loop\":\"%s\",", gw->ifname,
-			       gw->dev->listen_port, gw->dev->fwmark, loop_backend_name(gw->loop));
-		ctl_buf_printf(out, "\"kill_switch_active\":%s,\"firewall\":%s,\"policy\":%s,\"peers\":[",
-			       gw->kill_switch_active ? "true" : "false", gw->table_installed ? "true" : "false", pol);
-	} else {
-		ctl_buf_printf(out, "interface: %s\n  listen port: %u\n  fwmark: 0x%x\n  event loop: %s\n", gw->ifname,
-			       gw->dev->listen_port, gw->dev->fwmark, loop_backend_name(gw->loop));
-		ctl_buf_printf(out, "  kill switch: %s\n  firewall: %s%s\n%s", gw->kill_switch_active ? "active" : "inactive",
-			       gw->table_installed ? "table inet wgud_" : "none", gw->table_installed ? gw->ifname : "", pol);
-	}
-	for (i = 0; i < snap->n_peers; i++) {
-		const struct model_peer *p = &snap->peers[i];
-		char ep[64];
-
-		key_to_base64(key, p->public_key);
-		if (p->flags & MODEL_PEER_HAS_ENDPOINT)
-			model_format_endpoint(ep, &p->endpoint);
-		else
-			snprintf(ep, sizeof(ep), "(none)");
-		if (json)
-			ctl_buf_printf(out,
-				       "%s{\"public_key\":\"%s\",\"endpoint\":\"%s\",\"rx_bytes\":%llu,\"tx_bytes\":%llu,"
-				       "\"latest_handshake\":%lld}",
-				       i ? "," : "", key, ep, (unsigned long long)p->rx_bytes,
-				       (unsigned long long)p->tx_bytes, (long long)p->last_handshake_sec);
-		else
-			ctl_buf_printf(out, "peer: %s\n  endpoint: %s\n  transfer: %llu B received, %llu B sent\n  latest handshake: %lld\n",
-				       key, ep, (unsigned long long)p->rx_bytes, (unsigned long long)p->tx_bytes,
-				       (long long)p->last_handshake_sec);
-	}
-	ctl_buf_printf(out, json ? "],\"drops\":{" : "drops:\n");
-	for (i = 0; i < WG_DROP_COUNT; i++) {
-		if (json)
-			ctl_buf_printf(out, "%s\"%s\":%llu", i ? "," : "", device_drop_name(i),
-				       (unsigned long long)gw->dev->drops[i]);
-		else if (gw->dev->drops[i])
-			ctl_buf_printf(out, "  %s: %llu\n", device_drop_name(i), (unsigned long long)gw->dev->drops[i]);
-	}
-	if (json)
-		ctl_buf_printf(out, "}}\n");
-	free(pol);
-	model_device_free(snap);
-	sodium_memzero(key, sizeof(key));
-	return 0;
-}
-
-int gateway_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf *out, char *err, size_t err_len)
-{
-	struct gateway *gw = ctx;
-	struct policy next = gw->policy;
 	int ret;
 
-	if (n_words >= 1 && !strcmp(words[0], "show")) {
-		if (n_words > 2 || (n_words == 2 && strcmp(words[1], "--json"))) {
-			snprintf(err, err_len, "usage: show [--json]");
-			return -EINVAL;
-		}
-		ret = show(gw, n_words == 2, out);
-		if (ret)
-			snprintf(err, err_len, "show: %s", strerror(-ret));
-		return ret;
-	}
-	ret = policy_apply_words(&next, words, n_words, err, err_len);
-	if (ret)
-		return ret;
-	ret = enforce(gw, &next, err, err_len);
+	gateway_init(&gw, ifname, state_dir, false);
+	gw.rtnl = rtnl;
+	flush_lan_rules(&gw);
+	ret = nft_delete(ifname);
 	if (!ret)
-		log_info("policy changed: %s%s%s%s", words[0], n_words > 1 ? " " : "", n_words > 1 ? words[1] : "",
-			 n_words > 2 ? " ..." : "");
-	return ret;
+		log_info("removed table inet wgud_%s", ifname);
+	else if (ret == -ENOENT)
+		log_info("no table inet wgud_%s to remove", ifname);
+	else
+		log_error("removing table inet wgud_%s: %s", ifname, strerror(-ret));
+	for (i = 0; i < 2; i++) {
+		struct gateway_forwarding *fw = &gw.forwarding[i];
+
+		fw->changed = state_read(gw.state_path, fw->key, fw->before) == 0;
+	}
+	restore_forwarding(&gw);
+	return ret == -ENOENT ? 0 : ret;
 }

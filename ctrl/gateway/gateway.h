@@ -3,52 +3,117 @@
  * The gateway: the policy in force and everything that enforces it outside
  * the data plane. The nftables table (nft.c), IP forwarding in this
  * namespace, and the routing rules that let allow-lan destinations bypass a
- * full tunnel. A change is validated into a copy, rendered and sent as one
- * nftables batch, and becomes the policy only when the kernel took it.
+ * full tunnel. It knows the tunnel only by its facts (gateway_facts), which
+ * the daemon fills from the conf, the device and the link; it knows nothing
+ * of sockets, the conf or the data plane.
+ *
+ * A change is checked against the whole policy, rendered from a copy, sent
+ * as one nftables batch, and becomes the policy in force only when the
+ * kernel took it. A refused change leaves table, rules and policy as they
+ * were.
+ *
+ * What stays when wgud goes. A clean stop deletes the table, unless the
+ * kill switch is in lockdown: then a blocking table replaces it (nft.h). A
+ * failed start never weakens what is there: in lockdown it installs the
+ * blocking table, otherwise it leaves the table it found (or made) as it
+ * is. SIGKILL leaves the running table. gateway_unlock() removes whatever
+ * is left, and puts back the IP forwarding wgud changed, which it records
+ * in STATE_DIR/IFACE.state for that purpose.
+ *
+ * One thread (the loop's) calls all of these.
  */
 #ifndef WGUD_GATEWAY_H
 #define WGUD_GATEWAY_H
 
+#include <limits.h>
+#include <net/if.h>
 #include <stdbool.h>
 
-#include "ctl.h"
-#include "device.h"
-#include "loop.h"
+#include "cidr.h"
 #include "model.h"
 #include "policy.h"
 #include "rtnl.h"
 
-#define GATEWAY_LAN_RULE_PRIORITY 5000
+#define GATEWAY_LAN_RULE_PRIORITY 5000 /* "to CIDR lookup main": before a full tunnel's rules */
+#define GATEWAY_MAX_ADDRESSES 64
+#define GATEWAY_MAX_ENDPOINTS POLICY_MAX_ENTRIES
 
-struct gateway {
-	struct policy policy; /* in force */
-	const char *ifname;
-	struct wg_device *dev;
-	struct rtnl *rtnl;
-	struct loop *loop;
-	const struct model_device *conf; /* the conf's DNS and peers; NULL in wireguard-go mode */
-	bool no_firewall;                /* --no-firewall: never touch nftables */
-	bool table_installed;
-	bool kill_switch_active;
-	/* allow-lan rules installed, to remove the stale ones on change and all at stop */
-	struct cidr lan_rules[POLICY_MAX_ENTRIES];
-	size_t n_lan_rules;
-	/* forwarding sysctls as found, restored at stop if wgud changed them */
-	char saved_forward4[8], saved_forward6[8];
-	bool changed_forward4, changed_forward6;
+/* What the gateway needs to know of the tunnel. */
+struct gateway_facts {
+	bool full_tunnel[2]; /* [0] IPv4, [1] IPv6: some peer's AllowedIPs hold the default route */
+	uint32_t fwmark;     /* on wgud's UDP sockets; nonzero whenever a firewall may be needed */
+	struct cidr addresses[GATEWAY_MAX_ADDRESSES]; /* the tunnel device's own */
+	size_t n_addresses;
+	union model_sockaddr dns[POLICY_MAX_ENTRIES]; /* the conf's DNS = */
+	size_t n_dns;
+	union model_sockaddr endpoints[GATEWAY_MAX_ENDPOINTS]; /* the peers': lockdown lets UDP to them out */
+	size_t n_endpoints;
 };
 
+struct gateway_forwarding {
+	const char *path; /* /proc/sys/... */
+	const char *key;  /* its line in the state file */
+	char before[8];   /* the value before wgud started, put back at stop */
+	bool changed;     /* wgud turned it on */
+	bool noted;       /* it was on already, and wgud said so */
+};
+
+struct gateway {
+	char ifname[IFNAMSIZ];
+	char state_path[PATH_MAX];
+	bool no_firewall; /* --no-firewall, or nftables unusable and nothing needed it */
+	struct rtnl *rtnl;
+	bool started;
+	/* in force once started */
+	struct policy policy; /* as given: the conf's resolvers are not filled in */
+	struct gateway_facts facts;
+	enum policy_kill_switch mode; /* ON, OFF or LOCKDOWN */
+	bool table_installed;
+	struct cidr lan_rules[POLICY_MAX_ENTRIES]; /* allow-lan routing rules installed */
+	size_t n_lan_rules;
+	struct gateway_forwarding forwarding[2]; /* IPv4, IPv6 */
+};
+
+/* Before anything else can fail, so that gateway_abort() always has something to go by. */
+void gateway_init(struct gateway *gw, const char *ifname, const char *state_dir, bool no_firewall);
+
 /*
- * Install the start-up policy. Refuses (-EPROTONOSUPPORT, with a message)
- * when the policy needs a firewall that nftables cannot provide, unless
- * --no-firewall. With nothing to enforce, removes a table an earlier run left.
+ * Install the start-up policy. Refuses (with a message) when the policy
+ * needs a firewall that nftables cannot provide, unless --no-firewall, and
+ * when the policy is inconsistent (a port forward to nowhere). With nothing
+ * to enforce, removes a table an earlier run left. Stale allow-lan rules of
+ * a crashed run are replaced.
  */
-int gateway_start(struct gateway *gw, const struct policy *initial);
-/* Re-render after the device changed (UAPI set: peers, fwmark). */
-void gateway_refresh(struct gateway *gw);
-/* Clean stop: table deleted, rules removed, sysctls restored. */
+int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *initial,
+		  const struct gateway_facts *facts);
+
+/* The tunnel changed (peers, fwmark, addresses): render again. On a refusal the rule set in force stays. */
+int gateway_update(struct gateway *gw, const struct gateway_facts *facts);
+
+/* A whole new policy (a policy file read again): in force, or refused with err and nothing changed. */
+int gateway_set_policy(struct gateway *gw, const struct policy *next, char *err, size_t err_len);
+
+/* One control-socket command of the policy's words. */
+int gateway_command(struct gateway *gw, char *const words[], size_t n_words, char *err, size_t err_len);
+
+/* Clean stop: lockdown's table or none, rules removed, forwarding as it was before wgud. */
 void gateway_stop(struct gateway *gw);
-/* The control socket's handler. */
-int gateway_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf *out, char *err, size_t err_len);
+
+/*
+ * A start that failed, started or not (then p and f are what start would
+ * have enforced; f may be NULL when the conf could not be read). Never
+ * weakens the wall; says what it left.
+ */
+void gateway_abort(struct gateway *gw, const struct policy *p, const struct gateway_facts *f);
+
+/* The policy in force with its resolvers (the conf's until `dns set`). */
+void gateway_effective(const struct gateway *gw, struct policy *out);
+
+/*
+ * `wgud unlock IFACE`: delete what a stopped or dead wgud left (its table
+ * and allow-lan rules) and put back the forwarding it had changed. 0, or
+ * -errno with a message logged; nothing there is not an error.
+ */
+int gateway_unlock(const char *ifname, const char *state_dir, struct rtnl *rtnl);
 
 #endif

@@ -1,381 +1,43 @@
 // SPDX-License-Identifier: MIT
 /*
- * The policy rendered into table inet wgud_IFACE (nft.h has its shape).
- *
- * Every match loads into register 1 and compares there, the way nft(8)
- * encodes its own rules, so that `nft list table inet wgud_IFACE` prints
- * them back in the words a person would have typed. Lists are unrolled into
- * one rule per entry instead of sets: each rule reads on its own, and the
- * batch needs no set bookkeeping.
+ * The running and lockdown tables (nft.h has their shape), rule by rule.
+ * Lists are unrolled into one rule per entry instead of sets: each rule
+ * reads on its own in `nft list table`, and the batch needs no set
+ * bookkeeping. nft_batch.c does the libnftnl and netlink work.
  */
+#include "nft.h"
+
 #include <errno.h>
-#include <limits.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/ip6.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
 #include <libnftnl/common.h>
-#include <libnftnl/expr.h>
-#include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
-#include <linux/netfilter/nf_nat.h>
-#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
 
-#include "nft.h"
+#include "nft_batch.h"
 #include "tun.h"
 
-/* One message is built here first, because libnftnl writes without bounds checks; our largest is 712 bytes. */
-#define NFT_SCRATCH 8192
-/* Where nft_replace stops doubling its buffer: the largest policy (every list full, IPv6) renders to 1.1 MiB. */
-#define NFT_BATCH_MAX (16U << 20)
-/* Receive room per expected answer: an ack is one small skb, but the socket is charged its truesize. */
-#define NFT_ACK_ROOM 1024
+/* Hook priorities, as nft(8) names them: raw, srcnat, dstnat. */
+#define PRIO_RAW (-300)
+#define PRIO_SRCNAT 100
+#define PRIO_DSTNAT (-100)
 
-struct batch {
-	char *buf;
-	size_t cap, len;
-	uint32_t seq;
-	int err; /* the first failure; every later step does nothing */
-	union {
-		struct nlmsghdr align;
-		char b[NFT_SCRATCH];
-	} scratch;
-};
+/* Where nft_replace stops doubling its buffer: the largest policy (every list full, IPv6) renders to about 1.5 MiB. */
+#define NFT_BATCH_MAX (16U << 20)
 
 struct render {
-	struct batch b;
+	struct nftb b;
 	const struct nft_params *p;
-	char table[sizeof(NFT_TABLE_PREFIX) + IFNAMSIZ];
+	const struct policy *pol;
+	const char *ifname;
 };
-
-/* A rule being assembled; an allocation failure is kept and reported when the rule is put. */
-struct rule {
-	struct nftnl_rule *nl;
-	int err;
-};
-
-static void batch_fail(struct batch *b, int err)
-{
-	if (!b->err)
-		b->err = err;
-}
-
-static struct nlmsghdr *msg_start(struct batch *b, uint16_t type, uint16_t flags)
-{
-	return nftnl_nlmsg_build_hdr(b->scratch.b, type, NFPROTO_INET, flags, b->seq++);
-}
-
-static void msg_finish(struct batch *b, const struct nlmsghdr *nlh)
-{
-	uint32_t len = nlh->nlmsg_len;
-
-	if (!b->err && len > b->cap - b->len)
-		b->err = -ENOSPC;
-	if (!b->err) {
-		memcpy(b->buf + b->len, nlh, len);
-		b->len += len;
-	}
-	memset(b->scratch.b, 0, len);
-}
-
-static void put_batch_begin(struct batch *b)
-{
-	msg_finish(b, nftnl_batch_begin(b->scratch.b, b->seq++));
-}
-
-static void put_batch_end(struct batch *b)
-{
-	msg_finish(b, nftnl_batch_end(b->scratch.b, b->seq++));
-}
-
-static void put_table(struct batch *b, const char *name, uint16_t type, uint16_t flags)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-
-	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, name) < 0) {
-		batch_fail(b, -ENOMEM);
-	} else {
-		struct nlmsghdr *nlh = msg_start(b, type, flags);
-
-		nftnl_table_nlmsg_build_payload(nlh, t);
-		msg_finish(b, nlh);
-	}
-	if (t)
-		nftnl_table_free(t);
-}
-
-static void put_chain(struct render *rd, const char *name, const char *type, uint32_t hook, int32_t prio,
-		      uint32_t policy)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-
-	if (!c || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, rd->table) < 0 ||
-	    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name) < 0 || nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type) < 0) {
-		batch_fail(&rd->b, -ENOMEM);
-	} else {
-		struct nlmsghdr *nlh;
-
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, policy);
-		nlh = msg_start(&rd->b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_ACK);
-		nftnl_chain_nlmsg_build_payload(nlh, c);
-		msg_finish(&rd->b, nlh);
-	}
-	if (c)
-		nftnl_chain_free(c);
-}
-
-static void rule_begin(struct render *rd, struct rule *r, const char *chain)
-{
-	r->err = 0;
-	r->nl = nftnl_rule_alloc();
-	if (!r->nl || nftnl_rule_set_str(r->nl, NFTNL_RULE_TABLE, rd->table) < 0 ||
-	    nftnl_rule_set_str(r->nl, NFTNL_RULE_CHAIN, chain) < 0)
-		r->err = -ENOMEM;
-}
-
-static void rule_put(struct render *rd, struct rule *r)
-{
-	if (r->err) {
-		batch_fail(&rd->b, r->err);
-	} else {
-		struct nlmsghdr *nlh = msg_start(&rd->b, NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK);
-
-		nftnl_rule_nlmsg_build_payload(nlh, r->nl);
-		msg_finish(&rd->b, nlh);
-	}
-	if (r->nl)
-		nftnl_rule_free(r->nl);
-	r->nl = NULL;
-}
-
-/* The rule owns what this returns; NULL after any failure in this rule. */
-static struct nftnl_expr *expr_new(struct rule *r, const char *kind)
-{
-	struct nftnl_expr *e;
-
-	if (r->err)
-		return NULL;
-	e = nftnl_expr_alloc(kind);
-	if (!e)
-		r->err = -ENOMEM;
-	else
-		nftnl_rule_add_expr(r->nl, e);
-	return e;
-}
-
-static void expr_meta(struct rule *r, enum nft_meta_keys key)
-{
-	struct nftnl_expr *e = expr_new(r, "meta");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-}
-
-static void expr_cmp(struct rule *r, enum nft_cmp_ops op, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = expr_new(r, "cmp");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	if (nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len) < 0)
-		r->err = -ENOMEM;
-}
-
-static void expr_payload(struct rule *r, enum nft_payload_bases base, uint32_t offset, uint32_t len)
-{
-	struct nftnl_expr *e = expr_new(r, "payload");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-}
-
-/* reg1 = reg1 & mask */
-static void expr_bitwise(struct rule *r, const void *mask, uint32_t len)
-{
-	static const uint8_t zero[16];
-	struct nftnl_expr *e = expr_new(r, "bitwise");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-	if (nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len) < 0 ||
-	    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len) < 0)
-		r->err = -ENOMEM;
-}
-
-static void expr_ct(struct rule *r, enum nft_ct_keys key)
-{
-	struct nftnl_expr *e = expr_new(r, "ct");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-}
-
-static void expr_verdict(struct rule *r, int verdict)
-{
-	struct nftnl_expr *e = expr_new(r, "immediate");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
-}
-
-static void expr_immediate(struct rule *r, enum nft_registers reg, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = expr_new(r, "immediate");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
-	if (nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len) < 0)
-		r->err = -ENOMEM;
-}
-
-/* DNAT to the address in reg1 and, with_port, the port in reg2. */
-static void expr_dnat(struct rule *r, uint32_t nfproto, bool with_port)
-{
-	struct nftnl_expr *e = expr_new(r, "nat");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nfproto);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-	if (with_port) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
-	}
-}
-
-static void expr_masq(struct rule *r)
-{
-	expr_new(r, "masq");
-}
-
-/* Interface names compare over all of IFNAMSIZ, zero padded, so "wg0" does not match "wg01". */
-static void match_ifname(struct rule *r, enum nft_meta_keys key, enum nft_cmp_ops op, const char *name)
-{
-	char padded[IFNAMSIZ] = { 0 };
-
-	memcpy(padded, name, strnlen(name, IFNAMSIZ - 1));
-	expr_meta(r, key);
-	expr_cmp(r, op, padded, sizeof(padded));
-}
-
-static void match_meta_u8(struct rule *r, enum nft_meta_keys key, uint8_t value)
-{
-	expr_meta(r, key);
-	expr_cmp(r, NFT_CMP_EQ, &value, sizeof(value));
-}
-
-static void match_dport(struct rule *r, uint16_t port)
-{
-	uint16_t be = htons(port);
-
-	/* tcp and udp both keep the destination port at offset 2 */
-	expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof(be));
-	expr_cmp(r, NFT_CMP_EQ, &be, sizeof(be));
-}
-
-/* ct KEY & bits != 0: any of the bits */
-static void match_ct_bits(struct rule *r, enum nft_ct_keys key, uint32_t bits)
-{
-	static const uint32_t zero;
-
-	expr_ct(r, key);
-	expr_bitwise(r, &bits, sizeof(bits));
-	expr_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero));
-}
-
-static uint8_t nfproto_of(int family)
-{
-	return family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
-}
-
-/*
- * ip/ip6 saddr/daddr in a prefix. In an inet table the family has to be
- * matched first: the address is read at a fixed header offset.
- */
-static void match_addr(struct rule *r, bool source, const struct cidr *c)
-{
-	bool v4 = c->family == AF_INET;
-	uint32_t len = v4 ? 4 : 16;
-	uint32_t offset;
-	uint8_t mask[16], net[16];
-	uint32_t i;
-
-	if (v4)
-		offset = source ? offsetof(struct iphdr, saddr) : offsetof(struct iphdr, daddr);
-	else
-		offset = source ? offsetof(struct ip6_hdr, ip6_src) : offsetof(struct ip6_hdr, ip6_dst);
-	match_meta_u8(r, NFT_META_NFPROTO, nfproto_of(c->family));
-	if (c->cidr == 0)
-		return; /* the family alone: every address */
-	cidr_netmask(mask, c->family, c->cidr);
-	for (i = 0; i < len; i++)
-		net[i] = c->addr[i] & mask[i];
-	expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, offset, len);
-	if (c->cidr < 8 * len)
-		expr_bitwise(r, mask, len);
-	expr_cmp(r, NFT_CMP_EQ, net, len);
-}
-
-static void host_of(struct cidr *c, const union model_sockaddr *sa)
-{
-	memset(c, 0, sizeof(*c));
-	c->family = sa->sa.sa_family;
-	if (c->family == AF_INET) {
-		memcpy(c->addr, &sa->sin.sin_addr, 4);
-		c->cidr = 32;
-	} else {
-		memcpy(c->addr, &sa->sin6.sin6_addr, 16);
-		c->cidr = 128;
-	}
-}
-
-/* The IP protocol number for proto in family; 0 for any. */
-static uint8_t l4proto_of(enum policy_proto proto, int family)
-{
-	switch (proto) {
-	case POLICY_PROTO_TCP:
-		return IPPROTO_TCP;
-	case POLICY_PROTO_UDP:
-		return IPPROTO_UDP;
-	case POLICY_PROTO_ICMP:
-		return family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
-	default:
-		return 0;
-	}
-}
-
-/* ---- the chains ---- */
 
 static const struct {
 	uint8_t proto;
@@ -397,107 +59,39 @@ static const uint8_t nd_types[] = {
 	136, /* neighbour advertisement */
 };
 
-static void accept_oifname(struct render *rd, const char *name)
+/* ICMPv4 errors (RFC 792): destination unreachable, time exceeded, parameter problem. */
+static const uint8_t icmp4_errors[] = { 3, 11, 12 };
+
+static void host_of(struct cidr *c, const union model_sockaddr *sa)
 {
-	struct rule r;
-
-	rule_begin(rd, &r, "output");
-	match_ifname(&r, NFT_META_OIFNAME, NFT_CMP_EQ, name);
-	expr_verdict(&r, NF_ACCEPT);
-	rule_put(rd, &r);
-}
-
-static void accept_established(struct render *rd, const char *chain)
-{
-	struct rule r;
-
-	rule_begin(rd, &r, chain);
-	match_ct_bits(&r, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
-	expr_verdict(&r, NF_ACCEPT);
-	rule_put(rd, &r);
-}
-
-/*
- * DNS only to the resolvers and only through the tunnel, whether or not
- * the kill switch is on: a query elsewhere would leak what is looked up.
- */
-static void render_dns(struct render *rd)
-{
-	const struct policy *pol = rd->p->policy;
-	struct cidr host;
-	struct rule r;
-	size_t s, i;
-
-	if (!pol->n_dns)
-		return;
-	for (s = 0; s < sizeof(dns_services) / sizeof(dns_services[0]); s++) {
-		for (i = 0; i < pol->n_dns; i++) {
-			host_of(&host, &pol->dns[i]);
-			rule_begin(rd, &r, "output");
-			match_meta_u8(&r, NFT_META_L4PROTO, dns_services[s].proto);
-			match_dport(&r, dns_services[s].port);
-			match_ifname(&r, NFT_META_OIFNAME, NFT_CMP_EQ, rd->p->ifname);
-			match_addr(&r, false, &host);
-			expr_verdict(&r, NF_ACCEPT);
-			rule_put(rd, &r);
-		}
-		rule_begin(rd, &r, "output");
-		match_meta_u8(&r, NFT_META_L4PROTO, dns_services[s].proto);
-		match_dport(&r, dns_services[s].port);
-		expr_verdict(&r, NF_DROP);
-		rule_put(rd, &r);
+	memset(c, 0, sizeof(*c));
+	c->family = sa->sa.sa_family;
+	if (c->family == AF_INET) {
+		memcpy(c->addr, &sa->sin.sin_addr, 4);
+		c->cidr = 32;
+	} else {
+		memcpy(c->addr, &sa->sin6.sin6_addr, 16);
+		c->cidr = 128;
 	}
 }
 
-static void render_output(struct render *rd)
+static uint16_t port_of(const union model_sockaddr *sa)
 {
-	const struct policy *pol = rd->p->policy;
-	uint32_t mark = rd->p->fwmark;
-	struct rule r;
-	size_t i;
+	return ntohs(sa->sa.sa_family == AF_INET ? sa->sin.sin_port : sa->sin6.sin6_port);
+}
 
-	accept_oifname(rd, "lo");
-	render_dns(rd);
-	accept_oifname(rd, rd->p->ifname);
-
-	/* wgud's own encrypted UDP to its peers */
-	rule_begin(rd, &r, "output");
-	expr_meta(&r, NFT_META_MARK);
-	expr_cmp(&r, NFT_CMP_EQ, &mark, sizeof(mark));
-	match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_UDP);
-	expr_verdict(&r, NF_ACCEPT);
-	rule_put(rd, &r);
-
-	accept_established(rd, "output");
-
-	for (i = 0; i < sizeof(nd_types); i++) {
-		rule_begin(rd, &r, "output");
-		match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_ICMPV6);
-		expr_payload(&r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
-		expr_cmp(&r, NFT_CMP_EQ, &nd_types[i], 1);
-		expr_verdict(&r, NF_ACCEPT);
-		rule_put(rd, &r);
-	}
-
-	for (i = 0; i < pol->n_allow_lan; i++) {
-		rule_begin(rd, &r, "output");
-		match_addr(&r, false, &pol->allow_lan[i]);
-		expr_verdict(&r, NF_ACCEPT);
-		rule_put(rd, &r);
-	}
-
-	for (i = 0; i < pol->n_allow; i++) {
-		const struct policy_allow *a = &pol->allow[i];
-		uint8_t l4 = l4proto_of(a->proto, a->addr.family);
-
-		rule_begin(rd, &r, "output");
-		match_addr(&r, false, &a->addr);
-		if (l4)
-			match_meta_u8(&r, NFT_META_L4PROTO, l4);
-		if (a->port)
-			match_dport(&r, a->port);
-		expr_verdict(&r, NF_ACCEPT);
-		rule_put(rd, &r);
+/* The IP protocol number for proto in family; 0 for any. */
+static uint8_t l4proto_of(enum policy_proto proto, int family)
+{
+	switch (proto) {
+	case POLICY_PROTO_TCP:
+		return IPPROTO_TCP;
+	case POLICY_PROTO_UDP:
+		return IPPROTO_UDP;
+	case POLICY_PROTO_ICMP:
+		return family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	default:
+		return 0;
 	}
 }
 
@@ -506,82 +100,356 @@ static uint16_t pf_target_port(const struct policy_port_forward *pf)
 	return pf->target_port ? pf->target_port : pf->port;
 }
 
-static void render_forward(struct render *rd)
+/* ---- pieces of rules ---- */
+
+static void begin(struct render *rd, struct nftb_rule *r, const char *chain)
 {
-	const struct policy *pol = rd->p->policy;
-	const char *ifname = rd->p->ifname;
-	struct rule r;
+	nftb_rule_begin(&rd->b, r, chain);
+}
+
+static void put(struct render *rd, struct nftb_rule *r, int verdict)
+{
+	nftb_verdict(r, verdict);
+	nftb_rule_put(&rd->b, r);
+}
+
+static void match_l4(struct nftb_rule *r, uint8_t l4proto, uint16_t port)
+{
+	nftb_match_meta_u8(r, NFT_META_L4PROTO, l4proto);
+	if (port)
+		nftb_match_dport(r, port);
+}
+
+static void match_iif_tunnel(struct render *rd, struct nftb_rule *r, bool tunnel)
+{
+	nftb_match_ifname(r, NFT_META_IIFNAME, tunnel ? NFT_CMP_EQ : NFT_CMP_NEQ, rd->ifname);
+}
+
+static void match_oif(struct nftb_rule *r, const char *name)
+{
+	nftb_match_ifname(r, NFT_META_OIFNAME, NFT_CMP_EQ, name);
+}
+
+static void match_established(struct nftb_rule *r)
+{
+	nftb_match_ct_bits(r, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+}
+
+/* ct mark set ct mark | NFT_CTMARK_PASSED: the bit is ours, other bits stay as they are. */
+static void set_passed(struct nftb_rule *r)
+{
+	const uint32_t keep = ~NFT_CTMARK_PASSED, bit = NFT_CTMARK_PASSED;
+
+	nftb_ct(r, NFT_CT_MARK);
+	nftb_bitwise(r, &keep, &bit, sizeof(bit));
+	nftb_ct_set(r, NFT_CT_MARK);
+}
+
+static void accept_nd(struct render *rd, const char *chain)
+{
+	struct nftb_rule r;
 	size_t i;
 
-	accept_established(rd, "forward");
+	for (i = 0; i < sizeof(nd_types); i++) {
+		begin(rd, &r, chain);
+		nftb_match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_ICMPV6);
+		nftb_payload(&r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+		nftb_cmp(&r, NFT_CMP_EQ, &nd_types[i], 1);
+		put(rd, &r, NF_ACCEPT);
+	}
+}
+
+/* What the person asked to reach directly: allow-lan prefixes and allow entries. */
+static void accept_direct(struct render *rd, const char *chain)
+{
+	struct nftb_rule r;
+	size_t i;
+
+	for (i = 0; i < rd->pol->n_allow_lan; i++) {
+		begin(rd, &r, chain);
+		nftb_match_addr(&r, false, &rd->pol->allow_lan[i]);
+		put(rd, &r, NF_ACCEPT);
+	}
+	for (i = 0; i < rd->pol->n_allow; i++) {
+		const struct policy_allow *a = &rd->pol->allow[i];
+		uint8_t l4 = l4proto_of(a->proto, a->addr.family);
+
+		begin(rd, &r, chain);
+		nftb_match_addr(&r, false, &a->addr);
+		if (l4)
+			match_l4(&r, l4, a->port);
+		put(rd, &r, NF_ACCEPT);
+	}
+}
+
+/* DNS of every kind goes through the dns chain; forwarded: only what does not arrive from the tunnel. */
+static void jump_dns(struct render *rd, const char *chain, bool forwarded)
+{
+	struct nftb_rule r;
+	size_t s;
+
+	if (!rd->pol->n_dns)
+		return;
+	for (s = 0; s < sizeof(dns_services) / sizeof(dns_services[0]); s++) {
+		begin(rd, &r, chain);
+		/* port forwards from the tunnel to a LAN resolver are not this host's clients' queries */
+		if (forwarded)
+			match_iif_tunnel(rd, &r, false);
+		match_l4(&r, dns_services[s].proto, dns_services[s].port);
+		nftb_jump(&r, "dns");
+		nftb_rule_put(&rd->b, &r);
+	}
+}
+
+/* ---- the running table ---- */
+
+/* CVE-2019-14899: a host on the uplink must not learn the tunnel addresses from answers. */
+static void render_preraw(struct render *rd)
+{
+	struct nftb_rule r;
+	size_t i;
+
+	for (i = 0; i < rd->p->n_addresses; i++) {
+		struct cidr host = rd->p->addresses[i];
+
+		host.cidr = (uint8_t)(8 * cidr_addr_len(host.family));
+		begin(rd, &r, "preraw");
+		match_iif_tunnel(rd, &r, false);
+		nftb_match_ifname(&r, NFT_META_IIFNAME, NFT_CMP_NEQ, "lo");
+		nftb_match_addr(&r, false, &host);
+		put(rd, &r, NF_DROP);
+	}
+}
+
+static void render_input(struct render *rd)
+{
+	static const uint8_t first_info6 = 128; /* ICMPv6 types below are errors (RFC 4443) */
+	const struct policy *pol = rd->pol;
+	struct nftb_rule r;
+	size_t i;
+
+	begin(rd, &r, "input");
+	match_iif_tunnel(rd, &r, false);
+	put(rd, &r, NF_ACCEPT);
+	begin(rd, &r, "input");
+	match_established(&r);
+	put(rd, &r, NF_ACCEPT);
+	for (i = 0; i < sizeof(icmp4_errors); i++) {
+		begin(rd, &r, "input");
+		nftb_match_meta_u8(&r, NFT_META_NFPROTO, NFPROTO_IPV4);
+		nftb_match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_ICMP);
+		nftb_payload(&r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+		nftb_cmp(&r, NFT_CMP_EQ, &icmp4_errors[i], 1);
+		put(rd, &r, NF_ACCEPT);
+	}
+	begin(rd, &r, "input");
+	nftb_match_meta_u8(&r, NFT_META_NFPROTO, NFPROTO_IPV6);
+	nftb_match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_ICMPV6);
+	nftb_payload(&r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+	nftb_cmp(&r, NFT_CMP_LT, &first_info6, 1);
+	put(rd, &r, NF_ACCEPT);
+	for (i = 0; i < pol->n_open; i++) {
+		begin(rd, &r, "input");
+		match_l4(&r, l4proto_of(pol->open[i].proto, AF_INET), pol->open[i].port);
+		put(rd, &r, NF_ACCEPT);
+	}
+	for (i = 0; i < pol->n_port_forward; i++) {
+		const struct policy_port_forward *pf = &pol->port_forward[i];
+
+		begin(rd, &r, "input");
+		if (pf->has_target) {
+			/* translated to one of this host's addresses by prerouting */
+			nftb_match_addr(&r, false, &pf->target);
+			match_l4(&r, l4proto_of(pf->proto, pf->target.family), pf_target_port(pf));
+			nftb_match_ct_bits(&r, NFT_CT_STATUS, IPS_DST_NAT);
+		} else {
+			match_l4(&r, l4proto_of(pf->proto, AF_INET), pf->port);
+		}
+		put(rd, &r, NF_ACCEPT);
+	}
+}
+
+static void render_output(struct render *rd)
+{
+	uint32_t mark = rd->p->fwmark;
+	struct nftb_rule r;
+	size_t i;
+
+	begin(rd, &r, "output");
+	match_oif(&r, "lo");
+	put(rd, &r, NF_ACCEPT);
+
+	/* wgud's own encrypted UDP, before DNS: an endpoint may well listen on port 53 */
+	begin(rd, &r, "output");
+	nftb_meta(&r, NFT_META_MARK);
+	nftb_cmp(&r, NFT_CMP_EQ, &mark, sizeof(mark));
+	nftb_match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_UDP);
+	put(rd, &r, NF_ACCEPT);
+
+	jump_dns(rd, "output", false);
+
+	begin(rd, &r, "output");
+	match_oif(&r, rd->ifname);
+	put(rd, &r, NF_ACCEPT);
+
+	/* ICMP errors this host sends about forwarded packets (too big for the tunnel, ...) to their clients */
+	for (i = 0; i < rd->pol->n_forward_from; i++) {
+		begin(rd, &r, "output");
+		nftb_match_ct_bits(&r, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_RELATED));
+		nftb_match_ct_bits(&r, NFT_CT_MARK, NFT_CTMARK_PASSED);
+		nftb_match_addr(&r, false, &rd->pol->forward_from[i]);
+		put(rd, &r, NF_ACCEPT);
+	}
+	accept_nd(rd, "output");
+	accept_direct(rd, "output");
+}
+
+static void render_forward(struct render *rd)
+{
+	const struct policy *pol = rd->pol;
+	struct nftb_rule r;
+	size_t i;
+
+	/* replies to what went out through the tunnel below, and nothing that predates the table */
+	begin(rd, &r, "forward");
+	match_iif_tunnel(rd, &r, true);
+	match_established(&r);
+	nftb_match_ct_bits(&r, NFT_CT_MARK, NFT_CTMARK_PASSED);
+	put(rd, &r, NF_ACCEPT);
+
+	jump_dns(rd, "forward", true);
 
 	/* forward-from subnets leave through the tunnel and nowhere else */
 	for (i = 0; i < pol->n_forward_from; i++) {
-		rule_begin(rd, &r, "forward");
-		match_ifname(&r, NFT_META_IIFNAME, NFT_CMP_NEQ, ifname);
-		match_addr(&r, true, &pol->forward_from[i]);
-		match_ifname(&r, NFT_META_OIFNAME, NFT_CMP_EQ, ifname);
-		expr_verdict(&r, NF_ACCEPT);
-		rule_put(rd, &r);
+		begin(rd, &r, "forward");
+		match_iif_tunnel(rd, &r, false);
+		nftb_match_addr(&r, true, &pol->forward_from[i]);
+		match_oif(&r, rd->ifname);
+		set_passed(&r);
+		put(rd, &r, NF_ACCEPT);
 	}
 
-	/* the new connections that prerouting translated; their replies are established */
+	/* the new connections that prerouting translated to a forward-from host */
 	for (i = 0; i < pol->n_port_forward; i++) {
 		const struct policy_port_forward *pf = &pol->port_forward[i];
 
 		if (!pf->has_target)
 			continue;
-		rule_begin(rd, &r, "forward");
-		match_ifname(&r, NFT_META_IIFNAME, NFT_CMP_EQ, ifname);
-		match_addr(&r, false, &pf->target);
-		match_meta_u8(&r, NFT_META_L4PROTO, l4proto_of(pf->proto, pf->target.family));
-		match_dport(&r, pf_target_port(pf));
-		match_ct_bits(&r, NFT_CT_STATUS, IPS_DST_NAT);
-		expr_verdict(&r, NF_ACCEPT);
-		rule_put(rd, &r);
+		begin(rd, &r, "forward");
+		match_iif_tunnel(rd, &r, true);
+		nftb_match_addr(&r, false, &pf->target);
+		match_l4(&r, l4proto_of(pf->proto, pf->target.family), pf_target_port(pf));
+		nftb_match_ct_bits(&r, NFT_CT_STATUS, IPS_DST_NAT);
+		set_passed(&r);
+		put(rd, &r, NF_ACCEPT);
 	}
+}
+
+/* DNS, whether or not the kill switch is on: a query elsewhere would leak what is looked up. */
+static void render_dns(struct render *rd)
+{
+	struct nftb_rule r;
+	struct cidr host;
+	size_t i;
+
+	for (i = 0; i < rd->pol->n_dns; i++) {
+		host_of(&host, &rd->pol->dns[i]);
+		begin(rd, &r, "dns");
+		match_oif(&r, rd->ifname);
+		nftb_match_addr(&r, false, &host);
+		put(rd, &r, NFT_RETURN);
+	}
+	begin(rd, &r, "dns");
+	put(rd, &r, NF_DROP);
 }
 
 static void render_postrouting(struct render *rd)
 {
-	struct rule r;
+	struct nftb_rule r;
 
-	if (!rd->p->policy->masquerade)
+	if (!rd->pol->masquerade)
 		return;
-	rule_begin(rd, &r, "postrouting");
-	match_ifname(&r, NFT_META_OIFNAME, NFT_CMP_EQ, rd->p->ifname);
-	expr_masq(&r);
-	rule_put(rd, &r);
+	begin(rd, &r, "postrouting");
+	match_oif(&r, rd->ifname);
+	nftb_masq(&r);
+	nftb_rule_put(&rd->b, &r);
 }
 
-/* A port forward without a target is for this host: no input chain filters it, so it needs no rule. */
+static void dnat_to(struct nftb_rule *r, const struct cidr *addr, uint16_t port)
+{
+	uint16_t be = htons(port);
+
+	nftb_immediate(r, NFT_REG_1, addr->addr, (uint32_t)cidr_addr_len(addr->family));
+	if (port)
+		nftb_immediate(r, NFT_REG_2, &be, sizeof(be));
+	nftb_dnat(r, nftb_nfproto_of(addr->family), port != 0);
+}
+
+static const union model_sockaddr *first_resolver(const struct policy *pol, int family)
+{
+	size_t i;
+
+	for (i = 0; i < pol->n_dns; i++)
+		if (pol->dns[i].sa.sa_family == family)
+			return &pol->dns[i];
+	return NULL;
+}
+
+/* Queries from forward-from subnets to any address of this host go to the first resolver of their family. */
+static void render_dns_forward(struct render *rd)
+{
+	static const uint32_t local = RTN_LOCAL;
+	const struct policy *pol = rd->pol;
+	struct nftb_rule r;
+	size_t i, s;
+
+	for (i = 0; pol->dns_forward && i < pol->n_forward_from; i++) {
+		const union model_sockaddr *sa = first_resolver(pol, pol->forward_from[i].family);
+		struct cidr resolver;
+
+		if (!sa)
+			continue;
+		host_of(&resolver, sa);
+		for (s = 0; s < 2; s++) { /* 53/udp, 53/tcp */
+			begin(rd, &r, "prerouting");
+			match_iif_tunnel(rd, &r, false);
+			nftb_match_addr(&r, true, &pol->forward_from[i]);
+			nftb_fib(&r, NFTA_FIB_F_DADDR, NFT_FIB_RESULT_ADDRTYPE);
+			nftb_cmp(&r, NFT_CMP_EQ, &local, sizeof(local));
+			match_l4(&r, dns_services[s].proto, dns_services[s].port);
+			dnat_to(&r, &resolver, 0);
+			nftb_rule_put(&rd->b, &r);
+		}
+	}
+}
+
 static void render_prerouting(struct render *rd)
 {
-	const struct policy *pol = rd->p->policy;
-	struct rule r;
+	const struct policy *pol = rd->pol;
+	struct nftb_rule r;
 	size_t i;
 
 	for (i = 0; i < pol->n_port_forward; i++) {
 		const struct policy_port_forward *pf = &pol->port_forward[i];
-		uint32_t len = pf->target.family == AF_INET ? 4 : 16;
-		uint16_t port = htons(pf->target_port);
 
 		if (!pf->has_target)
-			continue;
-		rule_begin(rd, &r, "prerouting");
-		match_ifname(&r, NFT_META_IIFNAME, NFT_CMP_EQ, rd->p->ifname);
-		match_meta_u8(&r, NFT_META_NFPROTO, nfproto_of(pf->target.family));
-		match_meta_u8(&r, NFT_META_L4PROTO, l4proto_of(pf->proto, pf->target.family));
-		match_dport(&r, pf->port);
-		expr_immediate(&r, NFT_REG_1, pf->target.addr, len);
-		if (pf->target_port)
-			expr_immediate(&r, NFT_REG_2, &port, sizeof(port));
-		expr_dnat(&r, nfproto_of(pf->target.family), pf->target_port != 0);
-		rule_put(rd, &r);
+			continue; /* for this host on its own port: the input chain opens it */
+		begin(rd, &r, "prerouting");
+		match_iif_tunnel(rd, &r, true);
+		nftb_match_meta_u8(&r, NFT_META_NFPROTO, nftb_nfproto_of(pf->target.family));
+		match_l4(&r, l4proto_of(pf->proto, pf->target.family), pf->port);
+		dnat_to(&r, &pf->target, pf->target_port);
+		nftb_rule_put(&rd->b, &r);
 	}
+	render_dns_forward(rd);
 }
 
 /* ---- validation: everything nftables would be asked to express ---- */
+
+static bool resolver_ok(const union model_sockaddr *sa)
+{
+	return sa->sa.sa_family == AF_INET || sa->sa.sa_family == AF_INET6;
+}
 
 static bool lists_ok(const struct policy *pol)
 {
@@ -589,7 +457,7 @@ static bool lists_ok(const struct policy *pol)
 
 	if (pol->n_allow_lan > POLICY_MAX_ENTRIES || pol->n_allow > POLICY_MAX_ENTRIES ||
 	    pol->n_forward_from > POLICY_MAX_ENTRIES || pol->n_port_forward > POLICY_MAX_ENTRIES ||
-	    pol->n_dns > POLICY_MAX_ENTRIES)
+	    pol->n_open > POLICY_MAX_ENTRIES || pol->n_dns > POLICY_MAX_ENTRIES)
 		return false;
 	for (i = 0; i < pol->n_allow_lan; i++)
 		if (!cidr_valid(&pol->allow_lan[i]))
@@ -612,67 +480,137 @@ static bool lists_ok(const struct policy *pol)
 		if (pf->has_target && !cidr_valid(&pf->target))
 			return false;
 	}
+	for (i = 0; i < pol->n_open; i++)
+		if ((pol->open[i].proto != POLICY_PROTO_TCP && pol->open[i].proto != POLICY_PROTO_UDP) ||
+		    !pol->open[i].port)
+			return false;
 	for (i = 0; i < pol->n_dns; i++)
-		if (pol->dns[i].sa.sa_family != AF_INET && pol->dns[i].sa.sa_family != AF_INET6)
+		if (!resolver_ok(&pol->dns[i]))
 			return false;
 	return true;
 }
 
-static void batch_init(struct batch *b, void *buf, size_t cap, uint32_t seq)
+static bool params_ok(const struct nft_params *p)
 {
-	/*
-	 * libmnl 1.0.4 does not zero the alignment padding of attributes, and
-	 * every message is built in the same scratch space: keep it zeroed, so a
-	 * batch is the same bytes every time and carries no stale contents.
-	 */
-	memset(b->scratch.b, 0, sizeof(b->scratch.b));
-	b->buf = buf;
-	b->cap = cap;
-	b->len = 0;
-	b->seq = seq;
-	b->err = 0;
+	size_t i;
+
+	if (!p || !p->policy || !p->ifname || !tun_ifname_valid(p->ifname) || !p->fwmark || !lists_ok(p->policy) ||
+	    p->n_addresses > NFT_MAX_ADDRESSES || (p->n_addresses && !p->addresses))
+		return false;
+	for (i = 0; i < p->n_addresses; i++)
+		if (cidr_addr_len(p->addresses[i].family) < 0)
+			return false;
+	return true;
+}
+
+static void table_name(char out[NFTB_TABLE_MAX], const char *ifname)
+{
+	memcpy(out, NFT_TABLE_PREFIX, sizeof(NFT_TABLE_PREFIX) - 1);
+	memcpy(out + sizeof(NFT_TABLE_PREFIX) - 1, ifname, strlen(ifname) + 1);
+}
+
+/* BEGIN, and the table created (so that deleting it cannot fail on a first start), deleted and created anew. */
+static void start_replace(struct nftb *b, void *buf, size_t cap, uint32_t seq, const char *ifname)
+{
+	char table[NFTB_TABLE_MAX];
+
+	table_name(table, ifname);
+	nftb_init(b, buf, cap, seq, table);
+	nftb_begin(b);
+	nftb_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nftb_table(b, NFT_MSG_DELTABLE, NLM_F_ACK);
+	nftb_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+}
+
+static ssize_t finish(struct render *rd)
+{
+	ssize_t ret;
+
+	nftb_end(&rd->b);
+	ret = nftb_result(&rd->b);
+	free(rd);
+	return ret;
 }
 
 ssize_t nft_build_replace(void *buf, size_t cap, const struct nft_params *p, uint32_t seq)
 {
 	struct render *rd;
-	uint32_t out_policy, fwd_policy;
-	ssize_t ret;
+	bool forwarding_closed;
 
-	if (!p || !p->policy || !p->ifname || !tun_ifname_valid(p->ifname) || !p->fwmark || !lists_ok(p->policy))
+	if (!params_ok(p))
 		return -EINVAL;
 	rd = malloc(sizeof(*rd));
 	if (!rd)
 		return -ENOMEM;
-	batch_init(&rd->b, buf, cap, seq);
 	rd->p = p;
-	snprintf(rd->table, sizeof(rd->table), NFT_TABLE_PREFIX "%s", p->ifname);
-	out_policy = p->kill_switch ? NF_DROP : NF_ACCEPT;
-	fwd_policy = p->kill_switch || p->policy->n_forward_from ? NF_DROP : NF_ACCEPT;
-
-	put_batch_begin(&rd->b);
-	put_table(&rd->b, rd->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-	put_table(&rd->b, rd->table, NFT_MSG_DELTABLE, NLM_F_ACK);
-	put_table(&rd->b, rd->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
-	put_chain(rd, "output", "filter", NF_INET_LOCAL_OUT, 0, out_policy);
-	put_chain(rd, "forward", "filter", NF_INET_FORWARD, 0, fwd_policy);
-	put_chain(rd, "postrouting", "nat", NF_INET_POST_ROUTING, 100, NF_ACCEPT);
-	put_chain(rd, "prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT);
+	rd->pol = p->policy;
+	rd->ifname = p->ifname;
+	forwarding_closed = p->kill_switch || p->policy->n_forward_from;
+	start_replace(&rd->b, buf, cap, seq, p->ifname);
+	if (p->n_addresses)
+		nftb_chain(&rd->b, "preraw", "filter", NF_INET_PRE_ROUTING, PRIO_RAW, NF_ACCEPT);
+	if (p->filter_inbound)
+		nftb_chain(&rd->b, "input", "filter", NF_INET_LOCAL_IN, 0, NF_DROP);
+	nftb_chain(&rd->b, "output", "filter", NF_INET_LOCAL_OUT, 0, p->kill_switch ? NF_DROP : NF_ACCEPT);
+	nftb_chain(&rd->b, "forward", "filter", NF_INET_FORWARD, 0, forwarding_closed ? NF_DROP : NF_ACCEPT);
+	if (p->policy->n_dns)
+		nftb_chain(&rd->b, "dns", NULL, 0, 0, 0);
+	nftb_chain(&rd->b, "postrouting", "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT, NF_ACCEPT);
+	nftb_chain(&rd->b, "prerouting", "nat", NF_INET_PRE_ROUTING, PRIO_DSTNAT, NF_ACCEPT);
+	render_preraw(rd);
+	if (p->filter_inbound)
+		render_input(rd);
 	render_output(rd);
 	render_forward(rd);
+	if (p->policy->n_dns)
+		render_dns(rd);
 	render_postrouting(rd);
 	render_prerouting(rd);
-	put_batch_end(&rd->b);
+	return finish(rd);
+}
 
-	ret = rd->b.err ? rd->b.err : (ssize_t)rd->b.len;
-	free(rd);
-	return ret;
+ssize_t nft_build_lockdown(void *buf, size_t cap, const struct nft_lockdown *l, uint32_t seq)
+{
+	struct nftb_rule r;
+	struct render *rd;
+	struct cidr host;
+	size_t i;
+
+	if (!l || !l->policy || !l->ifname || !tun_ifname_valid(l->ifname) || !lists_ok(l->policy) ||
+	    (l->n_endpoints && !l->endpoints))
+		return -EINVAL;
+	for (i = 0; i < l->n_endpoints; i++)
+		if (!resolver_ok(&l->endpoints[i]))
+			return -EINVAL;
+	rd = malloc(sizeof(*rd));
+	if (!rd)
+		return -ENOMEM;
+	rd->p = NULL;
+	rd->pol = l->policy;
+	rd->ifname = l->ifname;
+	start_replace(&rd->b, buf, cap, seq, l->ifname);
+	nftb_chain(&rd->b, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP);
+	nftb_chain(&rd->b, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP);
+	begin(rd, &r, "output");
+	match_oif(&r, "lo");
+	put(rd, &r, NF_ACCEPT);
+	accept_nd(rd, "output");
+	/* the handshake of the next start, and only that */
+	for (i = 0; i < l->n_endpoints; i++) {
+		host_of(&host, &l->endpoints[i]);
+		begin(rd, &r, "output");
+		nftb_match_addr(&r, false, &host);
+		match_l4(&r, IPPROTO_UDP, port_of(&l->endpoints[i]));
+		put(rd, &r, NF_ACCEPT);
+	}
+	accept_direct(rd, "output");
+	return finish(rd);
 }
 
 ssize_t nft_build_delete(void *buf, size_t cap, const char *ifname, uint32_t seq)
 {
-	char table[sizeof(NFT_TABLE_PREFIX) + IFNAMSIZ];
-	struct batch *b;
+	char table[NFTB_TABLE_MAX];
+	struct nftb *b;
 	ssize_t ret;
 
 	if (!ifname || !tun_ifname_valid(ifname))
@@ -680,124 +618,25 @@ ssize_t nft_build_delete(void *buf, size_t cap, const char *ifname, uint32_t seq
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	batch_init(b, buf, cap, seq);
-	snprintf(table, sizeof(table), NFT_TABLE_PREFIX "%s", ifname);
-	put_batch_begin(b);
-	put_table(b, table, NFT_MSG_DELTABLE, NLM_F_ACK);
-	put_batch_end(b);
-	ret = b->err ? b->err : (ssize_t)b->len;
+	table_name(table, ifname);
+	nftb_init(b, buf, cap, seq, table);
+	nftb_begin(b);
+	nftb_table(b, NFT_MSG_DELTABLE, NLM_F_ACK);
+	nftb_end(b);
+	ret = nftb_result(b);
 	free(b);
 	return ret;
 }
 
 /* ---- talking to the kernel ---- */
 
-static size_t count_acked(const void *batch, size_t len)
-{
-	const struct nlmsghdr *nlh = batch;
-	int left = len > INT_MAX ? INT_MAX : (int)len;
-	size_t n = 0;
-
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-		if (nlh->nlmsg_flags & NLM_F_ACK)
-			n++;
-	return n;
-}
-
-/*
- * A batch goes out as one datagram and each message earns an answer:
- * room for both, or sendmsg() fails with EMSGSIZE and answers are lost to
- * ENOBUFS. The FORCE variants pass the sysctl caps (we hold CAP_NET_ADMIN
- * anyway to touch nftables); if they fail the plain ones still help, and
- * what does not fit is then reported, not lost silently.
- */
-static void size_buffers(int fd, size_t len, size_t answers)
-{
-	size_t want_snd = len + 65536, want_rcv = answers * NFT_ACK_ROOM + 65536;
-	int snd = want_snd > INT_MAX / 2 ? INT_MAX / 2 : (int)want_snd;
-	int rcv = want_rcv > INT_MAX / 2 ? INT_MAX / 2 : (int)want_rcv;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)))
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)))
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-}
-
-/*
- * nfnetlink handles a request inside our sendmsg() and has queued every
- * answer when it returns, so reading until the socket is empty sees them
- * all: no timeout to guess. The answers come in message order; the first
- * error names the message that failed.
- */
-static int drain(int fd, size_t expected)
-{
-	union {
-		struct nlmsghdr align;
-		char b[16384];
-	} buf;
-	size_t answered = 0;
-	int first = 0;
-
-	for (;;) {
-		ssize_t n = recv(fd, buf.b, sizeof(buf.b), MSG_DONTWAIT);
-		const struct nlmsghdr *nlh = &buf.align;
-		int left;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return first ? first : -errno;
-		}
-		for (left = (int)n; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-			answered++;
-			if (nlh->nlmsg_type != NLMSG_ERROR || first)
-				continue;
-			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-				first = -EPROTO;
-			else
-				first = e->error;
-		}
-	}
-	if (first)
-		return first;
-	return answered < expected ? -EPROTO : 0;
-}
-
-static int talk(const void *msgs, size_t len, size_t expected)
-{
-	struct mnl_socket *nl;
-	int one = 1, ret;
-
-	nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	/* An error answer would otherwise echo the whole refused message. */
-	(void)mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	size_buffers(mnl_socket_get_fd(nl), len, expected);
-	if (mnl_socket_sendto(nl, msgs, len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = drain(mnl_socket_get_fd(nl), expected);
-out:
-	mnl_socket_close(nl);
-	return ret;
-}
-
 int nft_send(const void *batch, size_t len)
 {
-	return talk(batch, len, count_acked(batch, len));
+	return nftb_send(batch, len);
 }
 
-int nft_replace(const struct nft_params *p)
+/* Build with a buffer doubled until the batch fits, then send. */
+static int build_and_send(ssize_t (*build)(void *, size_t, const void *, uint32_t), const void *arg)
 {
 	size_t cap = 64 * 1024;
 	ssize_t len;
@@ -808,15 +647,35 @@ int nft_replace(const struct nft_params *p)
 		buf = malloc(cap);
 		if (!buf)
 			return -ENOMEM;
-		len = nft_build_replace(buf, cap, p, (uint32_t)time(NULL));
+		len = build(buf, cap, arg, (uint32_t)time(NULL));
 		if (len != -ENOSPC || cap >= NFT_BATCH_MAX)
 			break;
 		free(buf);
 		cap *= 2;
 	}
-	ret = len < 0 ? (int)len : nft_send(buf, (size_t)len);
+	ret = len < 0 ? (int)len : nftb_send(buf, (size_t)len);
 	free(buf);
 	return ret;
+}
+
+static ssize_t build_replace(void *buf, size_t cap, const void *arg, uint32_t seq)
+{
+	return nft_build_replace(buf, cap, arg, seq);
+}
+
+static ssize_t build_lockdown(void *buf, size_t cap, const void *arg, uint32_t seq)
+{
+	return nft_build_lockdown(buf, cap, arg, seq);
+}
+
+int nft_replace(const struct nft_params *p)
+{
+	return build_and_send(build_replace, p);
+}
+
+int nft_lock(const struct nft_lockdown *l)
+{
+	return build_and_send(build_lockdown, l);
 }
 
 int nft_delete(const char *ifname)
@@ -827,7 +686,37 @@ int nft_delete(const char *ifname)
 	} buf;
 	ssize_t len = nft_build_delete(buf.b, sizeof(buf.b), ifname, (uint32_t)time(NULL));
 
-	return len < 0 ? (int)len : nft_send(buf.b, (size_t)len);
+	return len < 0 ? (int)len : nftb_send(buf.b, (size_t)len);
+}
+
+int nft_table_exists(const char *ifname)
+{
+	union {
+		struct nlmsghdr align;
+		char b[512];
+	} buf;
+	char table[NFTB_TABLE_MAX];
+	struct nftnl_table *t;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!ifname || !tun_ifname_valid(ifname))
+		return -EINVAL;
+	table_name(table, ifname);
+	t = nftnl_table_alloc();
+	if (!t || nftnl_table_set_str(t, NFTNL_TABLE_NAME, table) < 0) {
+		if (t)
+			nftnl_table_free(t);
+		return -ENOMEM;
+	}
+	memset(buf.b, 0, sizeof(buf.b));
+	nlh = nftnl_nlmsg_build_hdr(buf.b, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, (uint32_t)time(NULL));
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	ret = nftb_ask(nlh, nlh->nlmsg_len);
+	if (ret == -ENOENT)
+		return 0;
+	return ret < 0 ? ret : 1;
 }
 
 int nft_probe(void)
@@ -839,5 +728,5 @@ int nft_probe(void)
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf.b, NFT_MSG_GETGEN, AF_UNSPEC, 0, (uint32_t)time(NULL));
 
 	/* The answer is NEWGEN, or an error when nf_tables is missing here. */
-	return talk(nlh, nlh->nlmsg_len, 1);
+	return nftb_ask(nlh, nlh->nlmsg_len);
 }

@@ -1,18 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The gateway and kill-switch policy (policy.h) rendered into one nftables
- * table per interface, `inet wgud_IFACE`, with libnftnl, and sent through
- * libmnl as one batch: the kernel applies all of it or, when any message is
- * refused, none of it. The table is replaced as a whole, never edited, so
- * what is loaded always equals one rendering of one policy.
+ * The wall: the gateway's policy (policy.h) rendered into one nftables table
+ * per interface, `inet wgud_IFACE`, and sent as one batch, so the kernel
+ * applies all of it or, when any message is refused, none of it. The table
+ * is replaced as a whole, never edited: what is loaded always equals one
+ * rendering of one policy.
  *
- * Chains (all in the table, all base chains):
- *   output      filter, hook output, priority 0; policy drop with the kill switch
- *   forward     filter, hook forward, priority 0; policy drop with the kill switch or forward-from
- *   postrouting nat, priority srcnat (100): masquerade out of the tunnel
- *   prerouting  nat, priority dstnat (-100): port forwards arriving on the tunnel
- * There is no input chain: what reaches this host is not wgud's to filter,
- * so a port forward without a target (to wgud's host itself) needs no rule.
+ * The running table (nft_replace), its chains in order of a packet's way:
+ *   preraw      filter, prerouting, priority raw: the tunnel's own addresses
+ *               are silent on every other interface (no answer, no RST)
+ *   input       filter, input, policy drop; only while the kill switch is on:
+ *               from the tunnel only replies, ICMP errors, open ports and
+ *               port forwards; other interfaces are not filtered
+ *   output      filter, output; policy drop with the kill switch
+ *   forward     filter, forward; policy drop with the kill switch or forward-from
+ *   dns         a regular chain output and forward jump to for DNS (53/udp,
+ *               53/tcp, 853/tcp): only to the resolvers, only through the tunnel
+ *   postrouting nat, srcnat: masquerade out of the tunnel
+ *   prerouting  nat, dstnat: port forwards arriving on the tunnel, and
+ *               dns-forward's queries to this host
+ *
+ * Replies pass only for flows the wall itself let through: connections
+ * through the tunnel, to allow-lan and allow entries and wgud's own UDP
+ * are accepted packet by packet; forwarded flows and port forwards carry
+ * the ct mark bit NFT_CTMARK_PASSED, and only their replies (arriving from
+ * the tunnel) and related ICMP errors come back. A flow that predates the
+ * table, or outlives the tunnel device, matches nothing and is dropped.
+ *
+ * The lockdown table (nft_lock) is what stays while wgud is stopped in
+ * lockdown: output lets out loopback, neighbour discovery, allow-lan and
+ * allow entries and UDP to the configured endpoints; forward drops all.
  */
 #ifndef WGUD_NFT_H
 #define WGUD_NFT_H
@@ -22,15 +39,28 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cidr.h"
 #include "policy.h"
 
 #define NFT_TABLE_PREFIX "wgud_"
+#define NFT_CTMARK_PASSED 0x01000000U /* a forwarded flow or port forward the wall let through */
+#define NFT_MAX_ADDRESSES 256
 
 struct nft_params {
-	const char *ifname;          /* tunnel device; the table is "wgud_<ifname>" in family inet */
-	uint32_t fwmark;             /* wgud's UDP sockets carry this mark (SO_MARK); nonzero */
-	bool kill_switch;            /* resolved by the caller (no AUTO here) */
-	const struct policy *policy; /* everything but policy->kill_switch is rendered */
+	const char *ifname;           /* tunnel device; the table is "wgud_<ifname>" in family inet */
+	uint32_t fwmark;              /* wgud's UDP sockets carry this mark (SO_MARK); nonzero */
+	bool kill_switch;             /* output drops what the policy does not let out; forward too */
+	bool filter_inbound;          /* the input chain */
+	const struct policy *policy;  /* its resolvers filled in; policy->kill_switch is not read */
+	const struct cidr *addresses; /* the tunnel's own addresses (any prefix length: the host is meant) */
+	size_t n_addresses;
+};
+
+struct nft_lockdown {
+	const char *ifname;
+	const struct policy *policy;           /* its allow-lan and allow entries stay reachable */
+	const union model_sockaddr *endpoints; /* UDP to these addresses and ports may leave */
+	size_t n_endpoints;
 };
 
 /*
@@ -41,6 +71,7 @@ struct nft_params {
  * -ENOMEM. No kernel needed.
  */
 ssize_t nft_build_replace(void *buf, size_t cap, const struct nft_params *p, uint32_t seq);
+ssize_t nft_build_lockdown(void *buf, size_t cap, const struct nft_lockdown *l, uint32_t seq);
 
 /* BEGIN, DELTABLE, END for the table of ifname. */
 ssize_t nft_build_delete(void *buf, size_t cap, const char *ifname, uint32_t seq);
@@ -52,11 +83,15 @@ ssize_t nft_build_delete(void *buf, size_t cap, const char *ifname, uint32_t seq
  */
 int nft_send(const void *batch, size_t len);
 
-/* Build and send: the table of p->ifname now holds exactly p's rule set, or is as it was. */
+/* Build and send: the table of the interface now holds exactly this rule set, or is as it was. */
 int nft_replace(const struct nft_params *p);
+int nft_lock(const struct nft_lockdown *l);
 
 /* Delete table inet wgud_<ifname>; -ENOENT if absent. */
 int nft_delete(const char *ifname);
+
+/* 1 when table inet wgud_<ifname> exists, 0 when not, else -errno. */
+int nft_table_exists(const char *ifname);
 
 /* 0 when nf_tables answers on this host (else -errno): decides whether wgud can run with a firewall. */
 int nft_probe(void);

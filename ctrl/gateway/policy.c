@@ -32,6 +32,7 @@ static const char *const kill_switch_names[] = {
 	[POLICY_KILL_SWITCH_AUTO] = "auto",
 	[POLICY_KILL_SWITCH_ON] = "on",
 	[POLICY_KILL_SWITCH_OFF] = "off",
+	[POLICY_KILL_SWITCH_LOCKDOWN] = "lockdown",
 };
 
 /* What a command's parser needs to explain a refusal: the name a person typed (command or flag). */
@@ -88,17 +89,14 @@ void policy_init(struct policy *p)
 	p->dns_from_conf = true;
 }
 
-bool policy_kill_switch_active(const struct policy *p, const struct model_device *m)
+enum policy_kill_switch policy_kill_switch_mode(const struct policy *p, bool full_tunnel)
 {
-	size_t i, j;
-
 	if (p->kill_switch != POLICY_KILL_SWITCH_AUTO)
-		return p->kill_switch == POLICY_KILL_SWITCH_ON;
-	for (i = 0; m && i < m->n_peers; i++)
-		for (j = 0; j < m->peers[i].n_allowedips; j++)
-			if (m->peers[i].allowedips[j].cidr == 0)
-				return true;
-	return false;
+		return p->kill_switch;
+	/* A gateway's clients must not find the plain route when wgud is gone. */
+	if (p->n_forward_from)
+		return POLICY_KILL_SWITCH_LOCKDOWN;
+	return full_tunnel ? POLICY_KILL_SWITCH_ON : POLICY_KILL_SWITCH_OFF;
 }
 
 static bool allow_equal(const struct policy_allow *a, const struct policy_allow *b)
@@ -110,6 +108,11 @@ static bool forward_equal(const struct policy_port_forward *a, const struct poli
 {
 	return a->proto == b->proto && a->port == b->port && a->has_target == b->has_target &&
 	       (!a->has_target || (cidr_equal(&a->target, &b->target) && a->target_port == b->target_port));
+}
+
+static bool open_equal(const struct policy_open *a, const struct policy_open *b)
+{
+	return a->proto == b->proto && a->port == b->port;
 }
 
 static bool dns_equal(const union model_sockaddr *a, const union model_sockaddr *b)
@@ -125,9 +128,10 @@ bool policy_equal(const struct policy *a, const struct policy *b)
 {
 	size_t i;
 
-	if (a->kill_switch != b->kill_switch || a->masquerade != b->masquerade || a->n_allow_lan != b->n_allow_lan ||
-	    a->n_allow != b->n_allow || a->n_forward_from != b->n_forward_from ||
-	    a->n_port_forward != b->n_port_forward || a->n_dns != b->n_dns || a->dns_from_conf != b->dns_from_conf)
+	if (a->kill_switch != b->kill_switch || a->masquerade != b->masquerade || a->dns_forward != b->dns_forward ||
+	    a->n_allow_lan != b->n_allow_lan || a->n_allow != b->n_allow || a->n_forward_from != b->n_forward_from ||
+	    a->n_port_forward != b->n_port_forward || a->n_open != b->n_open || a->n_dns != b->n_dns ||
+	    a->dns_from_conf != b->dns_from_conf)
 		return false;
 	for (i = 0; i < a->n_allow_lan; i++)
 		if (!cidr_equal(&a->allow_lan[i], &b->allow_lan[i]))
@@ -140,6 +144,9 @@ bool policy_equal(const struct policy *a, const struct policy *b)
 			return false;
 	for (i = 0; i < a->n_port_forward; i++)
 		if (!forward_equal(&a->port_forward[i], &b->port_forward[i]))
+			return false;
+	for (i = 0; i < a->n_open; i++)
+		if (!open_equal(&a->open[i], &b->open[i]))
 			return false;
 	for (i = 0; i < a->n_dns; i++)
 		if (!dns_equal(&a->dns[i], &b->dns[i]))
@@ -338,12 +345,22 @@ static int cmd_kill_switch(struct policy *p, struct cmd *c, char *const args[], 
 	return usage(c);
 }
 
-static int cmd_masquerade(struct policy *p, struct cmd *c, char *const args[], size_t n)
+static int on_off(struct cmd *c, bool *out, char *const args[], size_t n)
 {
 	if (n != 1 || (strcmp(args[0], "on") && strcmp(args[0], "off")))
 		return usage(c);
-	p->masquerade = !strcmp(args[0], "on");
+	*out = !strcmp(args[0], "on");
 	return 0;
+}
+
+static int cmd_masquerade(struct policy *p, struct cmd *c, char *const args[], size_t n)
+{
+	return on_off(c, &p->masquerade, args, n);
+}
+
+static int cmd_dns_forward(struct policy *p, struct cmd *c, char *const args[], size_t n)
+{
+	return on_off(c, &p->dns_forward, args, n);
 }
 
 static int cidr_list(struct cidr *list, size_t *n_list, struct cmd *c, char *const args[], size_t n)
@@ -472,6 +489,39 @@ static int cmd_port_forward(struct policy *p, struct cmd *c, char *const args[],
 	return 0;
 }
 
+static int cmd_open(struct policy *p, struct cmd *c, char *const args[], size_t n)
+{
+	struct policy_open entry = { 0 };
+	size_t i;
+	bool add;
+	int ret;
+
+	if (n != 3)
+		return usage(c);
+	ret = parse_verb(c, &add, args[0]);
+	if (!ret)
+		ret = parse_proto(c, &entry.proto, args[1], true);
+	if (!ret)
+		ret = parse_port(c, &entry.port, args[2], strlen(args[2]));
+	if (ret)
+		return ret;
+	for (i = 0; i < p->n_open && !open_equal(&p->open[i], &entry); i++)
+		;
+	if (add && i < p->n_open)
+		return fail(c, -EEXIST, "%s port %u is already open", args[1], entry.port);
+	if (!add && i == p->n_open)
+		return fail(c, -ENOENT, "%s port %u is not open", args[1], entry.port);
+	if (add && p->n_open == POLICY_MAX_ENTRIES)
+		return fail(c, -E2BIG, "list full (%d entries)", POLICY_MAX_ENTRIES);
+	if (add) {
+		p->open[p->n_open++] = entry;
+	} else {
+		memmove(&p->open[i], &p->open[i + 1], (p->n_open - i - 1) * sizeof(p->open[0]));
+		p->n_open--;
+	}
+	return 0;
+}
+
 static int cmd_dns(struct policy *p, struct cmd *c, char *const args[], size_t n)
 {
 	union model_sockaddr one, other;
@@ -502,18 +552,31 @@ static int cmd_dns(struct policy *p, struct cmd *c, char *const args[], size_t n
 struct command {
 	const char *name;
 	const char *usage;
+	const char *what; /* for help */
 	int (*run)(struct policy *p, struct cmd *c, char *const args[], size_t n);
 };
 
 static const struct command commands[] = {
-	{ "kill-switch", "kill-switch on|off|auto", cmd_kill_switch },
-	{ "allow-lan", "allow-lan add|del CIDR", cmd_allow_lan },
-	{ "allow", "allow add|del tcp|udp|icmp|any ADDR[:PORT]|CIDR", cmd_allow },
-	{ "forward-from", "forward-from add|del CIDR", cmd_forward_from },
-	{ "masquerade", "masquerade on|off", cmd_masquerade },
-	{ "port-forward", "port-forward add|del tcp|udp PORT [ADDR[:PORT]]", cmd_port_forward },
-	{ "dns", "dns set [ADDR...]", cmd_dns },
+	{ "kill-switch", "kill-switch on|off|auto|lockdown",
+	  "nothing leaves but through the tunnel; lockdown: and nothing at all once wgud stops (auto: lockdown with "
+	  "forward-from, on with a full tunnel)",
+	  cmd_kill_switch },
+	{ "allow-lan", "allow-lan add|del CIDR", "reach CIDR directly, not through the tunnel", cmd_allow_lan },
+	{ "allow", "allow add|del tcp|udp|icmp|any ADDR[:PORT]|CIDR", "reach one host or port directly", cmd_allow },
+	{ "forward-from", "forward-from add|del CIDR", "forward CIDR out through the tunnel and nowhere else",
+	  cmd_forward_from },
+	{ "masquerade", "masquerade on|off", "NAT forwarded traffic to the tunnel address", cmd_masquerade },
+	{ "port-forward", "port-forward add|del tcp|udp PORT [ADDR[:PORT]]",
+	  "connections to PORT through the tunnel go to ADDR (a forward-from host) or this host", cmd_port_forward },
+	{ "open", "open add|del tcp|udp PORT", "accept connections to PORT through the tunnel (else only replies)",
+	  cmd_open },
+	{ "dns", "dns set [ADDR...]", "DNS only to ADDR, only through the tunnel (none: the conf's DNS)", cmd_dns },
+	{ "dns-forward", "dns-forward on|off",
+	  "DNS from forward-from subnets to this host goes to the resolvers through the tunnel", cmd_dns_forward },
 };
+
+#define COMMAND_NAMES \
+	"kill-switch, allow-lan, allow, forward-from, masquerade, port-forward, open, dns, dns-forward, show or help"
 
 static const struct command *find_command(const char *name)
 {
@@ -541,10 +604,7 @@ int policy_apply_words(struct policy *p, char *const words[], size_t n_words, ch
 		if (err && err_len && !strcmp(words[0], "show"))
 			snprintf(err, err_len, "show: only on the control socket (wgud ctl IFACE show)");
 		else if (err && err_len)
-			snprintf(err, err_len,
-				 "unknown command '%s' (kill-switch, allow-lan, allow, forward-from, masquerade, "
-				 "port-forward or dns)",
-				 quote(q, words[0]));
+			snprintf(err, err_len, "unknown command '%s' (" COMMAND_NAMES ")", quote(q, words[0]));
 		return -EINVAL;
 	}
 	c.name = command->name;
@@ -583,16 +643,19 @@ struct flag {
 	const char *command; /* NULL: --dns */
 	const char *verb;    /* put before the arguments, or NULL */
 	size_t min_args, max_args;
+	bool list; /* the last argument may hold several values, separated by ';' or ',' */
 };
 
 static const struct flag flags[] = {
-	{ "--kill-switch", "--kill-switch on|off|auto", "kill-switch", NULL, 1, 1 },
-	{ "--allow-lan", "--allow-lan CIDR", "allow-lan", "add", 1, 1 },
-	{ "--allow", "--allow tcp|udp|icmp|any ADDR[:PORT]|CIDR", "allow", "add", 2, 2 },
-	{ "--forward-from", "--forward-from CIDR", "forward-from", "add", 1, 1 },
-	{ "--masquerade", "--masquerade [on|off]", "masquerade", NULL, 0, 1 },
-	{ "--port-forward", "--port-forward tcp|udp PORT [ADDR[:PORT]]", "port-forward", "add", 2, 3 },
-	{ "--dns", "--dns ADDR", NULL, NULL, 1, 1 },
+	{ "--kill-switch", "--kill-switch on|off|auto|lockdown", "kill-switch", NULL, 1, 1, false },
+	{ "--allow-lan", "--allow-lan CIDR[;CIDR...]", "allow-lan", "add", 1, 1, true },
+	{ "--allow", "--allow tcp|udp|icmp|any ADDR[:PORT]|CIDR[;...]", "allow", "add", 2, 2, true },
+	{ "--forward-from", "--forward-from CIDR[;CIDR...]", "forward-from", "add", 1, 1, true },
+	{ "--masquerade", "--masquerade [on|off]", "masquerade", NULL, 0, 1, false },
+	{ "--port-forward", "--port-forward tcp|udp PORT [ADDR[:PORT]]", "port-forward", "add", 2, 3, false },
+	{ "--open", "--open tcp|udp PORT[;PORT...]", "open", "add", 2, 2, true },
+	{ "--dns", "--dns ADDR[;ADDR...]", NULL, NULL, 1, 1, true },
+	{ "--dns-forward", "--dns-forward [on|off]", "dns-forward", NULL, 0, 1, false },
 };
 
 static const struct flag *find_flag(const char *name)
@@ -616,14 +679,61 @@ int policy_flag_arity(const char *flag, size_t *min_args, size_t *max_args)
 	return 0;
 }
 
+/* One value of the flag: the same command a person would type, named after the flag in messages. */
+static int flag_one(struct policy *p, const struct flag *f, struct cmd *c, char *const args[], size_t n_args)
+{
+	char *words[2 + 3];
+	size_t n = 0, i;
+
+	if (!f->command)
+		return flag_dns(p, c, args[0]);
+	if (f->verb)
+		words[n++] = (char *)f->verb;
+	for (i = 0; i < n_args; i++)
+		words[n++] = args[i];
+	if (!n_args)
+		words[n++] = "on"; /* a bare --masquerade, --dns-forward */
+	return find_command(f->command)->run(p, c, words, n);
+}
+
+/* A list in the last argument: every value into a copy, which replaces *p only if all were taken. */
+static int flag_list(struct policy *p, const struct flag *f, struct cmd *c, char *const args[], size_t n_args)
+{
+	char *values = strdup(args[n_args - 1]), *value, *rest, *one[3], q[QUOTE_LEN];
+	struct policy *next = malloc(sizeof(*next));
+	int ret = 0;
+
+	if (!values || !next) {
+		ret = fail(c, -ENOMEM, "out of memory");
+		goto out;
+	}
+	*next = *p;
+	memcpy(one, args, (n_args - 1) * sizeof(args[0]));
+	for (value = values; !ret && value; value = rest) {
+		rest = strpbrk(value, ";,");
+		if (rest)
+			*rest++ = '\0';
+		if (!*value) {
+			ret = fail(c, -EINVAL, "an empty value in the list '%s'", quote(q, args[n_args - 1]));
+			break;
+		}
+		one[n_args - 1] = value;
+		ret = flag_one(next, f, c, one, n_args);
+	}
+	if (!ret)
+		*p = *next;
+out:
+	free(values);
+	free(next);
+	return ret;
+}
+
 int policy_apply_flag(struct policy *p, const char *flag, char *const args[], size_t n_args, char *err,
 		      size_t err_len)
 {
 	const struct flag *f = find_flag(flag);
-	const struct command *command;
 	struct cmd c = { .name = flag, .err = err, .err_len = err_len };
-	char *words[2 + 3], q[QUOTE_LEN];
-	size_t n = 0, i;
+	char q[QUOTE_LEN];
 
 	if (!f) {
 		if (err && err_len)
@@ -633,16 +743,9 @@ int policy_apply_flag(struct policy *p, const char *flag, char *const args[], si
 	c.usage = f->usage;
 	if (n_args < f->min_args || n_args > f->max_args)
 		return usage(&c);
-	if (!f->command)
-		return flag_dns(p, &c, args[0]);
-	command = find_command(f->command);
-	if (f->verb)
-		words[n++] = (char *)f->verb;
-	for (i = 0; i < n_args; i++)
-		words[n++] = args[i];
-	if (!n_args)
-		words[n++] = "on"; /* a bare --masquerade */
-	return command->run(p, &c, words, n);
+	if (f->list && strpbrk(args[n_args - 1], ";,"))
+		return flag_list(p, f, &c, args, n_args);
+	return flag_one(p, f, &c, args, n_args);
 }
 
 int policy_apply_file(struct policy *p, const char *file_name, const char *text, size_t len, char *err,
@@ -812,12 +915,16 @@ int policy_format_text(const struct policy *p, char *out, size_t cap)
 		else
 			put(&w, "this host:%u", f->target_port ? f->target_port : f->port);
 	}
+	put(&w, "\n  open:%s", p->n_open ? "" : " (none)");
+	for (i = 0; i < p->n_open; i++)
+		put(&w, "%s %s %u", i ? "," : "", PROTO_NAME(p->open[i].proto), p->open[i].port);
 	put(&w, "\n  dns:%s", p->n_dns ? "" : p->dns_from_conf ? " from the conf" : " (none)");
 	for (i = 0; i < p->n_dns; i++) {
 		format_dns(a, &p->dns[i]);
 		put(&w, "%s %s", i ? "," : "", a);
 	}
 	put(&w, "%s\n", p->n_dns && p->dns_from_conf ? " (from the conf)" : "");
+	put(&w, "  dns-forward: %s\n", p->dns_forward ? "on" : "off");
 	return finish(&w);
 }
 
@@ -867,11 +974,30 @@ int policy_format_json(const struct policy *p, char *out, size_t cap)
 		}
 		put(&w, ",\"target_port\":%u}", f->target_port ? f->target_port : f->port);
 	}
+	put(&w, "],\"open\":[");
+	for (i = 0; i < p->n_open; i++)
+		put(&w, "%s{\"proto\":\"%s\",\"port\":%u}", i ? "," : "", PROTO_NAME(p->open[i].proto), p->open[i].port);
 	put(&w, "],\"dns\":[");
 	for (i = 0; i < p->n_dns; i++) {
 		format_dns(a, &p->dns[i]);
 		put(&w, "%s\"%s\"", i ? "," : "", a);
 	}
-	put(&w, "],\"dns_from_conf\":%s}", p->dns_from_conf ? "true" : "false");
+	put(&w, "],\"dns_from_conf\":%s,\"dns_forward\":%s}", p->dns_from_conf ? "true" : "false",
+	    p->dns_forward ? "true" : "false");
 	return finish(&w);
+}
+
+int policy_format_help(char *out, size_t cap)
+{
+	struct writer w = { .buf = out, .cap = cap, .full = !cap };
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		put(&w, "%-52s %s\n", commands[i].usage, commands[i].what);
+	return finish(&w);
+}
+
+const char *policy_kill_switch_name(enum policy_kill_switch k)
+{
+	return KILL_SWITCH_NAME(k);
 }

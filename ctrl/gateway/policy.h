@@ -4,14 +4,17 @@
  * start-up flags, a policy file (--policy FILE) and the control socket,
  * with the same words in each:
  *
- *   kill-switch on|off|auto
+ *   kill-switch on|off|auto|lockdown
  *   allow-lan add|del CIDR
  *   allow add|del PROTO ADDR[:PORT]        PROTO: tcp, udp, icmp, any
  *   forward-from add|del CIDR
  *   masquerade on|off
  *   port-forward add|del PROTO PORT [ADDR[:PORT]]
+ *   open add|del PROTO PORT                 PROTO: tcp, udp (inbound through the tunnel)
  *   dns set ADDR...                         (no ADDR: back to the conf's DNS)
- *   show [--json]
+ *   dns-forward on|off
+ *
+ * (The control socket adds `show [--json]` and `help`.)
  *
  * A command is parsed and validated completely into a copy of the policy
  * before anything changes (policy_apply_words); the caller then renders the
@@ -34,9 +37,10 @@
 enum policy_proto { POLICY_PROTO_ANY, POLICY_PROTO_TCP, POLICY_PROTO_UDP, POLICY_PROTO_ICMP };
 
 enum policy_kill_switch {
-	POLICY_KILL_SWITCH_AUTO, /* on when a peer's AllowedIPs hold 0.0.0.0/0 or ::/0 */
+	POLICY_KILL_SWITCH_AUTO, /* lockdown with forward-from, else on when a peer's AllowedIPs hold a /0 */
 	POLICY_KILL_SWITCH_ON,
 	POLICY_KILL_SWITCH_OFF,
+	POLICY_KILL_SWITCH_LOCKDOWN, /* on, and a blocking table stays after wgud stops or fails */
 };
 
 struct policy_allow {
@@ -53,9 +57,16 @@ struct policy_port_forward {
 	uint16_t target_port;    /* 0 = same as port */
 };
 
+/* A port opened to connections that come in through the tunnel. */
+struct policy_open {
+	enum policy_proto proto; /* tcp or udp */
+	uint16_t port;
+};
+
 struct policy {
 	enum policy_kill_switch kill_switch;
 	bool masquerade;
+	bool dns_forward; /* DNS to this host from forward-from subnets goes to the resolvers, through the tunnel */
 	struct cidr allow_lan[POLICY_MAX_ENTRIES];
 	size_t n_allow_lan;
 	struct policy_allow allow[POLICY_MAX_ENTRIES];
@@ -64,6 +75,8 @@ struct policy {
 	size_t n_forward_from;
 	struct policy_port_forward port_forward[POLICY_MAX_ENTRIES];
 	size_t n_port_forward;
+	struct policy_open open[POLICY_MAX_ENTRIES];
+	size_t n_open;
 	/* DNS resolvers the firewall lets through (53/udp, 53/tcp, 853/tcp), only via the tunnel. */
 	union model_sockaddr dns[POLICY_MAX_ENTRIES];
 	size_t n_dns;
@@ -72,8 +85,15 @@ struct policy {
 
 void policy_init(struct policy *p);
 
-/* Whether the kill switch is in force for a device whose peers are in m (AUTO looks for /0 routes). */
-bool policy_kill_switch_active(const struct policy *p, const struct model_device *m);
+/*
+ * The kill switch in force, never AUTO: AUTO is LOCKDOWN when forward-from
+ * lists a subnet (a gateway), else ON when full_tunnel (some peer's
+ * AllowedIPs hold 0.0.0.0/0 or ::/0), else OFF.
+ */
+enum policy_kill_switch policy_kill_switch_mode(const struct policy *p, bool full_tunnel);
+
+/* "on", "lockdown", ... */
+const char *policy_kill_switch_name(enum policy_kill_switch k);
 
 /*
  * Split a line into words (blanks separate; no quoting). -EINVAL for
@@ -90,7 +110,13 @@ int policy_split(char *line, char *words[POLICY_MAX_WORDS], size_t *n_words);
  */
 int policy_apply_words(struct policy *p, char *const words[], size_t n_words, char *err, size_t err_len);
 
-/* Start-up flags (--kill-switch on, --forward-from CIDR, --masquerade, --allow-lan CIDR, ...) to the same commands. */
+/*
+ * Start-up flags (--kill-switch on, --forward-from CIDR, --masquerade, --allow-lan CIDR, ...) to the same commands.
+ * The flags of lists take several values in their last argument, separated
+ * by ';' or ',' as gluetun's variables are (--forward-from
+ * "172.20.0.0/24;10.30.0.0/24", --open tcp 51413,6881): all of them or none.
+ * A refusal's message names the flag once ("--allow-lan: bad CIDR '...'").
+ */
 int policy_apply_flag(struct policy *p, const char *flag, char *const args[], size_t n_args, char *err,
 		      size_t err_len);
 
@@ -103,6 +129,9 @@ int policy_flag_arity(const char *flag, size_t *min_args, size_t *max_args);
 /* Every line of a policy file (comments with '#', blank lines) in order; err names file:line. */
 int policy_apply_file(struct policy *p, const char *file_name, const char *text, size_t len, char *err,
 		      size_t err_len);
+
+/* Every command with its arguments and what it does, one per line, for `wgud ctl IFACE help`. */
+int policy_format_help(char *out, size_t cap);
 
 /* Same settings (list order included); unused slots and padding are ignored. */
 bool policy_equal(const struct policy *a, const struct policy *b);

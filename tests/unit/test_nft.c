@@ -101,8 +101,11 @@ static struct policy *gateway_policy(void)
 	add_port_forward(p, POLICY_PROTO_TCP, 8080, AF_INET, "10.0.0.5", 80);
 	add_port_forward(p, POLICY_PROTO_UDP, 5000, AF_INET, NULL, 0);
 	add_port_forward(p, POLICY_PROTO_UDP, 5001, AF_INET6, "fd20::5", 0);
+	p->open[p->n_open++] = (struct policy_open){ POLICY_PROTO_TCP, 51413 };
+	p->open[p->n_open++] = (struct policy_open){ POLICY_PROTO_UDP, 51413 };
 	resolver(&p->dns[p->n_dns++], AF_INET, "10.64.0.1");
 	resolver(&p->dns[p->n_dns++], AF_INET6, "fd64::1");
+	p->dns_forward = true;
 	return p;
 }
 
@@ -131,9 +134,12 @@ static struct policy *full_policy(void)
 		p->port_forward[i].target_port = 80;
 		resolver(&p->dns[i], AF_INET, "10.4.0.0");
 		p->dns[i].sin.sin_addr.s_addr = htonl(0x0a040000 | i);
+		p->open[i] = (struct policy_open){ POLICY_PROTO_UDP, (uint16_t)(3000 + i) };
 	}
-	p->n_allow_lan = p->n_allow = p->n_forward_from = p->n_port_forward = p->n_dns = POLICY_MAX_ENTRIES;
+	p->n_allow_lan = p->n_allow = p->n_forward_from = p->n_port_forward = p->n_dns = p->n_open =
+		POLICY_MAX_ENTRIES;
 	p->masquerade = true;
+	p->dns_forward = true;
 	return p;
 }
 
@@ -193,7 +199,9 @@ static void parse_chain(struct parsed *ps, const struct nlmsghdr *nlh, const cha
 	assert_true(ps->n_chains < MAX_CHAINS);
 	pc = &ps->chains[ps->n_chains++];
 	snprintf(pc->name, sizeof(pc->name), "%s", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
-	snprintf(pc->type, sizeof(pc->type), "%s", nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE));
+	/* a regular chain (for jumps) has no type, hook or priority */
+	snprintf(pc->type, sizeof(pc->type), "%s",
+		 nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE) ? nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE) : "");
 	pc->hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
 	pc->prio = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
 	pc->policy = nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY);
@@ -300,8 +308,20 @@ static void assert_chain(struct parsed *ps, const char *name, const char *type, 
 
 /* ---- without a kernel ---- */
 
-/* lo, the tunnel, wgud's marked UDP, established, three IPv6 neighbour discovery types */
-#define BASE_OUTPUT_RULES 7
+/* lo, wgud's marked UDP, the tunnel, three IPv6 neighbour discovery types */
+#define BASE_OUTPUT_RULES 6
+/* iifname != tunnel, established, three ICMPv4 errors, ICMPv6 errors */
+#define BASE_INPUT_RULES 6
+
+static struct cidr tunnel_addrs[2];
+
+static void set_tunnel_addrs(struct nft_params *np)
+{
+	cidr(&tunnel_addrs[0], AF_INET, "192.0.2.1", 24);
+	cidr(&tunnel_addrs[1], AF_INET6, "fd00:2::1", 64);
+	np->addresses = tunnel_addrs;
+	np->n_addresses = 2;
+}
 
 static void build_empty_policy(void **state)
 {
@@ -317,6 +337,7 @@ static void build_empty_policy(void **state)
 	assert_false(ps.table_flags[0] & NLM_F_EXCL); /* an existing table is fine: it goes next */
 	assert_int_equal(ps.table_ops[1], NFT_MSG_DELTABLE);
 	assert_int_equal(ps.table_ops[2], NFT_MSG_NEWTABLE);
+	/* no addresses, no inbound filter, no resolvers: no preraw, input or dns chain */
 	assert_int_equal(ps.n_chains, 4);
 	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_ACCEPT, BASE_OUTPUT_RULES);
 	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_ACCEPT, 1);
@@ -328,21 +349,26 @@ static void build_empty_policy(void **state)
 	assert_contains(out->rules[0], "[ meta load oifname => reg 1 ]");
 	assert_contains(out->rules[0], "[ cmp eq reg 1 0x00006f6c 0x00000000 0x00000000 0x00000000 ]");
 	assert_contains(out->rules[0], "[ immediate reg 0 accept ]");
+	/* meta mark 0xca6c meta l4proto udp accept: wgud's own UDP, second, before anything could drop it */
+	assert_contains(out->rules[1], "[ meta load mark => reg 1 ]");
+	assert_contains(out->rules[1], "[ cmp eq reg 1 0x0000ca6c ]");
+	assert_contains(out->rules[1], "[ meta load l4proto => reg 1 ]");
+	assert_contains(out->rules[1], "[ cmp eq reg 1 0x00000011 ]");
 	/* oifname "wg0" accept */
-	assert_contains(out->rules[1], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
-	/* meta mark 0xca6c meta l4proto udp accept */
-	assert_contains(out->rules[2], "[ meta load mark => reg 1 ]");
-	assert_contains(out->rules[2], "[ cmp eq reg 1 0x0000ca6c ]");
-	assert_contains(out->rules[2], "[ meta load l4proto => reg 1 ]");
-	assert_contains(out->rules[2], "[ cmp eq reg 1 0x00000011 ]");
-	/* ct state established,related accept */
-	assert_contains(out->rules[3], "[ ct load state => reg 1 ]");
-	assert_contains(out->rules[3], "( reg 1 & 0x00000006 )");
-	assert_contains(out->rules[3], "[ cmp neq reg 1 0x00000000 ]");
+	assert_contains(out->rules[2], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
 	/* icmpv6 type nd-neighbor-solicit accept */
-	assert_contains(out->rules[5], "[ cmp eq reg 1 0x0000003a ]");
-	assert_contains(out->rules[5], "[ cmp eq reg 1 0x00000087 ]");
-	assert_contains(chain_by_name(&ps, "forward")->rules[0], "[ ct load state => reg 1 ]");
+	assert_contains(out->rules[4], "[ cmp eq reg 1 0x0000003a ]");
+	assert_contains(out->rules[4], "[ cmp eq reg 1 0x00000087 ]");
+	/* no rule in output accepts by conntrack state alone: an old flow matches nothing */
+	for (size_t i = 0; i < out->n_rules; i++)
+		assert_null(strstr(out->rules[i], "[ ct load state"));
+	/* forward: replies only from the tunnel, only for flows marked on the way out */
+	out = chain_by_name(&ps, "forward");
+	assert_contains(out->rules[0], "[ meta load iifname => reg 1 ]");
+	assert_contains(out->rules[0], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
+	assert_contains(out->rules[0], "[ ct load state => reg 1 ]");
+	assert_contains(out->rules[0], "[ ct load mark => reg 1 ]");
+	assert_contains(out->rules[0], "( reg 1 & 0x01000000 )");
 	parsed_free(&ps);
 	free(pol);
 }
@@ -350,15 +376,44 @@ static void build_empty_policy(void **state)
 static void build_kill_switch(void **state)
 {
 	struct policy *pol = empty_policy();
-	struct nft_params np = { .ifname = "wg0", .fwmark = FWMARK, .kill_switch = true, .policy = pol };
+	struct nft_params np = {
+		.ifname = "wg0", .fwmark = FWMARK, .kill_switch = true, .filter_inbound = true, .policy = pol
+	};
+	struct parsed_chain *in, *raw;
 	struct parsed ps;
 
 	(void)state;
+	set_tunnel_addrs(&np);
 	build_and_parse(&ps, &np, "wgud_wg0");
+	assert_int_equal(ps.n_chains, 6);
+	assert_chain(&ps, "preraw", "filter", NF_INET_PRE_ROUTING, -300, NF_ACCEPT, 2);
+	assert_chain(&ps, "input", "filter", NF_INET_LOCAL_IN, 0, NF_DROP, BASE_INPUT_RULES);
 	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP, BASE_OUTPUT_RULES);
 	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP, 1);
 	assert_chain(&ps, "postrouting", "nat", NF_INET_POST_ROUTING, 100, NF_ACCEPT, 0);
 	assert_chain(&ps, "prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT, 0);
+
+	raw = chain_by_name(&ps, "preraw");
+	/* iifname != "wg0" iifname != "lo" ip daddr 192.0.2.1 drop: the host, not its /24 */
+	assert_contains(raw->rules[0], "[ cmp neq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
+	assert_contains(raw->rules[0], "[ cmp neq reg 1 0x00006f6c 0x00000000 0x00000000 0x00000000 ]");
+	assert_contains(raw->rules[0], "[ payload load 4b @ network header + 16 => reg 1 ]");
+	assert_contains(raw->rules[0], "[ cmp eq reg 1 0x010200c0 ]");
+	assert_null(strstr(raw->rules[0], "bitwise"));
+	assert_contains(raw->rules[0], "[ immediate reg 0 drop ]");
+	assert_contains(raw->rules[1], "[ payload load 16b @ network header + 24 => reg 1 ]");
+
+	in = chain_by_name(&ps, "input");
+	/* only the tunnel is filtered */
+	assert_contains(in->rules[0], "[ cmp neq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
+	assert_contains(in->rules[0], "accept");
+	assert_contains(in->rules[1], "[ ct load state => reg 1 ]");
+	/* icmp type destination-unreachable accept */
+	assert_contains(in->rules[2], "[ cmp eq reg 1 0x00000001 ]");
+	assert_contains(in->rules[2], "[ cmp eq reg 1 0x00000003 ]");
+	/* icmpv6 type < 128 (errors) accept */
+	assert_contains(in->rules[5], "[ cmp eq reg 1 0x0000003a ]");
+	assert_contains(in->rules[5], "[ cmp lt reg 1 0x00000080 ]");
 	parsed_free(&ps);
 	free(pol);
 }
@@ -366,69 +421,91 @@ static void build_kill_switch(void **state)
 static void build_gateway(void **state)
 {
 	struct policy *pol = gateway_policy();
-	struct nft_params np = { .ifname = "wg0", .fwmark = FWMARK, .kill_switch = false, .policy = pol };
-	struct parsed_chain *out, *fwd, *post, *pre;
+	struct nft_params np = {
+		.ifname = "wg0", .fwmark = FWMARK, .kill_switch = false, .filter_inbound = true, .policy = pol
+	};
+	struct parsed_chain *out, *fwd, *post, *pre, *dns, *in;
 	struct parsed ps;
 
 	(void)state;
 	build_and_parse(&ps, &np, "wgud_wg0");
-	/* 3 DNS services x (2 resolvers + 1 drop), 2 allow-lan, 3 allow */
-	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_ACCEPT, BASE_OUTPUT_RULES + 9 + 2 + 3);
-	/* forward-from alone closes forwarding, kill switch or not */
-	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP, 1 + 2 + 2);
+	/* 3 DNS jumps, 2 ICMP-errors-to-clients (one per forward-from), 2 allow-lan, 3 allow */
+	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_ACCEPT, BASE_OUTPUT_RULES + 3 + 2 + 2 + 3);
+	/* forward-from alone closes forwarding, kill switch or not: replies, 3 DNS jumps, 2 subnets, 2 forwards */
+	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP, 1 + 3 + 2 + 2);
+	assert_chain(&ps, "dns", "", 0, 0, 0, 2 + 1);
+	/* 2 open ports, 3 port forwards */
+	assert_chain(&ps, "input", "filter", NF_INET_LOCAL_IN, 0, NF_DROP, BASE_INPUT_RULES + 2 + 3);
 	assert_chain(&ps, "postrouting", "nat", NF_INET_POST_ROUTING, 100, NF_ACCEPT, 1);
-	/* the targetless forward (to this host) has no rule */
-	assert_chain(&ps, "prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT, 2);
+	/* 2 targeted forwards; dns-forward: udp and tcp for each forward-from with a resolver of its family */
+	assert_chain(&ps, "prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT, 2 + 4);
 
 	out = chain_by_name(&ps, "output");
 	assert_contains(out->rules[0], "0x00006f6c"); /* lo still first */
-	/* udp dport 53 oifname "wg0" ip daddr 10.64.0.1 accept */
-	assert_contains(out->rules[1], "[ cmp eq reg 1 0x00000011 ]");
-	assert_contains(out->rules[1], "[ payload load 2b @ transport header + 2 => reg 1 ]");
-	assert_contains(out->rules[1], "[ cmp eq reg 1 0x00003500 ]");
-	assert_contains(out->rules[1], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
-	assert_contains(out->rules[1], "[ payload load 4b @ network header + 16 => reg 1 ]");
-	assert_contains(out->rules[1], "[ cmp eq reg 1 0x0100400a ]");
-	assert_contains(out->rules[1], "accept");
-	/* the same for ip6 daddr fd64::1 */
-	assert_contains(out->rules[2], "[ payload load 16b @ network header + 24 => reg 1 ]");
-	assert_contains(out->rules[2], "0x000064fd 0x00000000 0x00000000 0x01000000");
-	/* udp dport 53 drop; tcp dport 53 ...; tcp dport 853 drop */
-	assert_contains(out->rules[3], "[ cmp eq reg 1 0x00003500 ]");
-	assert_contains(out->rules[3], "[ immediate reg 0 drop ]");
-	assert_contains(out->rules[4], "[ cmp eq reg 1 0x00000006 ]");
-	assert_contains(out->rules[9], "[ cmp eq reg 1 0x00005503 ]");
-	assert_contains(out->rules[9], "[ immediate reg 0 drop ]");
-	assert_contains(out->rules[10], "0x00306777"); /* then the tunnel */
-	assert_contains(out->rules[11], "[ meta load mark => reg 1 ]");
+	assert_contains(out->rules[1], "[ meta load mark => reg 1 ]");
+	/* udp dport 53 jump dns */
+	assert_contains(out->rules[2], "[ cmp eq reg 1 0x00000011 ]");
+	assert_contains(out->rules[2], "[ payload load 2b @ transport header + 2 => reg 1 ]");
+	assert_contains(out->rules[2], "[ cmp eq reg 1 0x00003500 ]");
+	assert_contains(out->rules[2], "[ immediate reg 0 jump -> dns ]");
+	assert_contains(out->rules[3], "[ cmp eq reg 1 0x00000006 ]");
+	assert_contains(out->rules[4], "[ cmp eq reg 1 0x00005503 ]");
+	assert_contains(out->rules[5], "0x00306777"); /* then the tunnel */
+	/* ct state related ct mark & 0x01000000 ip daddr 172.20.0.0/24 accept */
+	assert_contains(out->rules[6], "[ ct load state => reg 1 ]");
+	assert_contains(out->rules[6], "( reg 1 & 0x00000004 )");
+	assert_contains(out->rules[6], "[ ct load mark => reg 1 ]");
+	assert_contains(out->rules[6], "[ cmp eq reg 1 0x000014ac ]");
 	/* ip daddr 192.168.1.0/24 accept */
-	assert_contains(out->rules[16], "( reg 1 & 0x00ffffff )");
-	assert_contains(out->rules[16], "[ cmp eq reg 1 0x0001a8c0 ]");
+	assert_contains(out->rules[11], "( reg 1 & 0x00ffffff )");
+	assert_contains(out->rules[11], "[ cmp eq reg 1 0x0001a8c0 ]");
 	/* ip6 daddr fd00:1::/64 accept */
-	assert_contains(out->rules[17], "( reg 1 & 0xffffffff 0xffffffff 0x00000000 0x00000000 )");
+	assert_contains(out->rules[12], "( reg 1 & 0xffffffff 0xffffffff 0x00000000 0x00000000 )");
 	/* ip daddr 198.51.100.7 tcp dport 443 accept */
-	assert_contains(out->rules[18], "[ cmp eq reg 1 0x076433c6 ]");
-	assert_contains(out->rules[18], "[ cmp eq reg 1 0x00000006 ]");
-	assert_contains(out->rules[18], "[ cmp eq reg 1 0x0000bb01 ]");
+	assert_contains(out->rules[13], "[ cmp eq reg 1 0x076433c6 ]");
+	assert_contains(out->rules[13], "[ cmp eq reg 1 0x00000006 ]");
+	assert_contains(out->rules[13], "[ cmp eq reg 1 0x0000bb01 ]");
 	/* ip6 daddr 2001:db8::1 meta l4proto icmpv6 accept: icmp means icmpv6 for v6 */
-	assert_contains(out->rules[19], "[ cmp eq reg 1 0x0000003a ]");
+	assert_contains(out->rules[14], "[ cmp eq reg 1 0x0000003a ]");
 	/* ip daddr 203.0.113.0/25 accept: any protocol */
-	assert_contains(out->rules[20], "( reg 1 & 0x80ffffff )");
-	assert_null(strstr(out->rules[20], "l4proto"));
+	assert_contains(out->rules[15], "( reg 1 & 0x80ffffff )");
+	assert_null(strstr(out->rules[15], "l4proto"));
+
+	dns = chain_by_name(&ps, "dns");
+	/* oifname "wg0" ip daddr 10.64.0.1 return; the same for fd64::1; drop */
+	assert_contains(dns->rules[0], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
+	assert_contains(dns->rules[0], "[ cmp eq reg 1 0x0100400a ]");
+	assert_contains(dns->rules[0], "[ immediate reg 0 return ]");
+	assert_contains(dns->rules[1], "0x000064fd 0x00000000 0x00000000 0x01000000");
+	assert_contains(dns->rules[2], "[ immediate reg 0 drop ]");
 
 	fwd = chain_by_name(&ps, "forward");
-	/* iifname != "wg0" ip saddr 172.20.0.0/24 oifname "wg0" accept */
+	/* iifname != "wg0" udp dport 53 jump dns: not what the tunnel sends to a port forward */
 	assert_contains(fwd->rules[1], "[ cmp neq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
-	assert_contains(fwd->rules[1], "[ payload load 4b @ network header + 12 => reg 1 ]");
-	assert_contains(fwd->rules[1], "[ cmp eq reg 1 0x000014ac ]");
-	assert_contains(fwd->rules[2], "[ payload load 16b @ network header + 8 => reg 1 ]");
-	/* iifname "wg0" ip daddr 10.0.0.5 tcp dport 80 ct status dnat accept */
-	assert_contains(fwd->rules[3], "[ cmp eq reg 1 0x0500000a ]");
-	assert_contains(fwd->rules[3], "[ cmp eq reg 1 0x00005000 ]");
-	assert_contains(fwd->rules[3], "[ ct load status => reg 1 ]");
-	assert_contains(fwd->rules[3], "( reg 1 & 0x00000020 )");
+	assert_contains(fwd->rules[1], "jump -> dns");
+	/* iifname != "wg0" ip saddr 172.20.0.0/24 oifname "wg0" ct mark set ct mark | 0x01000000 accept */
+	assert_contains(fwd->rules[4], "[ cmp neq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
+	assert_contains(fwd->rules[4], "[ payload load 4b @ network header + 12 => reg 1 ]");
+	assert_contains(fwd->rules[4], "[ cmp eq reg 1 0x000014ac ]");
+	assert_contains(fwd->rules[4], "[ bitwise reg 1 = ( reg 1 & 0xfeffffff ) ^ 0x01000000 ]");
+	assert_contains(fwd->rules[4], "[ ct set mark with reg 1 ]");
+	assert_contains(fwd->rules[5], "[ payload load 16b @ network header + 8 => reg 1 ]");
+	/* iifname "wg0" ip daddr 10.0.0.5 tcp dport 80 ct status dnat (marked) accept */
+	assert_contains(fwd->rules[6], "[ cmp eq reg 1 0x0500000a ]");
+	assert_contains(fwd->rules[6], "[ cmp eq reg 1 0x00005000 ]");
+	assert_contains(fwd->rules[6], "[ ct load status => reg 1 ]");
+	assert_contains(fwd->rules[6], "( reg 1 & 0x00000020 )");
+	assert_contains(fwd->rules[6], "[ ct set mark with reg 1 ]");
 	/* the v6 forward keeps its port: udp dport 5001 */
-	assert_contains(fwd->rules[4], "[ cmp eq reg 1 0x00008913 ]");
+	assert_contains(fwd->rules[7], "[ cmp eq reg 1 0x00008913 ]");
+
+	in = chain_by_name(&ps, "input");
+	/* open tcp 51413, udp 51413 */
+	assert_contains(in->rules[6], "[ cmp eq reg 1 0x0000d5c8 ]");
+	assert_contains(in->rules[7], "[ cmp eq reg 1 0x00000011 ]");
+	/* the targetless forward opens its port on this host: udp dport 5000 */
+	assert_contains(in->rules[9], "[ cmp eq reg 1 0x00008813 ]");
+	assert_null(strstr(in->rules[9], "ct load status"));
 
 	post = chain_by_name(&ps, "postrouting");
 	assert_contains(post->rules[0], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
@@ -444,6 +521,14 @@ static void build_gateway(void **state)
 	/* dnat ip6 to fd20::5, same port */
 	assert_contains(pre->rules[1], "[ nat dnat ip6 addr_min reg 1 ]");
 	assert_contains(pre->rules[1], "[ immediate reg 1 0x000020fd 0x00000000 0x00000000 0x05000000 ]");
+	/* dns-forward: iifname != "wg0" ip saddr 172.20.0.0/24 fib daddr type local udp dport 53 dnat to 10.64.0.1 */
+	assert_contains(pre->rules[2], "[ cmp neq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
+	assert_contains(pre->rules[2], "[ fib daddr type => reg 1 ]");
+	assert_contains(pre->rules[2], "[ cmp eq reg 1 0x00000002 ]");
+	assert_contains(pre->rules[2], "[ cmp eq reg 1 0x00003500 ]");
+	assert_contains(pre->rules[2], "[ immediate reg 1 0x0100400a ]");
+	assert_contains(pre->rules[3], "[ cmp eq reg 1 0x00000006 ]");
+	assert_contains(pre->rules[4], "[ immediate reg 1 0x000064fd 0x00000000 0x00000000 0x01000000 ]");
 	parsed_free(&ps);
 	free(pol);
 }
@@ -451,17 +536,73 @@ static void build_gateway(void **state)
 static void build_full_policy(void **state)
 {
 	struct policy *pol = full_policy();
-	struct nft_params np = { .ifname = "wg0", .fwmark = FWMARK, .kill_switch = true, .policy = pol };
+	struct nft_params np = {
+		.ifname = "wg0", .fwmark = FWMARK, .kill_switch = true, .filter_inbound = true, .policy = pol
+	};
 	const size_t n = POLICY_MAX_ENTRIES;
 	struct parsed ps;
 
 	(void)state;
 	build_and_parse(&ps, &np, "wgud_wg0");
-	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP, BASE_OUTPUT_RULES + 3 * (n + 1) + 2 * n);
-	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP, 1 + 2 * n);
+	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP, BASE_OUTPUT_RULES + 3 + n + 2 * n);
+	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP, 1 + 3 + 2 * n);
+	assert_chain(&ps, "dns", "", 0, 0, 0, n + 1);
+	assert_chain(&ps, "input", "filter", NF_INET_LOCAL_IN, 0, NF_DROP, BASE_INPUT_RULES + 2 * n);
 	assert_chain(&ps, "postrouting", "nat", NF_INET_POST_ROUTING, 100, NF_ACCEPT, 1);
-	assert_chain(&ps, "prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT, n);
+	assert_chain(&ps, "prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT, n + 2 * n);
 	parsed_free(&ps);
+	free(pol);
+}
+
+/* What stays after a stop in lockdown: nothing out but loopback, ND, the endpoints' UDP and the exceptions. */
+static void build_lockdown(void **state)
+{
+	struct policy *pol = gateway_policy();
+	union model_sockaddr eps[2];
+	struct nft_lockdown l = { .ifname = "wg0", .policy = pol, .endpoints = eps, .n_endpoints = 2 };
+	struct parsed_chain *out;
+	struct parsed ps;
+	void *buf = malloc(BIG);
+	ssize_t len;
+
+	(void)state;
+	assert_non_null(buf);
+	resolver(&eps[0], AF_INET, "198.51.100.2");
+	eps[0].sin.sin_port = htons(51820);
+	resolver(&eps[1], AF_INET6, "2001:db8::2");
+	eps[1].sin6.sin6_port = htons(53);
+	len = nft_build_lockdown(buf, BIG, &l, 77);
+	parse_batch(&ps, buf, len, 77, "wgud_wg0");
+	assert_int_equal(ps.n_table_ops, 3); /* replaces whatever is there, in one go */
+	assert_int_equal(ps.n_chains, 2);
+	/* lo, 3 ND, 2 endpoints, 2 allow-lan, 3 allow */
+	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP, 1 + 3 + 2 + 2 + 3);
+	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP, 0);
+	out = chain_by_name(&ps, "output");
+	/* ip daddr 198.51.100.2 udp dport 51820 accept */
+	assert_contains(out->rules[4], "[ cmp eq reg 1 0x026433c6 ]");
+	assert_contains(out->rules[4], "[ cmp eq reg 1 0x00000011 ]");
+	assert_contains(out->rules[4], "[ cmp eq reg 1 0x00006cca ]");
+	assert_contains(out->rules[5], "[ cmp eq reg 1 0x00003500 ]");
+	/* no DNS, no tunnel, no mark: the mark of a dead wgud proves nothing */
+	for (size_t i = 0; i < out->n_rules; i++) {
+		assert_null(strstr(out->rules[i], "mark"));
+		assert_null(strstr(out->rules[i], "0x00306777"));
+	}
+	parsed_free(&ps);
+
+	/* bad parameters */
+	l.ifname = "bad/name";
+	assert_int_equal(nft_build_lockdown(buf, BIG, &l, 1), -EINVAL);
+	l.ifname = "wg0";
+	eps[1].sa.sa_family = AF_UNIX;
+	assert_int_equal(nft_build_lockdown(buf, BIG, &l, 1), -EINVAL);
+	l.endpoints = NULL;
+	assert_int_equal(nft_build_lockdown(buf, BIG, &l, 1), -EINVAL);
+	l.n_endpoints = 0;
+	assert_true(nft_build_lockdown(buf, BIG, &l, 1) > 0);
+	assert_int_equal(nft_build_lockdown(buf, 100, &l, 1), -ENOSPC);
+	free(buf);
 	free(pol);
 }
 
@@ -658,50 +799,78 @@ static void kernel_probe(void **state)
 static void kernel_replace_lists_back(void **state)
 {
 	struct policy *pol = gateway_policy();
-	struct nft_params np = { .ifname = "v0", .fwmark = FWMARK, .kill_switch = true, .policy = pol };
+	struct nft_params np = {
+		.ifname = "v0", .fwmark = FWMARK, .kill_switch = true, .filter_inbound = true, .policy = pol
+	};
 	char *json, *text;
 
 	(void)state;
 	if (!have_kernel)
 		skip();
 	forget_tables();
+	set_tunnel_addrs(&np);
 	/* a stale table, as an older wgud or a person left it: replaced, not merged */
 	assert_int_equal(run("nft add table inet wgud_v0 && nft add chain inet wgud_v0 stale"), 0);
 	assert_int_equal(nft_replace(&np), 0);
 
 	json = list_table("v0", true);
-	assert_json_chain(json, "output", "drop", BASE_OUTPUT_RULES + 9 + 2 + 3);
-	assert_json_chain(json, "forward", "drop", 5);
+	assert_json_chain(json, "preraw", "accept", 2);
+	assert_json_chain(json, "input", "drop", BASE_INPUT_RULES + 2 + 3);
+	assert_json_chain(json, "output", "drop", BASE_OUTPUT_RULES + 3 + 2 + 2 + 3);
+	assert_json_chain(json, "forward", "drop", 1 + 3 + 2 + 2);
+	assert_int_equal(count(json, "\"chain\": \"dns\""), 3);
 	assert_json_chain(json, "postrouting", "accept", 1);
-	assert_json_chain(json, "prerouting", "accept", 2);
+	assert_json_chain(json, "prerouting", "accept", 2 + 4);
 	assert_null(strstr(json, "stale"));
 	free(json);
 
 	/* nft reads our bytecode back as the rules a person would write */
 	text = list_table("v0", false);
+	assert_contains(text, "type filter hook prerouting priority raw; policy accept;");
+	assert_contains(text, "iifname != \"v0\" iifname != \"lo\" ip daddr 192.0.2.1 drop");
+	assert_contains(text, "iifname != \"v0\" iifname != \"lo\" ip6 daddr fd00:2::1 drop");
+	assert_contains(text, "type filter hook input priority filter; policy drop;");
+	assert_contains(text, "iifname != \"v0\" accept");
+	assert_contains(text, "icmp type destination-unreachable accept");
+	assert_contains(text, "icmpv6 type < echo-request accept");
+	assert_contains(text, "tcp dport 51413 accept");
+	assert_contains(text, "udp dport 5000 accept");
 	assert_contains(text, "type filter hook output priority filter; policy drop;");
 	assert_contains(text, "type nat hook postrouting priority srcnat; policy accept;");
 	assert_contains(text, "type nat hook prerouting priority dstnat; policy accept;");
 	assert_contains(text, "oifname \"lo\" accept");
-	assert_contains(text, "udp dport 53 oifname \"v0\" ip daddr 10.64.0.1 accept");
-	assert_contains(text, "tcp dport 853 oifname \"v0\" ip6 daddr fd64::1 accept");
-	assert_contains(text, "tcp dport 853 drop");
 	assert_contains(text, "meta mark 0x0000ca6c meta l4proto udp accept");
-	assert_contains(text, "ct state established,related accept");
+	assert_contains(text, "udp dport 53 jump dns");
+	assert_contains(text, "tcp dport 853 jump dns");
+	assert_contains(text, "chain dns {");
+	assert_contains(text, "oifname \"v0\" ip daddr 10.64.0.1 return");
+	assert_contains(text, "oifname \"v0\" ip6 daddr fd64::1 return");
+	assert_contains(text, "ct state related ct mark & 0x01000000 != 0x00000000 ip daddr 172.20.0.0/24 accept");
 	assert_contains(text, "icmpv6 type nd-neighbor-solicit accept");
 	assert_contains(text, "ip daddr 192.168.1.0/24 accept");
 	assert_contains(text, "ip6 daddr fd00:1::/64 accept");
 	assert_contains(text, "ip daddr 198.51.100.7 tcp dport 443 accept");
 	assert_contains(text, "ip daddr 203.0.113.0/25 accept");
-	assert_contains(text, "iifname != \"v0\" ip saddr 172.20.0.0/24 oifname \"v0\" accept");
-	assert_contains(text, "iifname != \"v0\" ip6 saddr fd20::/64 oifname \"v0\" accept");
-	assert_contains(text, "iifname \"v0\" ip daddr 10.0.0.5 tcp dport 80 ct status dnat accept");
+	assert_contains(text, "iifname \"v0\" ct state established,related ct mark & 0x01000000 != 0x00000000 accept");
+	assert_contains(text, "iifname != \"v0\" udp dport 53 jump dns");
+	assert_contains(text,
+			"iifname != \"v0\" ip saddr 172.20.0.0/24 oifname \"v0\" ct mark set ct mark | 0x01000000 accept");
+	assert_contains(text, "iifname != \"v0\" ip6 saddr fd20::/64 oifname \"v0\" ct mark set ct mark | 0x01000000 accept");
+	assert_contains(text, "iifname \"v0\" ip daddr 10.0.0.5 tcp dport 80 ct status dnat ct mark set ct mark | 0x01000000 accept");
 	assert_contains(text, "oifname \"v0\" masquerade");
 	assert_contains(text, "tcp dport 8080 dnat ip to 10.0.0.5:80");
 	assert_contains(text, "udp dport 5001 dnat ip6 to fd20::5");
+	assert_contains(text, "iifname != \"v0\" ip saddr 172.20.0.0/24 fib daddr type local udp dport 53 dnat ip to 10.64.0.1");
+	assert_contains(text, "iifname != \"v0\" ip6 saddr fd20::/64 fib daddr type local tcp dport 53 dnat ip6 to fd64::1");
+	/* nothing but the input chain (replies coming back through the tunnel) accepts by state alone */
+	assert_int_equal(count(text, "\t\tct state established,related accept"), 1);
+	assert_null(strstr(strstr(text, "chain output {"), "\t\tct state established,related accept"));
 	free(text);
 
+	assert_int_equal(nft_table_exists("v0"), 1);
 	assert_int_equal(nft_delete("v0"), 0);
+	assert_int_equal(nft_table_exists("v0"), 0);
+	assert_int_equal(nft_table_exists("bad/name"), -EINVAL);
 	free(pol);
 }
 
@@ -829,7 +998,9 @@ static void kernel_delete(void **state)
 static void kernel_full_policy(void **state)
 {
 	struct policy *pol = full_policy();
-	struct nft_params np = { .ifname = "v0", .fwmark = FWMARK, .kill_switch = true, .policy = pol };
+	struct nft_params np = {
+		.ifname = "v0", .fwmark = FWMARK, .kill_switch = true, .filter_inbound = true, .policy = pol
+	};
 	const size_t n = POLICY_MAX_ENTRIES;
 	char *json;
 
@@ -839,9 +1010,10 @@ static void kernel_full_policy(void **state)
 	forget_tables();
 	assert_int_equal(nft_replace(&np), 0);
 	json = list_table("v0", true);
-	assert_json_chain(json, "output", "drop", BASE_OUTPUT_RULES + 3 * (n + 1) + 2 * n);
-	assert_json_chain(json, "forward", "drop", 1 + 2 * n);
-	assert_json_chain(json, "prerouting", "accept", n);
+	assert_json_chain(json, "output", "drop", BASE_OUTPUT_RULES + 3 + n + 2 * n);
+	assert_json_chain(json, "forward", "drop", 1 + 3 + 2 * n);
+	assert_json_chain(json, "input", "drop", BASE_INPUT_RULES + 2 * n);
+	assert_json_chain(json, "prerouting", "accept", 3 * n);
 	free(json);
 	assert_int_equal(nft_delete("v0"), 0);
 	free(pol);
@@ -937,6 +1109,66 @@ static void kernel_packets_dns(void **state)
 	free(pol);
 }
 
+/* A VPN endpoint on UDP 53 with DNS confined: wgud's own handshake passes before the DNS rules see it. */
+static void kernel_packets_endpoint_on_53(void **state)
+{
+	struct policy *pol = empty_policy();
+	struct nft_params np = { .ifname = "wgx", .fwmark = FWMARK, .kill_switch = true, .policy = pol };
+
+	(void)state;
+	if (!have_kernel)
+		skip();
+	forget_tables();
+	resolver(&pol->dns[pol->n_dns++], AF_INET, "10.9.0.53");
+	assert_int_equal(nft_replace(&np), 0);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 53, FWMARK), 0);
+	assert_int_equal(udp_send(AF_INET6, "fd09::2", 53, FWMARK), 0);
+	/* anyone else's DNS there is still dropped */
+	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 53, 0), -EPERM);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.53", 53, 0), -EPERM);
+	assert_int_equal(nft_delete("wgx"), 0);
+	free(pol);
+}
+
+/* The table a stopped wgud leaves in lockdown. */
+static void kernel_packets_lockdown(void **state)
+{
+	struct policy *pol = empty_policy();
+	union model_sockaddr ep;
+	struct nft_lockdown l = { .ifname = "wgx", .policy = pol, .endpoints = &ep, .n_endpoints = 1 };
+
+	(void)state;
+	if (!have_kernel)
+		skip();
+	forget_tables();
+	resolver(&ep, AF_INET, "10.9.0.2");
+	ep.sin.sin_port = htons(51820);
+	cidr(&pol->allow_lan[pol->n_allow_lan++], AF_INET6, "fd09::", 64);
+	assert_int_equal(nft_lock(&l), 0);
+	assert_int_equal(nft_table_exists("wgx"), 1);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 51820, 0), 0);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 51821, 0), -EPERM);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.3", 51820, 0), -EPERM);
+	/* a mark means nothing once wgud is gone */
+	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 9, FWMARK), -EPERM);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.53", 53, 0), -EPERM);
+	assert_int_equal(udp_send(AF_INET, "127.0.0.1", 9, 0), 0);
+	assert_int_equal(udp_send(AF_INET6, "fd09::77", 9, 0), 0);
+
+	/* a running table replaces it in one batch, and the lockdown one comes back the same way */
+	{
+		struct nft_params np = { .ifname = "wgx", .fwmark = FWMARK, .kill_switch = true, .policy = pol };
+
+		assert_int_equal(nft_replace(&np), 0);
+		assert_int_equal(udp_send(AF_INET, "10.9.0.2", 9, FWMARK), 0);
+		assert_int_equal(nft_lock(&l), 0);
+		assert_int_equal(udp_send(AF_INET, "10.9.0.2", 9, FWMARK), -EPERM);
+	}
+	assert_int_equal(nft_delete("wgx"), 0);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 9, 0), 0);
+	free(pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -944,6 +1176,7 @@ int main(void)
 		cmocka_unit_test(build_kill_switch),
 		cmocka_unit_test(build_gateway),
 		cmocka_unit_test(build_full_policy),
+		cmocka_unit_test(build_lockdown),
 		cmocka_unit_test(build_refuses_bad_params),
 		cmocka_unit_test(build_needs_room),
 		cmocka_unit_test(build_delete),
@@ -955,6 +1188,8 @@ int main(void)
 		cmocka_unit_test(kernel_full_policy),
 		cmocka_unit_test(kernel_packets_kill_switch),
 		cmocka_unit_test(kernel_packets_dns),
+		cmocka_unit_test(kernel_packets_endpoint_on_53),
+		cmocka_unit_test(kernel_packets_lockdown),
 	};
 
 	return cmocka_run_group_tests(tests, netns_setup, NULL);

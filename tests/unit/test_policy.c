@@ -28,13 +28,16 @@ static const char base[] = "kill-switch on\n"
 			   "allow add tcp 192.0.2.1:443\n"
 			   "forward-from add 172.20.0.0/24\n"
 			   "port-forward add tcp 8080 172.20.0.5:80\n"
-			   "dns set 9.9.9.9\n";
+			   "open add udp 51413\n"
+			   "dns set 9.9.9.9\n"
+			   "dns-forward on\n";
 
 static const char base_json[] =
 	"{\"kill_switch\":\"on\",\"masquerade\":true,\"allow_lan\":[\"192.168.0.0/16\"],"
 	"\"allow\":[{\"proto\":\"tcp\",\"addr\":\"192.0.2.1/32\",\"port\":443}],\"forward_from\":[\"172.20.0.0/24\"],"
 	"\"port_forward\":[{\"proto\":\"tcp\",\"port\":8080,\"target\":\"172.20.0.5\",\"target_port\":80}],"
-	"\"dns\":[\"9.9.9.9\"],\"dns_from_conf\":false}";
+	"\"open\":[{\"proto\":\"udp\",\"port\":51413}],\"dns\":[\"9.9.9.9\"],\"dns_from_conf\":false,"
+	"\"dns_forward\":true}";
 
 static void load(struct policy *p, const char *setup)
 {
@@ -60,6 +63,15 @@ static int run_line(struct policy *p, const char *line, char *err, size_t err_le
 	if (ret)
 		return ret;
 	return policy_apply_words(p, words, n, err, err_len);
+}
+
+static int count_lines(const char *text)
+{
+	int n = 0;
+
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
 }
 
 static const char *json(const struct policy *p)
@@ -136,6 +148,14 @@ static const struct accept_case accepted[] = {
 	{ "dns set 9.9.9.9 1.1.1.1", "dns set 8.8.8.8", "\"dns\":[\"8.8.8.8\"],\"dns_from_conf\":false" },
 	{ "", "  allow-lan\tadd   10.0.0.0/8  \r\n", "\"allow_lan\":[\"10.0.0.0/8\"]" },
 	{ "", "kill-switch on\n", "\"kill_switch\":\"on\"" },
+	{ "", "kill-switch lockdown", "\"kill_switch\":\"lockdown\"" },
+	{ "kill-switch lockdown", "kill-switch auto", "\"kill_switch\":\"auto\"" },
+	{ "", "open add tcp 51413", "\"open\":[{\"proto\":\"tcp\",\"port\":51413}]" },
+	{ "open add tcp 51413", "open add udp 51413",
+	  "\"open\":[{\"proto\":\"tcp\",\"port\":51413},{\"proto\":\"udp\",\"port\":51413}]" },
+	{ "open add tcp 51413\nopen add tcp 9091", "open del tcp 51413", "\"open\":[{\"proto\":\"tcp\",\"port\":9091}]" },
+	{ "", "dns-forward on", "\"dns_forward\":true" },
+	{ "dns-forward on", "dns-forward off", "\"dns_forward\":false" },
 };
 
 static void commands_accepted(void **state)
@@ -179,6 +199,7 @@ static const struct refuse_case refused[] = {
 	{ "", "allow-lan del 10.0.0.0/8", -ENOENT, "10.0.0.0/8 is not in the list" },
 	{ "", "allow-lan del 192.168.0.0/24", -ENOENT, "not in the list" },
 	{ "", "frobnicate on", -EINVAL, "unknown command 'frobnicate'" },
+	{ "", "frobnicate", -EINVAL, "dns-forward, show or help)" },
 	{ "", "Kill-switch on", -EINVAL, "unknown command" },
 	{ "", "show", -EINVAL, "show:" },
 	{ "", "kill-switch", -EINVAL, "usage: kill-switch on|off|auto" },
@@ -235,6 +256,19 @@ static const struct refuse_case refused[] = {
 	{ "", "dns set 1.1.1.1 bogus", -EINVAL, "bad resolver address 'bogus'" },
 	{ "", "dns add 9.9.9.9", -EINVAL, "usage: dns set [ADDR...]" },
 	{ "", "dns", -EINVAL, "usage: dns" },
+	{ "", "kill-switch Lockdown", -EINVAL, "usage: kill-switch on|off|auto|lockdown" },
+	{ "", "open add tcp", -EINVAL, "usage: open add|del tcp|udp PORT" },
+	{ "", "open tcp 51413", -EINVAL, "usage: open add|del tcp|udp PORT" },
+	{ "", "open add any 51413", -EINVAL, "usage: open" },
+	{ "", "open add icmp 1", -EINVAL, "usage: open" },
+	{ "", "open add tcp 0", -EINVAL, "open: bad port '0'" },
+	{ "", "open add tcp 65536", -EINVAL, "open: bad port '65536'" },
+	{ "", "open add udp 51413", -EEXIST, "udp port 51413 is already open" },
+	{ "", "open del tcp 51413", -ENOENT, "tcp port 51413 is not open" },
+	{ "", "open add tcp 80 81", -EINVAL, "usage: open" },
+	{ "", "dns-forward", -EINVAL, "usage: dns-forward on|off" },
+	{ "", "dns-forward yes", -EINVAL, "usage: dns-forward on|off" },
+	{ "", "help", -EINVAL, "unknown command 'help'" },
 	{ "", "", -EINVAL, "empty command" },
 	/* Refused by policy_split: binary garbage, overlong and wordy lines. */
 	{ "", "allow-lan add \x01\x02", -EINVAL, NULL },
@@ -383,8 +417,10 @@ static void list_line(char *line, size_t len, size_t list, unsigned int i)
 		snprintf(line, len, "allow add tcp 10.0.%u.%u:443", a, b);
 	else if (list == 2)
 		snprintf(line, len, "forward-from add fd00:%x:%x::/48", a, b);
-	else
+	else if (list == 3)
 		snprintf(line, len, "port-forward add udp %u", 1000 + i);
+	else
+		snprintf(line, len, "open add tcp %u", 2000 + i);
 }
 
 /* Fill one list to POLICY_MAX_ENTRIES; the next add is -E2BIG and changes nothing. */
@@ -395,7 +431,7 @@ static void list_full(void **state)
 	unsigned int i;
 
 	(void)state;
-	for (list = 0; list < 4; list++) {
+	for (list = 0; list < 5; list++) {
 		load(&pol, "");
 		for (i = 0; i < POLICY_MAX_ENTRIES; i++) {
 			list_line(line, sizeof(line), list, i);
@@ -464,6 +500,19 @@ static void flags(void **state)
 		  "\"port_forward\":[{\"proto\":\"tcp\",\"port\":8080,\"target\":\"172.20.0.5\",\"target_port\":80}]" },
 		{ "--port-forward", { "udp", "53" }, 2, "{\"proto\":\"udp\",\"port\":53,\"target\":null,\"target_port\":53}" },
 		{ "--dns", { "9.9.9.9" }, 1, "\"dns\":[\"9.9.9.9\"],\"dns_from_conf\":false" },
+		{ "--kill-switch", { "lockdown" }, 1, "\"kill_switch\":\"lockdown\"" },
+		{ "--open", { "tcp", "51413" }, 2, "\"open\":[{\"proto\":\"tcp\",\"port\":51413}]" },
+		{ "--dns-forward", { NULL }, 0, "\"dns_forward\":true" },
+		{ "--dns-forward", { "off" }, 1, "\"dns_forward\":false" },
+		/* lists, as gluetun's variables are written */
+		{ "--forward-from", { "172.28.0.0/24;10.30.0.0/24;192.168.50.0/24" }, 1,
+		  "\"forward_from\":[\"172.28.0.0/24\",\"10.30.0.0/24\",\"192.168.50.0/24\"]" },
+		{ "--allow-lan", { "192.168.1.0/24,fd00:1::/64" }, 1, "\"allow_lan\":[\"192.168.1.0/24\",\"fd00:1::/64\"]" },
+		{ "--dns", { "9.9.9.9,2620:fe::fe" }, 1, "\"dns\":[\"9.9.9.9\",\"2620:fe::fe\"]" },
+		{ "--open", { "udp", "51413;6881" }, 2,
+		  "\"open\":[{\"proto\":\"udp\",\"port\":51413},{\"proto\":\"udp\",\"port\":6881}]" },
+		{ "--allow", { "tcp", "192.0.2.1:443;[2001:db8::1]:443" }, 2,
+		  "{\"proto\":\"tcp\",\"addr\":\"2001:db8::1/128\",\"port\":443}]" },
 	};
 	static const struct {
 		const char *flag;
@@ -489,7 +538,17 @@ static void flags(void **state)
 		{ "--dns", { "9.9.9.9:53" }, 1, -EINVAL, "--dns: bad resolver address" },
 		{ "--dns", { "9.9.9.9" }, 1, -EEXIST, "given twice" },
 		{ "--dns", { NULL }, 0, -EINVAL, "usage: --dns ADDR" },
-		{ "--allow-lan", { "\x1b]0;x\x07" }, 1, -EINVAL, "bad CIDR '?]0;x?'" },
+		{ "--allow-lan", { "\x1b]0x\x07" }, 1, -EINVAL, "bad CIDR '?]0x?'" },
+		/* lists: one bad value refuses them all, and names the value */
+		{ "--allow-lan", { "10.9.0.0/16;10.8.0.0/33" }, 1, -EINVAL, "--allow-lan: bad CIDR '10.8.0.0/33'" },
+		{ "--forward-from", { "10.9.0.0/16,,10.8.0.0/16" }, 1, -EINVAL, "an empty value in the list" },
+		{ "--forward-from", { "10.9.0.0/16;" }, 1, -EINVAL, "an empty value in the list" },
+		{ "--forward-from", { "10.9.0.0/16;10.9.0.0/16" }, 1, -EEXIST, "10.9.0.0/16 is already in the list" },
+		{ "--dns", { "1.1.1.1;1.1.1.1" }, 1, -EEXIST, "given twice" },
+		{ "--open", { "tcp", "80;0" }, 2, -EINVAL, "--open: bad port '0'" },
+		{ "--open", { "icmp", "80" }, 2, -EINVAL, "usage: --open tcp|udp PORT" },
+		{ "--kill-switch", { "lockdown;on" }, 1, -EINVAL, "usage: --kill-switch" },
+		{ "--dns-forward", { "yes" }, 1, -EINVAL, "usage: --dns-forward [on|off]" },
 	};
 	char err[256];
 	size_t i, lo, hi;
@@ -542,10 +601,10 @@ static void flag_dns_replaces_conf(void **state)
 	pol.dns[1].sin.sin_addr.s_addr = htonl(0x08080808);
 	pol.n_dns = 2;
 	assert_int_equal(policy_apply_flag(&pol, "--dns", (char *[]){ "9.9.9.9" }, 1, err, sizeof(err)), 0);
-	assert_string_equal(strstr(json(&pol), "\"dns\""), "\"dns\":[\"9.9.9.9\"],\"dns_from_conf\":false}");
+	assert_string_equal(strstr(json(&pol), "\"dns\""), "\"dns\":[\"9.9.9.9\"],\"dns_from_conf\":false,\"dns_forward\":false}");
 	assert_int_equal(policy_apply_flag(&pol, "--dns", (char *[]){ "2620:fe::fe" }, 1, err, sizeof(err)), 0);
 	assert_string_equal(strstr(json(&pol), "\"dns\""),
-			    "\"dns\":[\"9.9.9.9\",\"2620:fe::fe\"],\"dns_from_conf\":false}");
+			    "\"dns\":[\"9.9.9.9\",\"2620:fe::fe\"],\"dns_from_conf\":false,\"dns_forward\":false}");
 	assert_int_equal(pol.dns[1].sa.sa_family, AF_INET6);
 }
 
@@ -565,8 +624,8 @@ static void file_applied(void **state)
 	policy_init(&pol);
 	assert_int_equal(policy_apply_file(&pol, "t.policy", text, strlen(text), err, sizeof(err)), 0);
 	assert_string_equal(json(&pol), "{\"kill_switch\":\"auto\",\"masquerade\":true,\"allow_lan\":[\"10.0.0.0/8\"],"
-					"\"allow\":[],\"forward_from\":[\"172.20.0.0/24\"],\"port_forward\":[],\"dns\":[],"
-					"\"dns_from_conf\":true}");
+					"\"allow\":[],\"forward_from\":[\"172.20.0.0/24\"],\"port_forward\":[],\"open\":[],"
+					"\"dns\":[],\"dns_from_conf\":true,\"dns_forward\":false}");
 
 	/* the whole base, and an empty file */
 	load(&pol, base);
@@ -639,41 +698,38 @@ static void file_long_lines(void **state)
 	assert_memory_equal(&before, &pol, sizeof(pol));
 }
 
-static void kill_switch_active(void **state)
+static void kill_switch_mode(void **state)
 {
-	struct model_device *m = model_device_new();
-	struct model_peer *peer;
-	struct cidr c = { .family = AF_INET, .addr = { 10 }, .cidr = 8 };
-	struct cidr all6 = { .family = AF_INET6, .cidr = 0 };
-	struct cidr all4 = { .family = AF_INET, .cidr = 0 };
+	static const struct {
+		const char *setup;
+		bool full_tunnel;
+		enum policy_kill_switch want;
+	} cases[] = {
+		{ "", false, POLICY_KILL_SWITCH_OFF },
+		{ "", true, POLICY_KILL_SWITCH_ON },
+		/* a gateway locks down by default, full tunnel or not */
+		{ "forward-from add 172.20.0.0/24", false, POLICY_KILL_SWITCH_LOCKDOWN },
+		{ "forward-from add 172.20.0.0/24", true, POLICY_KILL_SWITCH_LOCKDOWN },
+		{ "kill-switch off", true, POLICY_KILL_SWITCH_OFF },
+		{ "kill-switch off\nforward-from add 172.20.0.0/24", true, POLICY_KILL_SWITCH_OFF },
+		{ "kill-switch on", false, POLICY_KILL_SWITCH_ON },
+		{ "kill-switch on\nforward-from add 172.20.0.0/24", true, POLICY_KILL_SWITCH_ON },
+		{ "kill-switch lockdown", false, POLICY_KILL_SWITCH_LOCKDOWN },
+		{ "kill-switch lockdown", true, POLICY_KILL_SWITCH_LOCKDOWN },
+		{ "kill-switch on\nkill-switch auto", true, POLICY_KILL_SWITCH_ON },
+	};
+	size_t i;
 
 	(void)state;
-	assert_non_null(m);
-	policy_init(&pol);
-	assert_false(policy_kill_switch_active(&pol, m)); /* no peers */
-	assert_int_equal(model_add_peer(m, &peer), 0);
-	assert_int_equal(model_peer_add_allowedip(m, peer, &c), 0);
-	assert_false(policy_kill_switch_active(&pol, m));
-	assert_int_equal(model_add_peer(m, &peer), 0);
-	assert_int_equal(model_peer_add_allowedip(m, peer, &c), 0);
-	assert_int_equal(model_peer_add_allowedip(m, peer, &all6), 0);
-	assert_true(policy_kill_switch_active(&pol, m));
-
-	pol.kill_switch = POLICY_KILL_SWITCH_OFF;
-	assert_false(policy_kill_switch_active(&pol, m));
-	pol.kill_switch = POLICY_KILL_SWITCH_ON;
-	assert_true(policy_kill_switch_active(&pol, m));
-	model_device_free(m);
-
-	m = model_device_new();
-	assert_non_null(m);
-	assert_int_equal(model_add_peer(m, &peer), 0);
-	assert_int_equal(model_peer_add_allowedip(m, peer, &all4), 0);
-	pol.kill_switch = POLICY_KILL_SWITCH_AUTO;
-	assert_true(policy_kill_switch_active(&pol, m));
-	pol.kill_switch = POLICY_KILL_SWITCH_OFF;
-	assert_false(policy_kill_switch_active(&pol, m));
-	model_device_free(m);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		load(&pol, cases[i].setup);
+		if (policy_kill_switch_mode(&pol, cases[i].full_tunnel) != cases[i].want)
+			fail_msg("'%s' with full tunnel %d: %s, want %s", cases[i].setup, cases[i].full_tunnel,
+				 policy_kill_switch_name(policy_kill_switch_mode(&pol, cases[i].full_tunnel)),
+				 policy_kill_switch_name(cases[i].want));
+	}
+	assert_string_equal(policy_kill_switch_name(POLICY_KILL_SWITCH_LOCKDOWN), "lockdown");
+	assert_string_equal(policy_kill_switch_name((enum policy_kill_switch)99), "?");
 }
 
 static void format_json_exact(void **state)
@@ -681,7 +737,8 @@ static void format_json_exact(void **state)
 	(void)state;
 	policy_init(&pol);
 	assert_string_equal(json(&pol), "{\"kill_switch\":\"auto\",\"masquerade\":false,\"allow_lan\":[],\"allow\":[],"
-					"\"forward_from\":[],\"port_forward\":[],\"dns\":[],\"dns_from_conf\":true}");
+					"\"forward_from\":[],\"port_forward\":[],\"open\":[],\"dns\":[],\"dns_from_conf\":true,"
+					"\"dns_forward\":false}");
 	assert_json(out);
 	load(&pol, base);
 	assert_string_equal(json(&pol), base_json);
@@ -765,7 +822,11 @@ static void format_worst_case(void **state)
 		snprintf(line, sizeof(line), "port-forward add tcp %u [ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff%02x]:65535",
 			 65535 - i, i);
 		assert_int_equal(run_line(&pol, line, err, sizeof(err)), 0);
+		snprintf(line, sizeof(line), "open add udp %u", 65535 - i);
+		assert_int_equal(run_line(&pol, line, err, sizeof(err)), 0);
 	}
+	assert_int_equal(run_line(&pol, "kill-switch lockdown", err, sizeof(err)), 0);
+	assert_int_equal(run_line(&pol, "dns-forward on", err, sizeof(err)), 0);
 	for (i = 0; i < POLICY_MAX_ENTRIES; i++) {
 		pol.dns[i].sin6.sin6_family = AF_INET6;
 		memset(&pol.dns[i].sin6.sin6_addr, 0xff, 16);
@@ -779,6 +840,34 @@ static void format_worst_case(void **state)
 	assert_true(n > 0 && n < POLICY_FORMAT_MAX);
 }
 
+/* `wgud ctl IFACE help`: every command once, with its arguments and a meaning; too little room is refused. */
+static void help_lists_every_word(void **state)
+{
+	static const char *const words[] = {
+		"kill-switch on|off|auto|lockdown", "allow-lan add|del CIDR", "allow add|del tcp|udp|icmp|any",
+		"forward-from add|del CIDR",	   "masquerade on|off",	     "port-forward add|del tcp|udp PORT",
+		"open add|del tcp|udp PORT",	   "dns set [ADDR...]",	     "dns-forward on|off",
+	};
+	size_t i;
+	int n;
+
+	(void)state;
+	n = policy_format_help(out, sizeof(out));
+	assert_true(n > 0);
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		const char *at = strstr(out, words[i]);
+
+		if (!at || (at != out && at[-1] != '\n'))
+			fail_msg("help lacks a line for '%s':\n%s", words[i], out);
+		assert_null(strstr(at + 1, words[i]));
+		/* a meaning after the usage, on the same line */
+		assert_true(strchr(at, '\n') - at > (ptrdiff_t)strlen(words[i]) + 8);
+	}
+	/* every command of the table has a line, and every line has a command */
+	assert_int_equal((size_t)count_lines(out), sizeof(words) / sizeof(words[0]));
+	assert_int_equal(policy_format_help(out, 40), -ENOSPC);
+}
+
 /* add then del of the same entries gives back the same policy, though the unused slots differ. */
 static void add_del_round_trip(void **state)
 {
@@ -787,6 +876,7 @@ static void add_del_round_trip(void **state)
 		{ "allow add udp [fd00::1]:53", "allow del udp [fd00::1]:53" },
 		{ "forward-from add 10.2.0.0/16", "forward-from del 10.2.0.0/16" },
 		{ "port-forward add udp 9 10.0.0.1", "port-forward del udp 9" },
+		{ "open add tcp 22", "open del tcp 22" },
 	};
 	char err[256];
 	size_t i;
@@ -803,6 +893,9 @@ static void add_del_round_trip(void **state)
 	}
 	assert_int_equal(run_line(&pol, "kill-switch auto", err, sizeof(err)), 0);
 	assert_false(policy_equal(&pol, &other));
+	load(&pol, base);
+	assert_int_equal(run_line(&pol, "dns-forward off", err, sizeof(err)), 0);
+	assert_false(policy_equal(&pol, &other));
 }
 
 int main(void)
@@ -813,10 +906,10 @@ int main(void)
 		cmocka_unit_test(list_full),	     cmocka_unit_test(dns_limits),
 		cmocka_unit_test(flags),	     cmocka_unit_test(flag_dns_replaces_conf),
 		cmocka_unit_test(file_applied),	     cmocka_unit_test(file_refused),
-		cmocka_unit_test(file_long_lines),   cmocka_unit_test(kill_switch_active),
+		cmocka_unit_test(file_long_lines),   cmocka_unit_test(kill_switch_mode),
 		cmocka_unit_test(format_json_exact), cmocka_unit_test(format_text),
 		cmocka_unit_test(format_no_space),   cmocka_unit_test(format_worst_case),
-		cmocka_unit_test(add_del_round_trip),
+		cmocka_unit_test(add_del_round_trip), cmocka_unit_test(help_lists_every_word),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

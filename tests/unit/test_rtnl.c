@@ -552,6 +552,29 @@ static void rules(void **state)
 	assert_int_equal(rtnl_rule_del_not_fwmark(&f->r, AF_INET, 0x1234, 300, 101), -ENOENT);
 	assert_int_equal(rtnl_rule_del_not_fwmark(&f->r, AF_INET, 0x1234, 300, 100), 0);
 	assert_int_equal(rtnl_rule_del_suppress_main(&f->r, AF_INET, 0), 0);
+
+	/* By priority alone: whatever a crashed run left there goes, one rule per call, and nothing else. */
+	for (i = 0; i < 3; i++) {
+		uint8_t dst[16] = { 10, (uint8_t)i };
+
+		assert_int_equal(rtnl_rule_add_to(&f->r, AF_INET, dst, 16, RT_TABLE_MAIN, 5000), 0);
+	}
+	assert_int_equal(rtnl_rule_add_not_fwmark(&f->r, AF_INET, 0x1234, 300, 5020), 0);
+	assert_int_equal(rtnl_rule_add_suppress_main(&f->r, AF_INET, 5010), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, RT_TABLE_MAIN, 5000), 0);
+	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, RT_TABLE_MAIN, 5000), -ENOENT);
+	dump(&f->r, RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), d);
+	assert_non_null(find_rule(d, AF_INET, 300, true));
+	assert_int_equal(find_rule(d, AF_INET, RT_TABLE_MAIN, false)->priority, 5010);
+	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, 0, 5020), 0);
+	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, 0, 5010), 0);
+	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, 0, 5010), -ENOENT);
+	dump(&f->r, RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), d);
+	assert_null(find_rule(d, AF_INET, 300, true));
+	assert_int_equal(count_table(d, RT_TABLE_MAIN), 1);
+	assert_int_equal(rtnl_rule_del_at(&f->r, AF_UNIX, 0, 5010), -EAFNOSUPPORT);
+	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, 0, 0), -EINVAL);
 }
 
 static int link_create(struct rtnl *r, const char *name, const char *kind)
@@ -597,39 +620,94 @@ static void wait_readable(int fd)
 static void monitor_sees_deletion(void **state)
 {
 	struct fixture *f = *state;
+	struct rtnl_link_events ev = { true, true };
 	struct rtnl mon;
 	unsigned int a, b;
-	bool gone = true;
 
 	a = make_link(&f->r, "wgudmon0");
 	b = make_link(&f->r, "wgudmon1");
 	assert_int_equal(rtnl_monitor_open(&mon), 0);
-	assert_int_equal(rtnl_monitor_link_gone(&mon, a, &gone), 0);
-	assert_false(gone);
+	assert_int_equal(rtnl_monitor_read(&mon, a, &ev), 0);
+	assert_false(ev.gone);
+	assert_false(ev.addresses);
 
 	/* Other links' events go by without a false alarm. */
 	assert_int_equal(rtnl_link_delete(&f->r, a), 0);
 	wait_readable(rtnl_monitor_fd(&mon));
-	assert_int_equal(rtnl_monitor_link_gone(&mon, b, &gone), 0);
-	assert_false(gone);
+	assert_int_equal(rtnl_monitor_read(&mon, b, &ev), 0);
+	assert_false(ev.gone);
 
 	assert_int_equal(rtnl_link_set_up(&f->r, b, true), 0);
 	assert_int_equal(rtnl_link_delete(&f->r, b), 0);
 	wait_readable(rtnl_monitor_fd(&mon));
-	assert_int_equal(rtnl_monitor_link_gone(&mon, b, &gone), 0);
-	assert_true(gone);
+	assert_int_equal(rtnl_monitor_read(&mon, b, &ev), 0);
+	assert_true(ev.gone);
 	assert_int_equal(if_nametoindex("wgudmon1"), 0);
 
 	/* The real case: `ip link del` on the TUN device while we hold its fd. */
 	assert_int_equal(rtnl_link_delete(&f->r, f->ifindex), 0);
 	wait_readable(rtnl_monitor_fd(&mon));
-	assert_int_equal(rtnl_monitor_link_gone(&mon, f->ifindex, &gone), 0);
-	assert_true(gone);
+	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
+	assert_true(ev.gone);
 	assert_int_equal(rtnl_link_delete(&f->r, f->ifindex), -ENODEV);
 
 	/* Nothing pending: no block, no report. */
-	assert_int_equal(rtnl_monitor_link_gone(&mon, f->ifindex, &gone), 0);
-	assert_false(gone);
+	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
+	assert_false(ev.gone);
+	assert_false(ev.addresses);
+	rtnl_close(&mon);
+}
+
+/* wg-quick puts the addresses on after wgud started: the monitor says so, the list shows them. */
+static void monitor_and_list_addresses(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t v4[16] = { 192, 0, 2, 77 }, v6[16] = { 0xfd, 0, 0, 2, [15] = 0x77 };
+	struct rtnl_link_events ev;
+	struct cidr got[8];
+	struct rtnl mon;
+	unsigned int other = make_link(&f->r, "wgudmon2");
+	size_t n, i;
+	bool seen4 = false, seen6 = false;
+
+	/* down: no link-local address comes and goes behind the test's back */
+	assert_int_equal(rtnl_monitor_open(&mon), 0);
+	assert_int_equal(rtnl_addr_list(&f->r, f->ifindex, got, 8, &n), 0);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(rtnl_addr_add(&f->r, other, AF_INET, v4, 24), 0);
+	wait_readable(rtnl_monitor_fd(&mon));
+	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
+	assert_false(ev.addresses); /* another link's */
+	assert_int_equal(rtnl_addr_del(&f->r, other, AF_INET, v4, 24), 0);
+
+	assert_int_equal(rtnl_addr_add(&f->r, f->ifindex, AF_INET, v4, 24), 0);
+	assert_int_equal(rtnl_addr_add(&f->r, f->ifindex, AF_INET6, v6, 64), 0);
+	wait_readable(rtnl_monitor_fd(&mon));
+	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
+	assert_true(ev.addresses);
+	assert_false(ev.gone);
+
+	assert_int_equal(rtnl_addr_list(&f->r, f->ifindex, got, 8, &n), 0);
+	for (i = 0; i < n; i++) {
+		if (got[i].family == AF_INET && got[i].cidr == 24 && !memcmp(got[i].addr, v4, 4))
+			seen4 = true;
+		if (got[i].family == AF_INET6 && got[i].cidr == 64 && !memcmp(got[i].addr, v6, 16))
+			seen6 = true;
+	}
+	assert_true(seen4);
+	assert_true(seen6);
+	/* every link (lo is down here: no 127.0.0.1); and too little room says so */
+	assert_int_equal(rtnl_addr_list(&f->r, 0, got, 8, &n), 0);
+	assert_true(n >= 2);
+	assert_int_equal(rtnl_addr_list(&f->r, f->ifindex, got, 1, &n), -E2BIG);
+	assert_int_equal(n, 1);
+
+	assert_int_equal(rtnl_addr_del(&f->r, f->ifindex, AF_INET, v4, 24), 0);
+	wait_readable(rtnl_monitor_fd(&mon));
+	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
+	assert_true(ev.addresses);
+	assert_int_equal(rtnl_link_delete(&f->r, other), 0);
 	rtnl_close(&mon);
 }
 
@@ -792,6 +870,7 @@ int main(void)
 		T(table_in_use),
 		T(rules),
 		T(monitor_sees_deletion),
+		T(monitor_and_list_addresses),
 		T(refused_before_sending),
 		T(kernel_errors_pass_through),
 		T(sysctl_in_namespace),

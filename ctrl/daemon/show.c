@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+#include "show.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "apply.h"
+#include "keys.h"
+
+/* The policy's own text, then what only the running daemon knows. */
+static int format_policy(const struct gateway *gw, bool json, char **out)
+{
+	struct policy *eff = malloc(sizeof(*eff));
+	char *text = malloc(POLICY_FORMAT_MAX);
+	int n;
+
+	if (!eff || !text) {
+		free(eff);
+		free(text);
+		return -ENOMEM;
+	}
+	gateway_effective(gw, eff);
+	n = json ? policy_format_json(eff, text, POLICY_FORMAT_MAX) : policy_format_text(eff, text, POLICY_FORMAT_MAX);
+	free(eff);
+	if (n < 0) {
+		free(text);
+		return n;
+	}
+	*out = text;
+	return 0;
+}
+
+static void format_peers(struct ctl_buf *out, const struct model_device *snap, bool json)
+{
+	char key[KEY_BASE64_LEN + 1], ep[64];
+	size_t i;
+
+	for (i = 0; i < snap->n_peers; i++) {
+		const struct model_peer *p = &snap->peers[i];
+
+		key_to_base64(key, p->public_key);
+		if (p->flags & MODEL_PEER_HAS_ENDPOINT)
+			model_format_endpoint(ep, &p->endpoint);
+		else
+			snprintf(ep, sizeof(ep), "(none)");
+		if (json)
+			ctl_buf_printf(out,
+				       "%s{\"public_key\":\"%s\",\"endpoint\":\"%s\",\"rx_bytes\":%llu,\"tx_bytes\":%llu,"
+				       "\"latest_handshake\":%lld}",
+				       i ? "," : "", key, ep, (unsigned long long)p->rx_bytes,
+				       (unsigned long long)p->tx_bytes, (long long)p->last_handshake_sec);
+		else
+			ctl_buf_printf(out,
+				       "peer: %s\n  endpoint: %s\n  transfer: %llu B received, %llu B sent\n"
+				       "  latest handshake: %lld\n",
+				       key, ep, (unsigned long long)p->rx_bytes, (unsigned long long)p->tx_bytes,
+				       (long long)p->last_handshake_sec);
+	}
+	sodium_memzero(key, sizeof(key));
+}
+
+static void format_drops(struct ctl_buf *out, const struct wg_device *dev, bool json)
+{
+	int i;
+
+	ctl_buf_printf(out, json ? "],\"drops\":{" : "drops:\n");
+	for (i = 0; i < WG_DROP_COUNT; i++) {
+		if (json)
+			ctl_buf_printf(out, "%s\"%s\":%llu", i ? "," : "", device_drop_name(i),
+				       (unsigned long long)dev->drops[i]);
+		else if (dev->drops[i])
+			ctl_buf_printf(out, "  %s: %llu\n", device_drop_name(i), (unsigned long long)dev->drops[i]);
+	}
+	if (json)
+		ctl_buf_printf(out, "}}\n");
+}
+
+int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop, bool json)
+{
+	const char *mode = policy_kill_switch_name(gw->mode);
+	struct model_device *snap = NULL;
+	char *pol = NULL;
+	int ret;
+
+	ret = format_policy(gw, json, &pol);
+	if (!ret)
+		ret = apply_snapshot(dev, &snap);
+	if (ret) {
+		free(pol);
+		return ret;
+	}
+	if (json) {
+		ctl_buf_printf(out, "{\"interface\":\"%s\",\"listen_port\":%u,\"fwmark\":%u,\"event_loop\":\"%s\",", gw->ifname,
+			       dev->listen_port, dev->fwmark, loop_backend_name(loop));
+		ctl_buf_printf(out, "\"kill_switch_active\":%s,\"kill_switch_mode\":\"%s\",\"firewall\":%s,\"policy\":%s,\"peers\":[",
+			       gw->mode != POLICY_KILL_SWITCH_OFF ? "true" : "false", mode,
+			       gw->table_installed ? "true" : "false", pol);
+	} else {
+		ctl_buf_printf(out, "interface: %s\n  listen port: %u\n  fwmark: 0x%x\n  event loop: %s\n", gw->ifname,
+			       dev->listen_port, dev->fwmark, loop_backend_name(loop));
+		ctl_buf_printf(out, "  kill switch: %s\n  firewall: %s%s\n%s",
+			       gw->mode == POLICY_KILL_SWITCH_LOCKDOWN ? "lockdown (active; stays after a stop)"
+			       : gw->mode == POLICY_KILL_SWITCH_ON	? "active"
+									: "inactive",
+			       gw->table_installed ? "table inet wgud_" : "none", gw->table_installed ? gw->ifname : "", pol);
+	}
+	format_peers(out, snap, json);
+	format_drops(out, dev, json);
+	free(pol);
+	model_device_free(snap);
+	return 0;
+}
+
+int show_help(struct ctl_buf *out)
+{
+	char *text = malloc(POLICY_FORMAT_MAX);
+	int n;
+
+	if (!text)
+		return -ENOMEM;
+	n = policy_format_help(text, POLICY_FORMAT_MAX);
+	if (n >= 0) {
+		ctl_buf_printf(out, "%s", text);
+		ctl_buf_printf(out, "%-52s %s\n", "show [--json]", "the policy, the tunnel, peers and drop counters");
+		ctl_buf_printf(out, "%-52s %s\n", "help", "this list");
+	}
+	free(text);
+	return n < 0 ? n : 0;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `wgud ctl IFACE show [--json]` and `help`: the control socket's view of
+ * an interface, put together from the gateway (policy, kill switch, table),
+ * the device (peers, counters) and the loop. Keys never appear in it.
+ */
+#ifndef WGUD_SHOW_H
+#define WGUD_SHOW_H
+
+#include <stdbool.h>
+
+#include "ctl.h"
+#include "device.h"
+#include "gateway.h"
+#include "loop.h"
+
+int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop, bool json);
+int show_help(struct ctl_buf *out);
+
+#endif
