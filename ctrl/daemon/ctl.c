@@ -151,6 +151,18 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* A folder an older run made 0700 (umask 077) keeps the group out however the socket is set. */
+static void warn_unreachable(const char *dir, int group_gid)
+{
+	struct stat st;
+
+	if (group_gid < 0 || stat(dir, &st))
+		return;
+	if (!(st.st_mode & S_IXOTH) && !((st.st_mode & S_IXGRP) && st.st_gid == (gid_t)group_gid))
+		log_warn("ctl: members of the --ctl-group cannot enter %s (mode %04o): chmod 755 %s", dir,
+			 (unsigned int)(st.st_mode & 07777), dir);
+}
+
 int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, int group_gid)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -172,6 +184,7 @@ int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, i
 	if (ret)
 		return ret;
 	memcpy(s->path, a.sun_path, sizeof(s->path));
+	warn_unreachable(dir, group_gid);
 	return 0;
 }
 

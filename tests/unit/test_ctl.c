@@ -200,6 +200,8 @@ static size_t slurp(const char *path, char *buf, size_t cap)
 	return total;
 }
 
+static gid_t supplementary_gid; /* nonzero: the client also has this group, besides its primary one */
+
 static pid_t spawn_client(struct fixture *f, int id, uid_t uid, gid_t gid, const char *ifname, int argc, char **argv)
 {
 	char out[128], err[128];
@@ -217,7 +219,7 @@ static pid_t spawn_client(struct fixture *f, int id, uid_t uid, gid_t gid, const
 
 		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
 			_exit(99);
-		if (gid && (setgroups(0, NULL) < 0 || setgid(gid) < 0))
+		if (gid && (setgroups(supplementary_gid ? 1 : 0, &supplementary_gid) < 0 || setgid(gid) < 0))
 			_exit(98);
 		if (uid && setuid(uid) < 0)
 			_exit(97);
@@ -634,6 +636,7 @@ static void open_refusals(void **state)
 	struct ctl_server other;
 	char path[128];
 	struct stat st;
+	mode_t old_umask;
 	int fd;
 
 	/* A live server keeps its socket. */
@@ -663,12 +666,15 @@ static void open_refusals(void **state)
 	assert_int_equal(ctl_server_open(&other, f->dir, "waytoolongifname0", -1), -EINVAL);
 	ctl_server_close(&other);
 
-	/* The directory is made when missing. */
+	/* The directory is made when missing, 0755 whatever the umask (wg-quick's is 077). */
 	snprintf(path, sizeof(path), "%s/sub", f->dir);
+	old_umask = umask(077);
 	assert_int_equal(ctl_server_open(&other, path, "wg0", -1), 0);
+	umask(old_umask);
 	ctl_server_close(&other);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0755);
 	assert_int_equal(rmdir(path), 0);
 }
 
@@ -696,12 +702,18 @@ static void stranger_refused(void **state)
 	run_client_as(f, NOBODY, TEST_GID, "wg1", "echo member", &r);
 	assert_int_equal(r.code, 0);
 	assert_string_equal(r.out, "member\n");
+	/* A supplementary group counts as much as the primary one. */
+	supplementary_gid = TEST_GID;
+	run_client_as(f, NOBODY, NOBODY, "wg1", "echo supplementary", &r);
+	supplementary_gid = 0;
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.out, "supplementary\n");
 	/* Without the group, the 0660 mode turns the stranger away at connect. */
 	run_client_as(f, NOBODY, NOBODY, "wg1", "echo x", &r);
 	assert_int_equal(r.code, 2);
 	assert_non_null(strstr(r.err, "permission denied"));
 	ctl_server_close(&g);
-	assert_int_equal(f->calls, 2);
+	assert_int_equal(f->calls, 3);
 }
 
 /* The framing alone: splits do not change the answer, and an answer sticks. */
