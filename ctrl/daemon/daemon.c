@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -42,6 +43,8 @@
 #define DEFAULT_BUFFERS 4096
 #define DEFAULT_FWMARK 0xca6c   /* 51820, as wg-quick picks */
 #define POLICY_FILE_MAX (1U << 20) /* every list full takes about 100 KiB */
+#define BUSY_WAIT_MS 2000          /* for what a killed wgud still holds (measured: 20-40 ms) */
+#define BUSY_STEP_MS 20
 
 /* How far bring_up() got: take_down() undoes exactly that much. */
 enum stage { STAGE_NONE, STAGE_DEVICE, STAGE_SOCKETS, STAGE_TUN, STAGE_NETWORK, STAGE_LOOP };
@@ -236,6 +239,20 @@ static void peer_facts(struct gateway_facts *f, const struct model_device *m)
 	}
 }
 
+/* fe80::/10 means something on one link only: no other link can reach the tunnel's through it. */
+static void drop_link_local(struct gateway_facts *f)
+{
+	static const struct cidr link_local = { .family = AF_INET6, .addr = { 0xfe, 0x80 }, .cidr = 10 };
+	size_t i = 0;
+
+	while (i < f->n_addresses) {
+		if (cidr_contains(&link_local, &f->addresses[i]))
+			f->addresses[i] = f->addresses[--f->n_addresses];
+		else
+			i++;
+	}
+}
+
 /* The tunnel as it is now: peers and endpoints, the mark, the link's addresses, the conf's DNS. */
 static void gather_facts(struct daemon *d, struct gateway_facts *f)
 {
@@ -257,6 +274,7 @@ static void gather_facts(struct daemon *d, struct gateway_facts *f)
 	if (ret)
 		log_warn("listing the addresses of %s: %s%s", d->o->ifname, strerror(-ret),
 			 ret == -E2BIG ? " (the first ones are kept silent on other links)" : "");
+	drop_link_local(f);
 	for (i = 0; d->conf && i < d->conf->n_dns && i < POLICY_MAX_ENTRIES; i++)
 		f->dns[f->n_dns++] = d->conf->dns[i];
 	d->have_facts = true;
@@ -481,6 +499,37 @@ static void detach_ready(int *ready_fd)
 
 /* ---- start and stop ---- */
 
+static int open_tun(struct daemon *d)
+{
+	return tun_open(&d->tun, d->o->ifname, false);
+}
+
+static int bind_sockets(struct daemon *d)
+{
+	return socket_bind(&d->dev, d->conf && (d->conf->flags & MODEL_DEVICE_HAS_LISTEN_PORT) ? d->conf->listen_port : 0);
+}
+
+/*
+ * A wgud killed a moment ago may still hold its TUN device and UDP port:
+ * its io_uring lets go of them after the process is gone. A restart (as
+ * systemd's Restart= makes) waits for them a little instead of failing.
+ */
+static int patiently(struct daemon *d, int (*step)(struct daemon *), int busy, const char *what)
+{
+	const struct timespec pause = { .tv_nsec = BUSY_STEP_MS * 1000000L };
+	int ret, waited;
+
+	for (waited = 0; (ret = step(d)) == busy && waited < BUSY_WAIT_MS; waited += BUSY_STEP_MS) {
+		if (!waited)
+			log_info("%s is busy, perhaps still held by a wgud that was just killed; waiting up to %d s",
+				 what, BUSY_WAIT_MS / 1000);
+		nanosleep(&pause, NULL);
+	}
+	if (!ret && waited)
+		log_info("%s free after %d ms", what, waited);
+	return ret;
+}
+
 /* The device, its sockets and the network around it, in conf mode as wg-quick would. */
 static int bring_up(struct daemon *d)
 {
@@ -508,7 +557,7 @@ static int bring_up(struct daemon *d)
 			  ret == -EEXIST ? " (something that is not a socket is in the way; it was left alone)" : "");
 		return ret;
 	}
-	ret = tun_open(&d->tun, o->ifname, false);
+	ret = patiently(d, open_tun, -EBUSY, "the TUN device");
 	if (ret) {
 		log_error("creating TUN device: %s", strerror(-ret));
 		return ret;
@@ -527,7 +576,7 @@ static int bring_up(struct daemon *d)
 	d->net.rtnl = &d->rtnl;
 	d->net.ifindex = d->ifindex;
 	/* The sockets exist from the start, on the conf's port or a free one, as wireguard-go's do. */
-	ret = socket_bind(&d->dev, d->conf && (d->conf->flags & MODEL_DEVICE_HAS_LISTEN_PORT) ? d->conf->listen_port : 0);
+	ret = patiently(d, bind_sockets, -EADDRINUSE, "the UDP port");
 	if (ret) {
 		log_error("binding UDP port: %s", strerror(-ret));
 		return ret;

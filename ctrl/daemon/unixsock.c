@@ -2,6 +2,8 @@
 #include "unixsock.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +14,35 @@
 
 #include "log.h"
 
+/* A zombie or a dead process: its sockets may outlive it a moment (io_uring lets go of files asynchronously). */
+static bool process_gone(pid_t pid)
+{
+	char path[64], stat[256], *close_paren;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return false; /* not visible from here: assume it lives */
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	stat[n] = '\0';
+	close_paren = strrchr(stat, ')');
+	return close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
 bool unixsock_alive(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool answered;
 
@@ -22,6 +50,9 @@ bool unixsock_alive(const char *path)
 		return false;
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
 	answered = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	/* The listener's credentials are those of the process that called listen(). */
+	if (answered && !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) && process_gone(cred.pid))
+		answered = false;
 	close(fd);
 	return answered;
 }

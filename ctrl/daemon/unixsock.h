@@ -21,7 +21,11 @@ int unixsock_listen(const char *path, int group_gid, int backlog, int *fd_out);
  */
 int unixsock_dir(const char *dir);
 
-/* Something is listening at path (a socket a dead process left is not). */
+/*
+ * Something is listening at path, for a process that still runs: a socket
+ * a dead process left is not, nor one that outlives a killed process for
+ * the moment io_uring takes to let go of its files.
+ */
 bool unixsock_alive(const char *path);
 
 /* Unregister from loop (if any), close, and remove the file; path is emptied. */
