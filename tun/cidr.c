@@ -79,3 +79,22 @@ bool cidr_contains(const struct cidr *net, const struct cidr *x)
 			return false;
 	return true;
 }
+
+size_t cidr_find(const struct cidr *list, size_t n, const struct cidr *x)
+{
+	size_t i;
+
+	for (i = 0; i < n && !cidr_equal(&list[i], x); i++)
+		;
+	return i;
+}
+
+bool cidr_covered(const struct cidr *list, size_t n, const struct cidr *x)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cidr_contains(&list[i], x))
+			return true;
+	return false;
+}

@@ -9,6 +9,7 @@
 #define WGUD_CIDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cidr {
@@ -40,6 +41,12 @@ bool cidr_equal(const struct cidr *a, const struct cidr *b);
 
 /* x lies within net: same family, no shorter prefix, and the same network bits. */
 bool cidr_contains(const struct cidr *net, const struct cidr *x);
+
+/* The index of a prefix equal to x in list, or n when there is none. */
+size_t cidr_find(const struct cidr *list, size_t n, const struct cidr *x);
+
+/* Some prefix of list contains x. */
+bool cidr_covered(const struct cidr *list, size_t n, const struct cidr *x);
 
 /* The whole family (0.0.0.0/0 or ::/0). */
 static inline bool cidr_is_default(const struct cidr *c)

@@ -186,16 +186,6 @@ static void flush_lan_rules(struct gateway *gw)
 	gw->n_lan_rules = 0;
 }
 
-static bool cidr_listed(const struct cidr *list, size_t n, const struct cidr *x)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (cidr_equal(&list[i], x))
-			return true;
-	return false;
-}
-
 /* allow-lan destinations look up the main table before the full tunnel's rules send them into the tunnel. */
 static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 {
@@ -205,7 +195,7 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 		struct cidr *c = &gw->lan_rules[i];
 		int ret;
 
-		if (cidr_listed(p->allow_lan, p->n_allow_lan, c)) {
+		if (cidr_find(p->allow_lan, p->n_allow_lan, c) < p->n_allow_lan) {
 			i++;
 			continue;
 		}
@@ -222,7 +212,7 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 		const struct cidr *c = &p->allow_lan[i];
 		int ret;
 
-		if (cidr_listed(gw->lan_rules, gw->n_lan_rules, c))
+		if (cidr_find(gw->lan_rules, gw->n_lan_rules, c) < gw->n_lan_rules)
 			continue;
 		ret = rtnl_rule_add_to(gw->rtnl, c->family, c->addr, c->cidr, 254, GATEWAY_LAN_RULE_PRIORITY);
 		if (ret && ret != -EEXIST) {
@@ -234,16 +224,6 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 }
 
 /* ---- checks across the whole policy ---- */
-
-static bool in_subnets(const struct cidr *list, size_t n, const struct cidr *x)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (cidr_contains(&list[i], x))
-			return true;
-	return false;
-}
 
 /* One of this host's addresses, on any link. */
 static bool is_local(struct gateway *gw, const struct cidr *host, struct cidr *local, size_t *n_local, bool *listed)
@@ -277,7 +257,7 @@ static int check(struct gateway *gw, const struct policy *eff, char *err, size_t
 		const struct policy_port_forward *pf = &eff->port_forward[i];
 		char a[64];
 
-		if (!pf->has_target || in_subnets(eff->forward_from, eff->n_forward_from, &pf->target))
+		if (!pf->has_target || cidr_covered(eff->forward_from, eff->n_forward_from, &pf->target))
 			continue;
 		if (!local && !(local = malloc(MAX_LOCAL_ADDRESSES * sizeof(*local))))
 			return -ENOMEM;

@@ -522,6 +522,21 @@ static void start_replace(struct nftb *b, void *buf, size_t cap, uint32_t seq, c
 	nftb_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
 }
 
+/* A rendering of pol for ifname into buf, its batch begun with the table replaced; NULL without memory. */
+static struct render *render_new(void *buf, size_t cap, uint32_t seq, const struct nft_params *p,
+				 const struct policy *pol, const char *ifname)
+{
+	struct render *rd = malloc(sizeof(*rd));
+
+	if (!rd)
+		return NULL;
+	rd->p = p;
+	rd->pol = pol;
+	rd->ifname = ifname;
+	start_replace(&rd->b, buf, cap, seq, ifname);
+	return rd;
+}
+
 static ssize_t finish(struct render *rd)
 {
 	ssize_t ret;
@@ -539,14 +554,10 @@ ssize_t nft_build_replace(void *buf, size_t cap, const struct nft_params *p, uin
 
 	if (!params_ok(p))
 		return -EINVAL;
-	rd = malloc(sizeof(*rd));
+	rd = render_new(buf, cap, seq, p, p->policy, p->ifname);
 	if (!rd)
 		return -ENOMEM;
-	rd->p = p;
-	rd->pol = p->policy;
-	rd->ifname = p->ifname;
 	forwarding_closed = p->kill_switch || p->policy->n_forward_from;
-	start_replace(&rd->b, buf, cap, seq, p->ifname);
 	if (p->n_addresses)
 		nftb_chain(&rd->b, "preraw", "filter", NF_INET_PRE_ROUTING, PRIO_RAW, NF_ACCEPT);
 	if (p->filter_inbound)
@@ -582,13 +593,9 @@ ssize_t nft_build_lockdown(void *buf, size_t cap, const struct nft_lockdown *l, 
 	for (i = 0; i < l->n_endpoints; i++)
 		if (!resolver_ok(&l->endpoints[i]))
 			return -EINVAL;
-	rd = malloc(sizeof(*rd));
+	rd = render_new(buf, cap, seq, NULL, l->policy, l->ifname);
 	if (!rd)
 		return -ENOMEM;
-	rd->p = NULL;
-	rd->pol = l->policy;
-	rd->ifname = l->ifname;
-	start_replace(&rd->b, buf, cap, seq, l->ifname);
 	nftb_chain(&rd->b, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP);
 	nftb_chain(&rd->b, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP);
 	begin(rd, &r, "output");

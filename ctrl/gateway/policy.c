@@ -363,6 +363,26 @@ static int cmd_dns_forward(struct policy *p, struct cmd *c, char *const args[], 
 	return on_off(c, &p->dns_forward, args, n);
 }
 
+/*
+ * The one change every list takes once its command checked presence: entry
+ * appended (refused when the list is full), or the one at `at` removed.
+ */
+static int list_apply(struct cmd *c, void *items, size_t *n_items, size_t size, size_t at, bool add, const void *entry)
+{
+	char *base = items;
+
+	if (add && *n_items == POLICY_MAX_ENTRIES)
+		return fail(c, -E2BIG, "list full (%d entries)", POLICY_MAX_ENTRIES);
+	if (add) {
+		memcpy(base + *n_items * size, entry, size);
+		(*n_items)++;
+	} else {
+		memmove(base + at * size, base + (at + 1) * size, (*n_items - at - 1) * size);
+		(*n_items)--;
+	}
+	return 0;
+}
+
 static int cidr_list(struct cidr *list, size_t *n_list, struct cmd *c, char *const args[], size_t n)
 {
 	struct cidr entry;
@@ -378,21 +398,12 @@ static int cidr_list(struct cidr *list, size_t *n_list, struct cmd *c, char *con
 		ret = parse_prefix(c, &entry, args[1]);
 	if (ret)
 		return ret;
-	for (i = 0; i < *n_list && !cidr_equal(&list[i], &entry); i++)
-		;
+	i = cidr_find(list, *n_list, &entry);
 	if (add && i < *n_list)
 		return fail(c, -EEXIST, "%s is already in the list", format_cidr(text, &entry));
 	if (!add && i == *n_list)
 		return fail(c, -ENOENT, "%s is not in the list", format_cidr(text, &entry));
-	if (add && *n_list == POLICY_MAX_ENTRIES)
-		return fail(c, -E2BIG, "list full (%d entries)", POLICY_MAX_ENTRIES);
-	if (add) {
-		list[(*n_list)++] = entry;
-	} else {
-		memmove(&list[i], &list[i + 1], (*n_list - i - 1) * sizeof(list[0]));
-		(*n_list)--;
-	}
-	return 0;
+	return list_apply(c, list, n_list, sizeof(list[0]), i, add, &entry);
 }
 
 static int cmd_allow_lan(struct policy *p, struct cmd *c, char *const args[], size_t n)
@@ -432,15 +443,7 @@ static int cmd_allow(struct policy *p, struct cmd *c, char *const args[], size_t
 		return fail(c, -EEXIST, "%s %s is already allowed", args[1], args[2]);
 	if (!add && i == p->n_allow)
 		return fail(c, -ENOENT, "%s %s is not in the list", args[1], args[2]);
-	if (add && p->n_allow == POLICY_MAX_ENTRIES)
-		return fail(c, -E2BIG, "list full (%d entries)", POLICY_MAX_ENTRIES);
-	if (add) {
-		p->allow[p->n_allow++] = entry;
-	} else {
-		memmove(&p->allow[i], &p->allow[i + 1], (p->n_allow - i - 1) * sizeof(p->allow[0]));
-		p->n_allow--;
-	}
-	return 0;
+	return list_apply(c, p->allow, &p->n_allow, sizeof(p->allow[0]), i, add, &entry);
 }
 
 /*
@@ -477,16 +480,7 @@ static int cmd_port_forward(struct policy *p, struct cmd *c, char *const args[],
 		return fail(c, -EEXIST, "%s port %u is already forwarded; del it first", args[1], entry.port);
 	if (!add && (i == p->n_port_forward || (n == 4 && !forward_equal(&p->port_forward[i], &entry))))
 		return fail(c, -ENOENT, "no such forward of %s port %u", args[1], entry.port);
-	if (add && p->n_port_forward == POLICY_MAX_ENTRIES)
-		return fail(c, -E2BIG, "list full (%d entries)", POLICY_MAX_ENTRIES);
-	if (add) {
-		p->port_forward[p->n_port_forward++] = entry;
-	} else {
-		memmove(&p->port_forward[i], &p->port_forward[i + 1],
-			(p->n_port_forward - i - 1) * sizeof(p->port_forward[0]));
-		p->n_port_forward--;
-	}
-	return 0;
+	return list_apply(c, p->port_forward, &p->n_port_forward, sizeof(p->port_forward[0]), i, add, &entry);
 }
 
 static int cmd_open(struct policy *p, struct cmd *c, char *const args[], size_t n)
@@ -511,15 +505,7 @@ static int cmd_open(struct policy *p, struct cmd *c, char *const args[], size_t 
 		return fail(c, -EEXIST, "%s port %u is already open", args[1], entry.port);
 	if (!add && i == p->n_open)
 		return fail(c, -ENOENT, "%s port %u is not open", args[1], entry.port);
-	if (add && p->n_open == POLICY_MAX_ENTRIES)
-		return fail(c, -E2BIG, "list full (%d entries)", POLICY_MAX_ENTRIES);
-	if (add) {
-		p->open[p->n_open++] = entry;
-	} else {
-		memmove(&p->open[i], &p->open[i + 1], (p->n_open - i - 1) * sizeof(p->open[0]));
-		p->n_open--;
-	}
-	return 0;
+	return list_apply(c, p->open, &p->n_open, sizeof(p->open[0]), i, add, &entry);
 }
 
 static int cmd_dns(struct policy *p, struct cmd *c, char *const args[], size_t n)

@@ -131,6 +131,28 @@ static void contains_table(void **state)
 	}
 }
 
+static void lists(void **state)
+{
+	struct cidr list[3], x;
+
+	(void)state;
+	list[0] = make(AF_INET, "10.0.0.0", 8);
+	list[1] = make(AF_INET6, "fd00::", 64);
+	list[2] = make(AF_INET, "192.168.1.0", 24);
+	x = make(AF_INET, "192.168.1.0", 24);
+	assert_int_equal(cidr_find(list, 3, &x), 2);
+	x.cidr = 25;
+	assert_int_equal(cidr_find(list, 3, &x), 3);
+	assert_true(cidr_covered(list, 3, &x));
+	x = make(AF_INET6, "fd00::7", 128);
+	assert_int_equal(cidr_find(list, 3, &x), 3);
+	assert_true(cidr_covered(list, 3, &x));
+	x = make(AF_INET, "172.16.0.1", 32);
+	assert_false(cidr_covered(list, 3, &x));
+	assert_int_equal(cidr_find(list, 0, &x), 0);
+	assert_false(cidr_covered(list, 0, &x));
+}
+
 static int bit(const uint8_t *a, unsigned int i)
 {
 	return (a[i / 8] >> (7 - i % 8)) & 1;
@@ -195,6 +217,7 @@ int main(void)
 		cmocka_unit_test(netmask_table),
 		cmocka_unit_test(from_masks_and_refuses),
 		cmocka_unit_test(contains_table),
+		cmocka_unit_test(lists),
 		cmocka_unit_test(random_against_naive),
 	};
 
