@@ -953,7 +953,8 @@ assert_json()
 
 # cap_classify FILE WG_ENDPOINT...: "wg=N plain=M ignored=K" plus the first
 # $CAP_SHOW (default 5) plain packets, one per line (see netprobe.py pcap);
-# with $CAP_SRC_MAC set, only the frames that MAC sent.
+# with $CAP_SRC_MAC set, only the frames that MAC sent; with $CAP_MARKER,
+# also " marked=N", the plain frames carrying that text.
 cap_classify()
 {
 	local file=$1 a=() ep
@@ -962,6 +963,7 @@ cap_classify()
 		a+=(--wg "$ep")
 	done
 	[[ -z ${CAP_SRC_MAC:-} ]] || a+=(--src-mac "$CAP_SRC_MAC")
+	[[ -z ${CAP_MARKER:-} ]] || a+=(--marker "$CAP_MARKER")
 	"$T_PY" "$NETPROBE" pcap "$file" --show "${CAP_SHOW:-5}" "${a[@]}"
 }
 

@@ -3,12 +3,18 @@
 #
 # Traffic helpers for the namespace tests (standard library only).
 #
-#   serve LOG --addr A [--addr B ...] [--tcp PORT] [--udp PORT] [--dns PORT]
-#       TCP greeter, UDP echo and a DNS-ish responder on every ADDR x PORT.
+#   serve LOG --addr A [--addr B ...] [--tcp PORT] [--udp PORT] [--dns PORT] [--sink PORT]
+#       TCP greeter, UDP echo, a DNS-ish responder and a TCP sink (reads
+#       whatever comes, logs "sink PEER LOCAL BYTES" as it grows) on every
+#       ADDR x PORT.
 #       Each exchange appends "KIND PEER_ADDR LOCAL_ADDR:PORT" to LOG, so a
 #       test can tell whether a probe came through the tunnel (masqueraded
 #       source) or directly. "ready" is written once every socket is bound.
 #   tcp ADDR PORT [--dev DEV] [--timeout S]     connect, read the greeting
+#   stream ADDR PORT SECONDS [--interval S]
+#       one TCP connection sending a numbered line every interval for
+#       SECONDS, whatever happens to the path meanwhile; prints how many
+#       lines went into the socket (a flow older than the firewall)
 #   udp ADDR PORT [--dev DEV] [--timeout S]     one datagram, wait for the echo
 #   dns ADDR [--port P] [--dev DEV] [--timeout S]   one A query, wait for the answer
 #   batch [--timeout S]
@@ -20,13 +26,14 @@
 #   hold PATH COUNT SECONDS
 #       open COUNT silent connections to a stream unix socket, print how many
 #       connected, keep them SECONDS
-#   pcap FILE --wg ADDR:PORT [--wg ADDR:PORT ...] [--show N] [--src-mac MAC]
+#   pcap FILE --wg ADDR:PORT [--wg ADDR:PORT ...] [--show N] [--src-mac MAC] [--marker TEXT]
 #       classify a capture (Ethernet), only frames from MAC if given (tcpdump's
 #       -Q in misses most of what a veth receives): prints "wg=N plain=M ignored=K" and
 #       the first N plain packets. WireGuard = UDP to one of the given
 #       endpoints carrying a WireGuard message header; ignored = ARP, IPv6
 #       neighbour discovery (ICMPv6 133-136) and MLD (130-132, 143), which
-#       the kernel sends by itself; plain = everything else.
+#       the kernel sends by itself; plain = everything else. With --marker,
+#       also "marked=N": the plain frames that carry TEXT (a stream's lines).
 #
 # Probes exit 0 when answered, 1 when not (timeout, refused, unreachable).
 
@@ -91,6 +98,12 @@ def serve(args):
                 s = socket.socket(fam, socket.SOCK_DGRAM)
                 s.bind((addr, port))
                 sel.register(s, selectors.EVENT_READ, (kind, addr, port))
+        for port in args.sink:
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((addr, port))
+            s.listen(64)
+            sel.register(s, selectors.EVENT_READ, ("sink", addr, port))
     log_line(args.log, "ready")
     while True:
         for key, _ in sel.select():
@@ -98,6 +111,10 @@ def serve(args):
             s = key.fileobj
             local = "%s:%d" % (addr, port)
             try:
+                if kind == "sink":
+                    c, peer = s.accept()
+                    threading.Thread(target=sink, args=(args.log, c, peer[0], local), daemon=True).start()
+                    continue
                 if kind == "tcp":
                     c, peer = s.accept()
                     log_line(args.log, "tcp %s %s" % (peer[0], local))
@@ -117,6 +134,22 @@ def serve(args):
                         s.sendto(ans, peer)
             except OSError as e:
                 log_line(args.log, "error %s %s: %s" % (kind, local, e))
+
+
+def sink(log, c, peer, local):
+    total = 0
+    log_line(log, "sink %s %s 0" % (peer, local))
+    try:
+        while True:
+            data = c.recv(65536)
+            if not data:
+                break
+            total += len(data)
+            log_line(log, "sink %s %s %d" % (peer, local, total))
+    except OSError:
+        pass
+    finally:
+        c.close()
 
 
 # ------------------------------------------------------------------ probes
@@ -173,6 +206,31 @@ def dns_probe(addr, port, dev, timeout):
 
 
 PROBES = {"tcp": tcp_probe, "udp": udp_probe, "dns": dns_probe}
+
+
+def stream(args):
+    s = socket.socket(family_of(args.addr), socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        s.connect((args.addr, args.port))
+    except OSError as e:
+        print("stream %s:%d: %s" % (args.addr, args.port, e), flush=True)
+        return 1
+    print("connected", flush=True)
+    s.setblocking(False)
+    sent, end = 0, time.monotonic() + args.seconds
+    while time.monotonic() < end:
+        try:
+            s.send(b"payload %06d wgud-old-flow\n" % sent)
+            sent += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            break
+        time.sleep(args.interval)
+    print("sent %d" % sent, flush=True)
+    s.close()
+    return 0
 
 
 def probe_one(args):
@@ -330,7 +388,8 @@ def norm_ep(text):
 def pcap(args):
     wg_eps = {norm_ep(e) for e in args.wg}
     src_mac = bytes.fromhex(args.src_mac.replace(":", "")) if args.src_mac else None
-    counts = {"wg": 0, "plain": 0, "ignored": 0}
+    counts = {"wg": 0, "plain": 0, "ignored": 0, "marked": 0}
+    marker = args.marker.encode() if args.marker else None
     shown = []
     with open(args.file, "rb") as f:
         head = f.read(24)
@@ -353,9 +412,12 @@ def pcap(args):
                 continue
             kind, what = classify(frame, wg_eps)
             counts[kind] += 1
+            if kind == "plain" and marker and marker in frame:
+                counts["marked"] += 1
             if kind == "plain" and len(shown) < args.show:
                 shown.append(what)
-    print("wg=%d plain=%d ignored=%d" % (counts["wg"], counts["plain"], counts["ignored"]))
+    print("wg=%d plain=%d ignored=%d" % (counts["wg"], counts["plain"], counts["ignored"]) +
+          (" marked=%d" % counts["marked"] if marker else ""))
     for line in shown:
         print("  plain: " + line)
     return 0
@@ -367,7 +429,7 @@ def main():
     p = sub.add_parser("serve")
     p.add_argument("log")
     p.add_argument("--addr", action="append", required=True)
-    for k in ("tcp", "udp", "dns"):
+    for k in ("tcp", "udp", "dns", "sink"):
         p.add_argument("--" + k, action="append", type=int, default=[])
     p = sub.add_parser("batch")
     p.add_argument("--timeout", type=float, default=2)
@@ -377,6 +439,11 @@ def main():
         p.add_argument("port", type=int)
         p.add_argument("--dev")
         p.add_argument("--timeout", type=float, default=2)
+    p = sub.add_parser("stream")
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    p.add_argument("seconds", type=float)
+    p.add_argument("--interval", type=float, default=0.2)
     p = sub.add_parser("dns")
     p.add_argument("addr")
     p.add_argument("--port", type=int, default=53)
@@ -396,11 +463,12 @@ def main():
     p.add_argument("--wg", action="append", default=[])
     p.add_argument("--show", type=int, default=5)
     p.add_argument("--src-mac")
+    p.add_argument("--marker")
     args = ap.parse_args()
     if args.cmd == "unix" and (args.hex is None) == (args.fill is None):
         ap.error("unix: give exactly one of --hex, --fill")
     fn = {"serve": serve, "tcp": probe_one, "udp": probe_one, "dns": probe_one,
-          "batch": probe_batch, "unix": probe_unix, "hold": hold, "pcap": pcap}[args.cmd]
+          "batch": probe_batch, "unix": probe_unix, "hold": hold, "pcap": pcap, "stream": stream}[args.cmd]
     return fn(args)
 
 

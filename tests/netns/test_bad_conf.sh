@@ -9,7 +9,7 @@
 # wireguard-go has no --conf mode: in harness validation this test reports
 # "not applicable" and exits 0; with wgud nothing is skipped.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_bad_conf.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_bad_conf.sh
 
 source "$(dirname "$0")/lib.sh"
 t_init 90

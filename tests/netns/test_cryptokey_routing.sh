@@ -10,7 +10,7 @@
 #  - outbound: A must not send B packets for a destination outside B's
 #    allowed-ips, even though A's own route sends them to the wg interface.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_cryptokey_routing.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_cryptokey_routing.sh
 
 source "$(dirname "$0")/lib.sh"
 t_init 90

@@ -19,12 +19,14 @@
 #    overlong line, too many words, raw garbage, NUL, no newline, a
 #    non-root client) exit non-zero and leave the nftables table
 #    byte-for-byte as it was, and the policy too
+#  - help lists every word; a policy file re-read on SIGHUP: a broken one is
+#    refused with the rule set byte for byte as it was, a good one is applied
 #  - 20 silent clients do not lock `wgud ctl` out for long (idle ones are
 #    evicted after 5 s when the slots are full)
 #  - SIGTERM: table, control socket and allow-lan rules gone
 # wireguard-go has no --conf: not applicable in harness validation.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_ctl.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_ctl.sh
 
 # shellcheck disable=SC2317 # helpers below are called through assert & co.
 source "$(dirname "$0")/lib.sh"
@@ -176,6 +178,15 @@ assert_json "show --json: the peer, its endpoint and traffic" "$NG" "$IG" \
 assert_json "show --json: drops are counts by reason" "$NG" "$IG" \
 	"isinstance(j['drops'], dict) and all(isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in j['drops'].items())" || true
 
+log "---- help"
+assert_ctl "help" "$NG" "$IG" help || true
+for w in "kill-switch on|off|auto|lockdown" "allow-lan add|del" "allow add|del" "forward-from add|del" "masquerade on|off" \
+	"port-forward add|del" "open add|del" "dns set" "dns-forward on|off" "show [--json]" "help"; do
+	assert "help lists '$w'" grep -qF -- "$w" <<<"$CTL_OUT" || true
+done
+wctl_rc RC "$NG" "$IG" frobnicate
+assert "an unknown word's refusal names show and help" grep -q "show or help" <<<"$CTL_ERR" || true
+
 log "---- refused commands change nothing"
 TABLE0=$(nft_table "$NG" "$IG")
 POLICY0=$(ctl_json "$NG" "$IG" "j['policy']")
@@ -236,6 +247,9 @@ refused "bad port" port-forward add tcp 70000 198.18.0.2:8080
 refused "bad protocol" allow sctp 198.51.100.2:80
 refused "bad switch value" kill-switch maybe
 refused "bad DNS address" dns set 203.0.113.300
+refused "open without add or del" open tcp 51413
+refused "open of icmp" open add icmp 1
+refused "a port forward to an address outside every forward-from subnet" port-forward add tcp 8444 10.99.0.5:80
 LONG=$(printf '1%.0s' $(seq 5000))
 wctl_rc RC "$NG" "$IG" allow-lan add "$LONG"
 assert_ne "overlong line (5000 bytes): non-zero exit" 0 "$RC" || true
@@ -261,6 +275,37 @@ else
 	fail "uid 65534: expected exit 1 or 2, got $RC: $(head -c 200 "$T_TMP/nobody.out")"
 fi
 unchanged "uid 65534"
+
+log "---- SIGHUP reads the policy file again"
+# reloads LOG_LINE_COUNT: true once the log has a reload verdict after that many lines
+reloaded()
+{
+	tail -n +"$(($1 + 1))" "$T_TMP/g.log" | grep -q "reload refused\|configuration reloaded\|the policy in force stays"
+}
+sighup()
+{
+	local lines
+	lines=$(wc -l <"$T_TMP/g.log")
+	kill -HUP "$WGUD_PID"
+	wait_for 10 "wgud to reload" reloaded "$lines" || true
+}
+TABLE0=$(nft_table "$NG" "$IG")
+POLICY0=$(ctl_json "$NG" "$IG" "j['policy']")
+cp "$POLICY" "$POLICY.good"
+printf 'forward-from add 198.18.0.0/24\nmasquerade on\nforward-from add 10.0.0.0/33\n' >"$POLICY"
+sighup
+assert "[hup] a broken policy file is refused, naming file and line" grep -q "$POLICY:3: forward-from: bad CIDR" "$T_TMP/g.log" || true
+unchanged "[hup] a broken policy file"
+head -c 1100000 /dev/zero | tr '\0' '#' >"$POLICY"
+sighup
+assert "[hup] a policy file larger than 1 MiB is refused, not cut" grep -q "larger than 1 MiB" "$T_TMP/g.log" || true
+unchanged "[hup] an overlong policy file"
+printf 'forward-from add 198.18.0.0/24\nmasquerade on\nkill-switch on\nopen add tcp 9191\n' >"$POLICY"
+sighup
+assert "[hup] a good file is applied" grep -q "configuration reloaded" "$T_TMP/g.log" || true
+assert_json "[hup] show --json has the file's open port" "$NG" "$IG" "j['policy']['open'] == [{'proto': 'tcp', 'port': 9191}]" || true
+assert "[hup] and nftables has it" bash -c "ip netns exec '$NG' nft list chain inet 'wgud_$IG' input | grep -q 'tcp dport 9191 accept'" || true
+assert_ping "[hup] the LAN still reaches the server" "$NL" "$SRV4" || true
 
 log "---- busy socket"
 ip netns exec "$NG" "${T_GUARD[@]}" timeout 20 "$T_PY" "$NETPROBE" hold "$(ctl_path "$IG")" 20 12 \

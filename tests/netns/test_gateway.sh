@@ -14,12 +14,14 @@
 #    plain on the uplink
 #  - wgud SIGKILLed (its table stays, forwarding stays on, the tunnel routes
 #    are gone): still no access and nothing plain on the uplink
-#  - wgud and the server restarted: access again; SIGTERM deletes the table
+#  - wgud and the server restarted: access again; SIGTERM leaves lockdown's
+#    blocking table (forward-from makes lockdown the default), forwarding goes
+#    back to off; `wgud unlock` removes the table
 #  - control: without wgud and with forwarding on, L does reach the uplink
 #    and 203.0.113.10 directly (what the firewall was stopping)
 # wireguard-go has no --conf: not applicable in harness validation.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_gateway.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_gateway.sh
 
 # shellcheck disable=SC2317 # helpers below are called through assert & co.
 source "$(dirname "$0")/lib.sh"
@@ -131,8 +133,11 @@ kill -TERM "$WGUD_PID"
 assert "wgud exits on SIGTERM" pid_wait_exit "$WGUD_PID" 5 || true
 wait "$WGUD_PID" 2>/dev/null && RC=0 || RC=$?
 assert_eq "exit status 0" 0 "$RC" || true
-assert "clean stop deleted the table" bash -c "! ip netns exec '$NG' nft list table inet 'wgud_$IG' >/dev/null 2>&1" || true
+assert "clean stop in lockdown: the blocking table stays" nft_table_exists "$NG" "$IG" || true
+assert_eq "clean stop: forwarding back to off, as before wgud" 0 "$(nsx "$NG" sysctl -n net.ipv4.ip_forward)" || true
 assert "clean stop removed the control socket" bash -c "[[ ! -e $(ctl_path "$IG") ]]" || true
+assert "wgud unlock removes the table" nsx "$NG" "$WGUD" unlock "$IG" || true
+assert "no table after wgud unlock" bash -c "! ip netns exec '$NG' nft list table inet 'wgud_$IG' >/dev/null 2>&1" || true
 
 log "---- control: no wgud, forwarding on"
 nsx "$NG" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1

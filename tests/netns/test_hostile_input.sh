@@ -11,7 +11,7 @@
 # than 16 MiB, it must still show B's real endpoint (replays from elsewhere
 # must not move it), and the tunnel must still carry pings both ways.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_hostile_input.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_hostile_input.sh
 
 source "$(dirname "$0")/lib.sh"
 t_init 120

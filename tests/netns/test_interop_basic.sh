@@ -6,7 +6,7 @@
 # without a preshared key (and a mismatched one, which must not connect),
 # `wg show` state on A, and iperf3 TCP both ways.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_interop_basic.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_interop_basic.sh
 
 source "$(dirname "$0")/lib.sh"
 t_init 90

@@ -24,7 +24,7 @@
 #            after a SIGKILL everything does (the table was what held them)
 # wireguard-go has no --conf: not applicable in harness validation.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_killswitch_leak.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_killswitch_leak.sh
 
 source "$(dirname "$0")/lib.sh"
 t_init 240

@@ -7,7 +7,7 @@
 # the latest handshake on A must have moved at least 120 s - slack after the
 # first one.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_rekey.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_rekey.sh
 
 source "$(dirname "$0")/lib.sh"
 t_init 200

@@ -11,7 +11,7 @@
 # After each move B's pings must get through, `wg show A endpoints` must show
 # B's new address:port, and A must reach B there.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_roaming.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_roaming.sh
 
 source "$(dirname "$0")/lib.sh"
 t_init 90

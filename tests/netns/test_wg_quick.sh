@@ -10,7 +10,7 @@
 # Each time: ping through, then `wg-quick down` removes the interface and the
 # daemon ends.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_wg_quick.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_wg_quick.sh
 
 source "$(dirname "$0")/lib.sh"
 t_init 90

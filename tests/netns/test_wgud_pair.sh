@@ -7,7 +7,7 @@
 # same time; the server answers each. Last, SIGTERM ends the server and takes
 # its interface with it.
 #
-# Run by hand: sudo WGUD=/path/to/wgud tests/netns/test_wgud_pair.sh
+# Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_wgud_pair.sh
 
 source "$(dirname "$0")/lib.sh"
 t_init 120
