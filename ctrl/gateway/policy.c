@@ -483,28 +483,31 @@ static int cmd_port_forward(struct policy *p, struct cmd *c, char *const args[],
 	return list_apply(c, p->port_forward, &p->n_port_forward, sizeof(p->port_forward[0]), i, add, &entry);
 }
 
+/* `open tcp 51413` is `open add tcp 51413`, as the seeds and gluetun's users say it. */
 static int cmd_open(struct policy *p, struct cmd *c, char *const args[], size_t n)
 {
 	struct policy_open entry = { 0 };
+	bool add = true;
 	size_t i;
-	bool add;
-	int ret;
+	int ret = 0;
 
-	if (n != 3)
+	if (n != 2 && n != 3)
 		return usage(c);
-	ret = parse_verb(c, &add, args[0]);
+	if (n == 3)
+		ret = parse_verb(c, &add, args[0]);
+	args += n - 2;
 	if (!ret)
-		ret = parse_proto(c, &entry.proto, args[1], true);
+		ret = parse_proto(c, &entry.proto, args[0], true);
 	if (!ret)
-		ret = parse_port(c, &entry.port, args[2], strlen(args[2]));
+		ret = parse_port(c, &entry.port, args[1], strlen(args[1]));
 	if (ret)
 		return ret;
 	for (i = 0; i < p->n_open && !open_equal(&p->open[i], &entry); i++)
 		;
 	if (add && i < p->n_open)
-		return fail(c, -EEXIST, "%s port %u is already open", args[1], entry.port);
+		return fail(c, -EEXIST, "%s port %u is already open", args[0], entry.port);
 	if (!add && i == p->n_open)
-		return fail(c, -ENOENT, "%s port %u is not open", args[1], entry.port);
+		return fail(c, -ENOENT, "%s port %u is not open", args[0], entry.port);
 	return list_apply(c, p->open, &p->n_open, sizeof(p->open[0]), i, add, &entry);
 }
 
@@ -554,7 +557,7 @@ static const struct command commands[] = {
 	{ "masquerade", "masquerade on|off", "NAT forwarded traffic to the tunnel address", cmd_masquerade },
 	{ "port-forward", "port-forward add|del tcp|udp PORT [ADDR[:PORT]]",
 	  "connections to PORT through the tunnel go to ADDR (a forward-from host) or this host", cmd_port_forward },
-	{ "open", "open add|del tcp|udp PORT", "accept connections to PORT through the tunnel (else only replies)",
+	{ "open", "open [add|del] tcp|udp PORT", "accept connections to PORT through the tunnel (else only replies)",
 	  cmd_open },
 	{ "dns", "dns set [ADDR...]", "DNS only to ADDR, only through the tunnel (none: the conf's DNS)", cmd_dns },
 	{ "dns-forward", "dns-forward on|off",

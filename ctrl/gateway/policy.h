@@ -10,7 +10,7 @@
  *   forward-from add|del CIDR
  *   masquerade on|off
  *   port-forward add|del PROTO PORT [ADDR[:PORT]]
- *   open add|del PROTO PORT                 PROTO: tcp, udp (inbound through the tunnel)
+ *   open [add|del] PROTO PORT               PROTO: tcp, udp (inbound through the tunnel; add if no verb)
  *   dns set ADDR...                         (no ADDR: back to the conf's DNS)
  *   dns-forward on|off
  *

@@ -217,6 +217,8 @@ t_cleanup()
 	done
 	for ns in "${T_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
+		# what `ip netns exec` binds over /etc, if a test made it
+		[[ -d /etc/netns/$ns ]] && rm -rf "/etc/netns/$ns"
 	done
 	# An implementation killed hard may leave its socket behind; ours all
 	# carry this run's id.

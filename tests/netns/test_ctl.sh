@@ -181,7 +181,7 @@ assert_json "show --json: drops are counts by reason" "$NG" "$IG" \
 log "---- help"
 assert_ctl "help" "$NG" "$IG" help || true
 for w in "kill-switch on|off|auto|lockdown" "allow-lan add|del" "allow add|del" "forward-from add|del" "masquerade on|off" \
-	"port-forward add|del" "open add|del" "dns set" "dns-forward on|off" "show [--json]" "help"; do
+	"port-forward add|del" "open [add|del]" "dns set" "dns-forward on|off" "show [--json]" "help"; do
 	assert "help lists '$w'" grep -qF -- "$w" <<<"$CTL_OUT" || true
 done
 wctl_rc RC "$NG" "$IG" frobnicate
@@ -247,7 +247,7 @@ refused "bad port" port-forward add tcp 70000 198.18.0.2:8080
 refused "bad protocol" allow sctp 198.51.100.2:80
 refused "bad switch value" kill-switch maybe
 refused "bad DNS address" dns set 203.0.113.300
-refused "open without add or del" open tcp 51413
+refused "open with another verb" open put tcp 51413
 refused "open of icmp" open add icmp 1
 refused "a port forward to an address outside every forward-from subnet" port-forward add tcp 8444 10.99.0.5:80
 LONG=$(printf '1%.0s' $(seq 5000))

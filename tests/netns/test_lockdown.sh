@@ -16,7 +16,8 @@
 #    SIGTERM; --kill-switch on does not (documented: a clean stop without
 #    lockdown removes the table)
 #  - after SIGKILL, a restart that fails late (a file where the control
-#    socket goes) leaves the table: nothing leaves
+#    socket goes) leaves the table: nothing leaves; a restart whose endpoint
+#    is a host name says the table blocks DNS, and what to do
 #  - 20 SIGKILL-restart cycles leave exactly one set of policy rules, and a
 #    clean stop removes them all; `wgud unlock` refuses while wgud runs
 # wireguard-go has no --conf: not applicable in harness validation.
@@ -199,6 +200,23 @@ assert "[late] the table is there" nft_table_exists "$NG" "$IG" || true
 N=$(gw_uplink_capture late probes)
 assert_eq "[late] nothing plain from G on the uplink" 0 "$N" || true
 rm -f "$CTL"
+
+log "---- an endpoint host name while the crashed run's table blocks DNS"
+ETC_NETNS_MADE=0
+[[ -d /etc/netns ]] || ETC_NETNS_MADE=1
+mkdir -p "/etc/netns/$NG" "$T_TMP/named"
+printf 'nameserver 203.0.113.53\noptions timeout:1 attempts:1\n' >"/etc/netns/$NG/resolv.conf"
+sed 's/^Endpoint = .*/Endpoint = vpn.wgud.test:51820/' "$CONF_G" >"$T_TMP/named/$IG.conf"
+chmod 600 "$T_TMP/named/$IG.conf"
+RC=0
+nsx "$NG" timeout 20 "$WGUD" --conf "$T_TMP/named/$IG.conf" >"$T_TMP/named.log" 2>&1 || RC=$?
+rm -rf "/etc/netns/$NG"
+((ETC_NETNS_MADE == 0)) || rmdir /etc/netns 2>/dev/null || true
+assert_eq "[named] the start is refused" 1 "$RC" || true
+assert "[named] ... naming the endpoint's line" grep -q "$IG.conf:[0-9]*: cannot resolve endpoint 'vpn.wgud.test'" "$T_TMP/named.log" || true
+assert "[named] ... and saying that the table left behind blocks DNS, and what to do" \
+	grep -q "blocks DNS outside the tunnel: give the endpoint as an address" "$T_TMP/named.log" || true
+assert "[named] the table is there" nft_table_exists "$NG" "$IG" || true
 
 log "---- 20 SIGKILL-restart cycles"
 for i in $(seq 20); do

@@ -13,7 +13,7 @@
 #  - the gateway (kill switch in lockdown, forward-from, a port forward):
 #    U gets no answer of any kind, nothing at all from G on U's link; from
 #    S through the tunnel TCP, UDP and IPv6 to G's services fail, the port
-#    forward works; `open add tcp 9091` opens that one only; `port-forward
+#    forward works; `open tcp 9091` opens that one only; `port-forward
 #    add udp 9092` without an address opens it on this host; a port forward
 #    to an address outside every forward-from subnet is refused and changes
 #    nothing; a connection G opened out through the tunnel keeps flowing
@@ -137,7 +137,7 @@ assert_eq "[gw] a port forward to an address outside every forward-from subnet i
 assert "[gw] ... with a reason" grep -q "neither in a forward-from subnet nor an address of this host" <<<"$CTL_ERR" || true
 assert "[gw] ... and the table is unchanged, byte for byte" test "$TABLE0" == "$(nft_table "$NG" "$IG")" || true
 
-assert_ctl "[open] open add tcp 9091" "$NG" "$IG" open add tcp 9091 || true
+assert_ctl "[open] open tcp 9091" "$NG" "$IG" open tcp 9091 || true
 assert "[open] S now connects to G's TCP service" s_tcp "$TUN4.1" 9091 || true
 assert "[open] UDP stays closed" s_no_udp "$TUN4.1" 9092 || true
 assert "[open] the other TCP port stays closed" s_no_tcp "$TUN4.1" 9093 || true

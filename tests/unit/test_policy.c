@@ -151,6 +151,7 @@ static const struct accept_case accepted[] = {
 	{ "", "kill-switch lockdown", "\"kill_switch\":\"lockdown\"" },
 	{ "kill-switch lockdown", "kill-switch auto", "\"kill_switch\":\"auto\"" },
 	{ "", "open add tcp 51413", "\"open\":[{\"proto\":\"tcp\",\"port\":51413}]" },
+	{ "", "open tcp 51413", "\"open\":[{\"proto\":\"tcp\",\"port\":51413}]" },
 	{ "open add tcp 51413", "open add udp 51413",
 	  "\"open\":[{\"proto\":\"tcp\",\"port\":51413},{\"proto\":\"udp\",\"port\":51413}]" },
 	{ "open add tcp 51413\nopen add tcp 9091", "open del tcp 51413", "\"open\":[{\"proto\":\"tcp\",\"port\":9091}]" },
@@ -257,8 +258,10 @@ static const struct refuse_case refused[] = {
 	{ "", "dns add 9.9.9.9", -EINVAL, "usage: dns set [ADDR...]" },
 	{ "", "dns", -EINVAL, "usage: dns" },
 	{ "", "kill-switch Lockdown", -EINVAL, "usage: kill-switch on|off|auto|lockdown" },
-	{ "", "open add tcp", -EINVAL, "usage: open add|del tcp|udp PORT" },
-	{ "", "open tcp 51413", -EINVAL, "usage: open add|del tcp|udp PORT" },
+	{ "", "open add tcp", -EINVAL, "usage: open [add|del] tcp|udp PORT" },
+	{ "", "open tcp", -EINVAL, "usage: open [add|del] tcp|udp PORT" },
+	{ "", "open put tcp 51413", -EINVAL, "usage: open" },
+	{ "", "open udp 51413", -EEXIST, "udp port 51413 is already open" },
 	{ "", "open add any 51413", -EINVAL, "usage: open" },
 	{ "", "open add icmp 1", -EINVAL, "usage: open" },
 	{ "", "open add tcp 0", -EINVAL, "open: bad port '0'" },
@@ -846,7 +849,7 @@ static void help_lists_every_word(void **state)
 	static const char *const words[] = {
 		"kill-switch on|off|auto|lockdown", "allow-lan add|del CIDR", "allow add|del tcp|udp|icmp|any",
 		"forward-from add|del CIDR",	   "masquerade on|off",	     "port-forward add|del tcp|udp PORT",
-		"open add|del tcp|udp PORT",	   "dns set [ADDR...]",	     "dns-forward on|off",
+		"open [add|del] tcp|udp PORT",	   "dns set [ADDR...]",	     "dns-forward on|off",
 	};
 	size_t i;
 	int n;
