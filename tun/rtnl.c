@@ -689,25 +689,3 @@ int rtnl_rule_del_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cid
 {
 	return to_rule_request(r, RTM_DELRULE, 0, family, dst, cidr, table, priority);
 }
-
-int rtnl_rule_del_at(struct rtnl *r, int family, uint32_t table, uint32_t priority)
-{
-	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
-	struct fib_rule_hdr *frh;
-	struct nlmsghdr *nlh;
-
-	if (cidr_addr_len(family) < 0)
-		return -EAFNOSUPPORT;
-	if (!priority)
-		return -EINVAL;
-	nlh = put_header(buf, RTM_DELRULE, 0);
-	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
-	frh->family = (uint8_t)family;
-	frh->action = FR_ACT_TO_TBL;
-	/* What the request leaves out (addresses, mark, suppress), the kernel does not compare. */
-	frh->table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
-	if (table)
-		mnl_attr_put_u32(nlh, FRA_TABLE, table);
-	mnl_attr_put_u32(nlh, FRA_PRIORITY, priority);
-	return rtnl_request(r, nlh, NULL, NULL);
-}

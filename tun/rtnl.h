@@ -93,14 +93,6 @@ int rtnl_rule_del_suppress_main(struct rtnl *r, int family, uint32_t priority);
 int rtnl_rule_add_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr, uint32_t table, uint32_t priority);
 int rtnl_rule_del_to(struct rtnl *r, int family, const uint8_t *dst, uint8_t cidr, uint32_t table, uint32_t priority);
 
-/*
- * Delete one "lookup" rule at priority, whatever else it matches (table 0:
- * of any table); -ENOENT when none is left there. Rules added at fixed
- * priorities are found this way after a crash, so that a start replaces
- * them instead of stacking more.
- */
-int rtnl_rule_del_at(struct rtnl *r, int family, uint32_t table, uint32_t priority);
-
 int rtnl_table_in_use(struct rtnl *r, int family, uint32_t table, bool *in_use);
 
 /*

@@ -15,15 +15,22 @@
 #include "log.h"
 #include "unixsock.h"
 
-int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device *dev)
+void uapi_server_init(struct uapi_server *s)
 {
-	int i, ret;
+	int i;
 
 	memset(s, 0, sizeof(*s));
 	s->listen_fd = -1;
-	s->dev = dev;
 	for (i = 0; i < UAPI_SERVER_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
+}
+
+int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device *dev)
+{
+	int ret;
+
+	uapi_server_init(s);
+	s->dev = dev;
 	if ((size_t)snprintf(s->path, sizeof(s->path), "%s/%s.sock", UAPI_SOCKET_DIR, ifname) >= sizeof(s->path))
 		ret = -ENAMETOOLONG;
 	else if (!(ret = unixsock_dir(UAPI_SOCKET_DIR)))

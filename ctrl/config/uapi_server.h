@@ -33,6 +33,9 @@ struct uapi_server {
 	void *after_set_ctx;
 };
 
+/* Closed and empty: what uapi_server_close() may be called on before or without uapi_server_open(). */
+void uapi_server_init(struct uapi_server *s);
+
 /* Creates the socket; refuses (-EADDRINUSE) when another live process serves IFACE already. */
 int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device *dev);
 /* Registers the listening socket with the loop. */

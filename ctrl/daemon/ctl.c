@@ -163,17 +163,25 @@ static void warn_unreachable(const char *dir, int group_gid)
 			 (unsigned int)(st.st_mode & 07777), dir);
 }
 
-int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, int group_gid)
+void ctl_server_init(struct ctl_server *s)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int i, ret;
+	int i;
 
 	memset(s, 0, sizeof(*s));
 	s->listen_fd = -1;
-	s->group_gid = group_gid < 0 ? -1 : group_gid;
+	s->group_gid = -1;
 	s->idle_ns = CTL_IDLE_NS;
 	for (i = 0; i < CTL_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
+}
+
+int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, int group_gid)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int ret;
+
+	ctl_server_init(s);
+	s->group_gid = group_gid < 0 ? -1 : group_gid;
 	ret = socket_path(a.sun_path, sizeof(a.sun_path), dir, ifname);
 	if (ret)
 		return ret;

@@ -101,6 +101,9 @@ struct ctl_server {
 	struct ctl_client clients[CTL_MAX_CLIENTS];
 };
 
+/* Closed and empty: what ctl_server_close() may be called on before or without ctl_server_open(). */
+void ctl_server_init(struct ctl_server *s);
+
 /*
  * Creates dir (0755) if missing and DIR/IFNAME.ctl: mode 0600, or 0660 owned
  * by group_gid when group_gid >= 0. -EADDRINUSE when a live process serves

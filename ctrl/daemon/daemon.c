@@ -64,8 +64,10 @@ struct daemon {
 	struct policy start_policy; /* the file and the flags; the gateway holds the one in force */
 	struct gateway_facts facts;
 	bool have_facts;
+	struct state state; /* what this run (or a crashed one) changed around the device */
 	struct gateway gw;
 	struct ctl_server ctl;
+	bool other_owner; /* another live process holds the interface's sockets: the wall is its own */
 	int exit_code;
 };
 
@@ -546,12 +548,14 @@ static int bring_up(struct daemon *d)
 	/* Both servers leave a state safe to close when they fail. */
 	d->stage = STAGE_SOCKETS;
 	ret = uapi_server_open(&d->uapi, o->ifname, &d->dev);
+	d->other_owner = ret == -EADDRINUSE;
 	if (ret) {
 		log_error("UAPI socket %s/%s.sock: %s%s", UAPI_SOCKET_DIR, o->ifname, strerror(-ret),
 			  ret == -EADDRINUSE ? " (another process serves this interface)" : "");
 		return ret;
 	}
 	ret = ctl_server_open(&d->ctl, CTL_SOCKET_DIR, o->ifname, o->ctl_gid);
+	d->other_owner = ret == -EADDRINUSE;
 	if (ret) {
 		log_error("control socket %s/%s.ctl: %s%s", CTL_SOCKET_DIR, o->ifname, strerror(-ret),
 			  ret == -EEXIST ? " (something that is not a socket is in the way; it was left alone)" : "");
@@ -668,10 +672,21 @@ static int run(struct daemon *d)
 	return ret ? 1 : 0;
 }
 
+/* A live wgud (or wireguard-go) for the interface owns its wall: a second start must not touch it. */
+static const char *served_by_other(const char *ifname, char path[108])
+{
+	if ((size_t)snprintf(path, 108, "%s/%s.ctl", CTL_SOCKET_DIR, ifname) < 108 && unixsock_alive(path))
+		return path;
+	if ((size_t)snprintf(path, 108, "%s/%s.sock", UAPI_SOCKET_DIR, ifname) < 108 && unixsock_alive(path))
+		return path;
+	return NULL;
+}
+
 int daemon_run(const struct daemon_options *o)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
 	int ret, ready_fd = -1, code;
+	char path[108];
 
 	if (!d) {
 		fprintf(stderr, "wgud: out of memory\n");
@@ -681,9 +696,21 @@ int daemon_run(const struct daemon_options *o)
 	d->signal_fd = -1;
 	d->tun.fd = -1;
 	d->exit_code = 1;
+	uapi_server_init(&d->uapi);
+	ctl_server_init(&d->ctl);
 	log_set_interface(o->ifname);
 	log_set_verbose(o->verbose);
-	gateway_init(&d->gw, o->ifname, CTL_SOCKET_DIR, o->no_firewall);
+	if (served_by_other(o->ifname, path)) {
+		log_error("another process serves %s already (%s answers); its firewall and sockets are left alone", o->ifname,
+			  path);
+		goto out;
+	}
+	state_init(&d->state, CTL_SOCKET_DIR, o->ifname);
+	ret = state_load(&d->state);
+	if (ret)
+		log_warn("reading %s: %s; what a crashed wgud changed may stay", d->state.path, strerror(-ret));
+	gateway_init(&d->gw, o->ifname, &d->state, o->no_firewall);
+	d->net.state = &d->state;
 
 	/* Everything that can be refused for bad input is checked before anything is created. */
 	if (load_policy(o, &d->start_policy))
@@ -707,7 +734,8 @@ int daemon_run(const struct daemon_options *o)
 	if (!ret)
 		ret = start_serving(d);
 	if (ret) {
-		gateway_abort(&d->gw, &d->start_policy, conf_facts(d));
+		if (!d->other_owner)
+			gateway_abort(&d->gw, &d->start_policy, conf_facts(d));
 		take_down(d);
 		goto out;
 	}
@@ -734,29 +762,37 @@ out:
 
 int daemon_unlock(const char *ifname)
 {
-	char path[sizeof(((struct ctl_server *)0)->path)];
+	char path[108];
+	struct state *state = calloc(1, sizeof(*state));
 	struct rtnl rtnl;
 	int ret, rules;
 
 	log_set_interface(ifname);
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.ctl", CTL_SOCKET_DIR, ifname) < sizeof(path) &&
-	    unixsock_alive(path)) {
+	if (!state)
+		return 1;
+	if (served_by_other(ifname, path)) {
 		log_error("wgud is running for %s (%s answers): stop it first, or `wgud ctl %s kill-switch off`", ifname,
 			  path, ifname);
+		free(state);
 		return 1;
 	}
+	state_init(state, CTL_SOCKET_DIR, ifname);
+	ret = state_load(state);
+	if (ret)
+		log_warn("reading %s: %s; only the table can be removed", state->path, strerror(-ret));
 	ret = rtnl_open(&rtnl);
 	if (ret) {
 		log_error("rtnetlink: %s", strerror(-ret));
+		free(state);
 		return 1;
 	}
-	ret = gateway_unlock(ifname, CTL_SOCKET_DIR, &rtnl);
-	rules = netsetup_flush_rules(&rtnl);
+	ret = gateway_unlock(ifname, state, &rtnl);
+	rules = netsetup_unlock(&rtnl, state);
 	if (rules > 0)
 		log_info("removed %d policy rule%s of a full tunnel", rules, rules == 1 ? "" : "s");
 	else if (rules < 0)
-		log_error("removing the policy rules at priorities %d and %d: %s", NETSETUP_SUPPRESS_PRIORITY,
-			  NETSETUP_FWMARK_PRIORITY, strerror(-rules));
+		log_error("removing the policy rules of a full tunnel: %s", strerror(-rules));
 	rtnl_close(&rtnl);
+	free(state);
 	return ret || rules < 0 ? 1 : 0;
 }

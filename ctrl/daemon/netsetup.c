@@ -12,7 +12,6 @@
 #include "log.h"
 #include "socket.h"
 
-#define RULE_FLUSH_MAX 64 /* per priority and family: more than any run could have stacked */
 
 static const int families[2] = { AF_INET, AF_INET6 };
 static const char *const hook_names[MODEL_HOOK_COUNT] = { "PreUp", "PostUp", "PreDown", "PostDown" };
@@ -75,50 +74,63 @@ static bool has_default_route(const struct model_device *m, int family)
 	return false;
 }
 
-/* Every rule at one priority; the number removed, or -errno. */
-static int flush_priority(struct rtnl *rtnl, int family, uint32_t priority)
-{
-	int n, ret = 0;
+static const char *const state_keys[2] = { "full_tunnel_ipv4", "full_tunnel_ipv6" };
 
-	for (n = 0; n < RULE_FLUSH_MAX; n++) {
-		ret = rtnl_rule_del_at(rtnl, family, 0, priority);
-		if (ret)
-			break;
-	}
-	return ret == -ENOENT || !ret ? n : ret;
+/* The two rules of a full tunnel on table; the number removed (0..2), or -errno. */
+static int remove_rules(struct rtnl *rtnl, int family, uint32_t table)
+{
+	int a = rtnl_rule_del_not_fwmark(rtnl, family, table, table, NETSETUP_FWMARK_PRIORITY);
+	int b = rtnl_rule_del_suppress_main(rtnl, family, NETSETUP_SUPPRESS_PRIORITY);
+
+	if (a && a != -ENOENT)
+		return a;
+	if (b && b != -ENOENT)
+		return b;
+	return !a + !b;
 }
 
-int netsetup_flush_rules(struct rtnl *rtnl)
+/* What the state recorded for each family: its rules go, and so does the record. */
+static int remove_recorded(struct rtnl *rtnl, struct state *state)
 {
 	int i, total = 0;
 
 	for (i = 0; i < 2; i++) {
-		int a = flush_priority(rtnl, families[i], NETSETUP_SUPPRESS_PRIORITY);
-		int b = flush_priority(rtnl, families[i], NETSETUP_FWMARK_PRIORITY);
+		size_t cursor = 0;
+		const char *text = state_next(state, state_keys[i], &cursor);
+		uint32_t table;
+		int n;
 
-		if (a < 0 || b < 0)
-			return a < 0 ? a : b;
-		total += a + b;
+		if (!text)
+			continue;
+		if (model_parse_u32(&table, text, strlen(text)) || !table) {
+			state_remove(state, state_keys[i], NULL);
+			continue;
+		}
+		n = remove_rules(rtnl, families[i], table);
+		if (n < 0)
+			return n;
+		total += n;
+		state_remove(state, state_keys[i], NULL);
 	}
 	return total;
 }
 
-/* What a crashed run left at our priorities goes before this run adds its own, once. */
-static int flush_stale(struct netsetup *ns)
+int netsetup_unlock(struct rtnl *rtnl, struct state *state)
 {
-	int n;
+	return remove_recorded(rtnl, state);
+}
 
-	if (ns->rules_flushed)
-		return 0;
-	n = netsetup_flush_rules(ns->rtnl);
+/* What a crashed run of this interface left goes before this run adds its own. */
+static int remove_stale(struct netsetup *ns)
+{
+	int n = remove_recorded(ns->rtnl, ns->state);
+
 	if (n < 0) {
-		log_error("removing old policy rules at priorities %d and %d: %s", NETSETUP_SUPPRESS_PRIORITY,
-			  NETSETUP_FWMARK_PRIORITY, strerror(-n));
+		log_error("removing the policy rules an earlier wgud left: %s", strerror(-n));
 		return n;
 	}
 	if (n)
 		log_info("replaced %d policy rule%s an earlier wgud left", n, n == 1 ? "" : "s");
-	ns->rules_flushed = true;
 	return 0;
 }
 
@@ -143,14 +155,12 @@ static int full_tunnel(struct netsetup *ns, struct wg_device *dev, int family)
 {
 	static const uint8_t any[16];
 	uint32_t table = dev->fwmark;
+	char text[16];
 	int ret;
 
 	/* Set up already (a reload): adding again would stack duplicate rules. */
 	if (ns->rule_table[fam_index(family)])
 		return 0;
-	ret = flush_stale(ns);
-	if (ret)
-		return ret;
 	if (!table) {
 		table = free_table(ns);
 		ret = socket_set_fwmark(dev, table);
@@ -160,12 +170,16 @@ static int full_tunnel(struct netsetup *ns, struct wg_device *dev, int family)
 	ret = rtnl_route_add(ns->rtnl, family, any, 0, ns->ifindex, table);
 	if (ret && ret != -EEXIST)
 		return ret;
-	ret = rtnl_rule_add_not_fwmark(ns->rtnl, family, table, table, NETSETUP_FWMARK_PRIORITY);
-	if (!ret)
-		ret = rtnl_rule_add_suppress_main(ns->rtnl, family, NETSETUP_SUPPRESS_PRIORITY);
-	if (ret)
-		return ret;
+	/* Recorded first: a crash between the two leaves nothing unrecorded. */
+	snprintf(text, sizeof(text), "%u", table);
+	state_add(ns->state, state_keys[fam_index(family)], text);
 	ns->rule_table[fam_index(family)] = table;
+	/* Identical rules at the same priority are refused: one a crashed run left unrecorded is ours. */
+	ret = rtnl_rule_add_not_fwmark(ns->rtnl, family, table, table, NETSETUP_FWMARK_PRIORITY);
+	if (!ret || ret == -EEXIST)
+		ret = rtnl_rule_add_suppress_main(ns->rtnl, family, NETSETUP_SUPPRESS_PRIORITY);
+	if (ret && ret != -EEXIST)
+		return ret;
 	if (family == AF_INET)
 		(void)rtnl_sysctl_write("/proc/sys/net/ipv4/conf/all/src_valid_mark", "1");
 	log_info("full tunnel for %s: fwmark and table %u", family == AF_INET ? "IPv4" : "IPv6", table);
@@ -232,26 +246,27 @@ int netsetup_up(struct netsetup *ns, struct wg_device *dev, const struct model_d
 	}
 	if (m->n_dns)
 		log_warn("DNS= is not applied by wgud (no resolvconf integration); set resolvers yourself");
-	if (m->table == MODEL_TABLE_AUTO) {
-		ret = flush_stale(ns);
-		if (ret)
-			return ret;
-	}
+	ret = remove_stale(ns);
+	if (ret)
+		return ret;
 	return netsetup_routes(ns, dev, m);
 }
 
 void netsetup_down(struct netsetup *ns)
 {
-	int n;
+	int i;
 
-	if (!ns->rules_flushed)
-		return; /* not ours to touch: without a conf, wg-quick sets up the rules */
-	n = netsetup_flush_rules(ns->rtnl);
-	if (n < 0)
-		log_warn("removing the policy rules at priorities %d and %d: %s; remove them with `ip rule`",
-			 NETSETUP_SUPPRESS_PRIORITY, NETSETUP_FWMARK_PRIORITY, strerror(-n));
-	else
-		log_debug("removed %d policy rule%s", n, n == 1 ? "" : "s");
-	ns->rule_table[0] = ns->rule_table[1] = 0;
-	ns->rules_flushed = false;
+	for (i = 0; i < 2; i++) {
+		int n;
+
+		if (!ns->rule_table[i])
+			continue;
+		n = remove_rules(ns->rtnl, families[i], ns->rule_table[i]);
+		if (n < 0)
+			log_warn("removing the policy rules of table %u: %s; remove them with `ip rule`", ns->rule_table[i],
+				 strerror(-n));
+		else
+			state_remove(ns->state, state_keys[i], NULL);
+		ns->rule_table[i] = 0;
+	}
 }

@@ -8,10 +8,11 @@
  *   NETSETUP_SUPPRESS_PRIORITY: lookup main suppress_prefixlength 0
  *   NETSETUP_FWMARK_PRIORITY:   not fwmark M lookup M
  *
- * The priorities are fixed (after the gateway's allow-lan rules), so a
- * start removes whatever a crashed run left there before adding its own,
- * and a stop removes exactly what is there: crashes never pile rules up.
- * Also the conf's PreUp/PostUp/PreDown/PostDown hooks (only with
+ * The priorities are fixed (after the gateway's allow-lan rules) and each
+ * table added is recorded in the state (state.h): a start removes the rules
+ * a crashed run recorded before adding its own, a stop removes exactly its
+ * own, and rules of other interfaces are never touched. Crashes never pile
+ * rules up. Also the conf's PreUp/PostUp/PreDown/PostDown hooks (only with
  * --run-hooks).
  */
 #ifndef WGUD_NETSETUP_H
@@ -23,6 +24,7 @@
 #include "device.h"
 #include "model.h"
 #include "rtnl.h"
+#include "state.h"
 
 #define NETSETUP_SUPPRESS_PRIORITY 5010
 #define NETSETUP_FWMARK_PRIORITY 5020
@@ -30,19 +32,19 @@
 
 struct netsetup {
 	struct rtnl *rtnl;
+	struct state *state;
 	unsigned int ifindex;
 	uint32_t rule_table[2]; /* the full tunnel's table per family (0 IPv4, 1 IPv6); 0 = none */
-	bool rules_flushed;     /* this run removed what an earlier one left at its priorities */
 };
 
 /* MTU, then (with a conf) addresses, link up and routes as wg-quick does. */
 int netsetup_up(struct netsetup *ns, struct wg_device *dev, const struct model_device *m);
 /* The routes of a re-read conf; a full tunnel already set up stays as it is. */
 int netsetup_routes(struct netsetup *ns, struct wg_device *dev, const struct model_device *m);
-/* In conf mode: the policy rules at both priorities, both families (what this run added, and anything else there). */
+/* The policy rules this run added. */
 void netsetup_down(struct netsetup *ns);
-/* The same for `wgud unlock`: how many rules were removed, or -errno. */
-int netsetup_flush_rules(struct rtnl *rtnl);
+/* `wgud unlock`: the policy rules a dead run recorded; how many were removed, or -errno. */
+int netsetup_unlock(struct rtnl *rtnl, struct state *state);
 
 /* The conf's hooks of one kind, with %i expanded; only with run (else each is reported and skipped). */
 void netsetup_run_hooks(const struct model_device *m, enum model_hook which, const char *ifname, bool run);

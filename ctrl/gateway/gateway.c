@@ -3,17 +3,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "nft.h"
 
 #define MAX_LOCAL_ADDRESSES 1024
-#define RULE_FLUSH_MAX (2 * POLICY_MAX_ENTRIES + 16)
 
 static const char *const family_names[2] = { "IPv4", "IPv6" };
 
@@ -47,91 +44,50 @@ static bool needs_firewall(const struct policy *eff, enum policy_kill_switch mod
 	       eff->n_open || eff->dns_forward || !eff->dns_from_conf;
 }
 
-/* ---- IP forwarding, and the state file that remembers what it was ---- */
+/* ---- IP forwarding, and what it was before wgud ---- */
 
-void gateway_init(struct gateway *gw, const char *ifname, const char *state_dir, bool no_firewall)
+void gateway_init(struct gateway *gw, const char *ifname, struct state *state, bool no_firewall)
 {
 	memset(gw, 0, sizeof(*gw));
 	snprintf(gw->ifname, sizeof(gw->ifname), "%s", ifname);
-	snprintf(gw->state_path, sizeof(gw->state_path), "%s/%s.state", state_dir, ifname);
+	gw->state = state;
 	gw->no_firewall = no_firewall;
 	gw->mode = POLICY_KILL_SWITCH_OFF;
-	gw->forwarding[0] = (struct gateway_forwarding){ "/proc/sys/net/ipv4/ip_forward", "ipv4_forward", "", false, false };
-	gw->forwarding[1] = (struct gateway_forwarding){ "/proc/sys/net/ipv6/conf/all/forwarding", "ipv6_forward", "", false,
+	gw->forwarding[0] = (struct gateway_forwarding){ "/proc/sys/net/ipv4/ip_forward", "forward_ipv4", "", false, false };
+	gw->forwarding[1] = (struct gateway_forwarding){ "/proc/sys/net/ipv6/conf/all/forwarding", "forward_ipv6", "", false,
 							 false };
 }
 
-/* The value recorded for key by an earlier run that changed it (and maybe died): 0, or -ENOENT. */
-static int state_read(const char *path, const char *key, char out[8])
+/* An earlier run that died had turned forwarding on: what it found is what goes back, whatever this run does. */
+static void adopt_forwarding(struct gateway *gw)
 {
-	char text[256], *line, *save = NULL;
-	size_t klen = strlen(key);
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t i;
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	text[n] = '\0';
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		/* only what we write: KEY=0 or KEY=1 */
-		if (!strncmp(line, key, klen) && line[klen] == '=' && (line[klen + 1] == '0' || line[klen + 1] == '1') &&
-		    !line[klen + 2]) {
-			snprintf(out, 8, "%c", line[klen + 1]);
-			return 0;
-		}
+	for (i = 0; i < 2; i++) {
+		struct gateway_forwarding *fw = &gw->forwarding[i];
+		size_t cursor = 0;
+		const char *before = state_next(gw->state, fw->key, &cursor);
+
+		if (!before || (strcmp(before, "0") && strcmp(before, "1")))
+			continue;
+		snprintf(fw->before, sizeof(fw->before), "%s", before);
+		fw->changed = true;
+		log_info("%s forwarding was turned on by an earlier wgud; it goes back to %s at stop", family_names[i],
+			 fw->before);
 	}
-	return -ENOENT;
-}
-
-/* Written whole under a temporary name and renamed, so a crash leaves the old file or the new one. */
-static void state_write(struct gateway *gw)
-{
-	char tmp[PATH_MAX + 8], text[128];
-	size_t len = 0, i;
-	int fd;
-
-	for (i = 0; i < 2; i++)
-		if (gw->forwarding[i].changed)
-			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s=%s\n", gw->forwarding[i].key,
-						gw->forwarding[i].before);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", gw->state_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) || rename(tmp, gw->state_path)) {
-		log_warn("cannot record IP forwarding in %s: %s; after a crash, `wgud unlock %s` cannot put it back",
-			 gw->state_path, strerror(errno), gw->ifname);
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
 }
 
 static void enable_forwarding(struct gateway *gw, int i)
 {
 	struct gateway_forwarding *fw = &gw->forwarding[i];
-	char now[8] = "", recorded[8];
-	bool crashed;
 
 	if (fw->changed || fw->noted)
 		return;
-	if (rtnl_sysctl_read(fw->path, now, sizeof(now)))
-		snprintf(now, sizeof(now), "0");
-	/* An earlier run that died turned it on: what it found is what counts. */
-	crashed = state_read(gw->state_path, fw->key, recorded) == 0;
-	snprintf(fw->before, sizeof(fw->before), "%s", crashed ? recorded : now);
-	if (!strcmp(now, "1")) {
-		if (crashed && strcmp(fw->before, "1")) {
-			fw->changed = true;
-			state_write(gw);
-			log_info("%s forwarding was turned on by an earlier wgud; it goes back to %s at stop",
-				 family_names[i], fw->before);
-		} else {
-			fw->noted = true;
-			log_info("%s forwarding was already on (%s); it stays on at stop", family_names[i], fw->path);
-		}
+	if (rtnl_sysctl_read(fw->path, fw->before, sizeof(fw->before)))
+		snprintf(fw->before, sizeof(fw->before), "0");
+	if (!strcmp(fw->before, "1")) {
+		fw->noted = true;
+		log_info("%s forwarding was already on (%s); it stays on at stop", family_names[i], fw->path);
 		return;
 	}
 	if (rtnl_sysctl_write(fw->path, "1")) {
@@ -139,50 +95,97 @@ static void enable_forwarding(struct gateway *gw, int i)
 		return;
 	}
 	fw->changed = true;
-	state_write(gw);
+	state_add(gw->state, fw->key, fw->before);
 	log_info("enabled %s forwarding in this namespace for forward-from (it was %s; put back at stop)",
 		 family_names[i], fw->before);
 }
 
+static void restore_one(struct gateway *gw, int i)
+{
+	struct gateway_forwarding *fw = &gw->forwarding[i];
+
+	if (fw->changed && rtnl_sysctl_write(fw->path, fw->before))
+		log_warn("could not put %s back to %s", fw->path, fw->before);
+	else if (fw->changed)
+		log_info("%s forwarding back to %s, as before wgud started", family_names[i], fw->before);
+	else if (fw->noted)
+		log_info("%s forwarding stays on, as it was before wgud started", family_names[i]);
+	if (fw->changed)
+		state_remove(gw->state, fw->key, NULL);
+	fw->changed = fw->noted = false;
+}
+
 static void restore_forwarding(struct gateway *gw)
 {
+	restore_one(gw, 0);
+	restore_one(gw, 1);
+}
+
+/* Forwarding wgud turned on goes back as soon as no forward-from subnet of that family is left. */
+static void follow_forwarding(struct gateway *gw, const struct policy *p)
+{
+	bool wanted[2] = { false, false };
 	size_t i;
 
+	for (i = 0; i < p->n_forward_from; i++)
+		wanted[p->forward_from[i].family == AF_INET6] = true;
 	for (i = 0; i < 2; i++) {
-		struct gateway_forwarding *fw = &gw->forwarding[i];
-
-		if (fw->changed && rtnl_sysctl_write(fw->path, fw->before))
-			log_warn("could not put %s back to %s", fw->path, fw->before);
-		else if (fw->changed)
-			log_info("%s forwarding back to %s, as before wgud started", family_names[i], fw->before);
-		else if (fw->noted)
-			log_info("%s forwarding stays on, as it was before wgud started", family_names[i]);
-		fw->changed = fw->noted = false;
+		if (wanted[i])
+			enable_forwarding(gw, (int)i);
+		else if (gw->forwarding[i].changed)
+			restore_one(gw, (int)i);
 	}
-	if (unlink(gw->state_path) && errno != ENOENT)
-		log_warn("cannot remove %s: %s", gw->state_path, strerror(errno));
 }
 
 /* ---- allow-lan routing rules ---- */
 
-/* Everything at our priority, of any run: a crash must not leave rules that a start then stacks on. */
-static void flush_lan_rules(struct gateway *gw)
+static void cidr_text(char out[64], const struct cidr *c)
 {
-	static const int families[2] = { AF_INET, AF_INET6 };
-	int i, n, removed = 0, ret = 0;
+	char a[INET6_ADDRSTRLEN] = "?";
 
-	for (i = 0; i < 2 && gw->rtnl; i++) {
-		for (n = 0; n < RULE_FLUSH_MAX; n++) {
-			ret = rtnl_rule_del_at(gw->rtnl, families[i], 254, GATEWAY_LAN_RULE_PRIORITY);
-			if (ret)
-				break;
+	inet_ntop(c->family, c->addr, a, sizeof(a));
+	snprintf(out, 64, "%s/%u", a, c->cidr);
+}
+
+static int lan_rule(struct gateway *gw, const struct cidr *c, bool add)
+{
+	char text[64];
+	int ret;
+
+	cidr_text(text, c);
+	if (add) {
+		ret = rtnl_rule_add_to(gw->rtnl, c->family, c->addr, c->cidr, 254, GATEWAY_LAN_RULE_PRIORITY);
+		if (ret == -EEXIST)
+			ret = 0; /* one a crashed run made before it could write it down: ours */
+		if (!ret)
+			state_add(gw->state, "allow_lan", text);
+	} else {
+		ret = rtnl_rule_del_to(gw->rtnl, c->family, c->addr, c->cidr, 254, GATEWAY_LAN_RULE_PRIORITY);
+		if (ret == -ENOENT)
+			ret = 0;
+		if (!ret)
+			state_remove(gw->state, "allow_lan", text);
+	}
+	return ret;
+}
+
+/* The allow-lan rules an earlier run recorded (and this one's), and no one else's. */
+static void remove_recorded_lan_rules(struct gateway *gw)
+{
+	const char *text;
+	size_t cursor = 0;
+	int removed = 0;
+
+	while (gw->rtnl && (text = state_next(gw->state, "allow_lan", &cursor))) {
+		struct cidr c;
+
+		if (model_parse_cidr(&c, text, strlen(text)) == 0 && lan_rule(gw, &c, false) == 0) {
+			cursor = 0; /* the entry went: look again from the start */
 			removed++;
 		}
-		if (ret && ret != -ENOENT)
-			log_warn("allow-lan: removing the routing rules at priority %d: %s", GATEWAY_LAN_RULE_PRIORITY,
-				 strerror(-ret));
 	}
-	log_debug("removed %d allow-lan routing rule%s", removed, removed == 1 ? "" : "s");
+	if (removed)
+		log_debug("removed %d allow-lan routing rule%s", removed, removed == 1 ? "" : "s");
 	gw->n_lan_rules = 0;
 }
 
@@ -199,8 +202,8 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 			i++;
 			continue;
 		}
-		ret = rtnl_rule_del_to(gw->rtnl, c->family, c->addr, c->cidr, 254, GATEWAY_LAN_RULE_PRIORITY);
-		if (ret && ret != -ENOENT) {
+		ret = lan_rule(gw, c, false);
+		if (ret) {
 			/* Keep it listed: it still lets traffic around the tunnel, and the next change retries. */
 			log_warn("allow-lan: removing a routing rule: %s", strerror(-ret));
 			i++;
@@ -214,8 +217,8 @@ static void sync_lan_rules(struct gateway *gw, const struct policy *p)
 
 		if (cidr_find(gw->lan_rules, gw->n_lan_rules, c) < gw->n_lan_rules)
 			continue;
-		ret = rtnl_rule_add_to(gw->rtnl, c->family, c->addr, c->cidr, 254, GATEWAY_LAN_RULE_PRIORITY);
-		if (ret && ret != -EEXIST) {
+		ret = lan_rule(gw, c, true);
+		if (ret) {
 			log_warn("allow-lan: routing rule: %s", strerror(-ret));
 			continue;
 		}
@@ -352,10 +355,7 @@ static int enforce(struct gateway *gw, const struct policy *next, const struct g
 		gw->table_installed = false;
 	}
 	if (!ret) {
-		size_t i;
-
-		for (i = 0; i < eff->n_forward_from; i++)
-			enable_forwarding(gw, eff->forward_from[i].family == AF_INET6);
+		follow_forwarding(gw, eff);
 		sync_lan_rules(gw, eff);
 		if (mode != gw->mode || !gw->started)
 			log_info("kill switch %s", mode == POLICY_KILL_SWITCH_LOCKDOWN ? "in lockdown: nothing leaves but "
@@ -392,7 +392,8 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 	if (gw->no_firewall)
 		log_warn("running without a firewall (--no-firewall): only the data plane keeps traffic in the tunnel, "
 			 "nothing stops other traffic from leaving");
-	flush_lan_rules(gw);
+	adopt_forwarding(gw);
+	remove_recorded_lan_rules(gw);
 	ret = enforce(gw, initial, facts, err, sizeof(err));
 	if (ret) {
 		log_error("%s", err);
@@ -478,7 +479,7 @@ void gateway_stop(struct gateway *gw)
 	if (!gw->started)
 		return;
 	/* Forwarding and bypass rules go first, while the table still guards them. */
-	flush_lan_rules(gw);
+	remove_recorded_lan_rules(gw);
 	restore_forwarding(gw);
 	leave(gw, &gw->policy, &gw->facts, true);
 	gw->started = false;
@@ -487,7 +488,7 @@ void gateway_stop(struct gateway *gw)
 void gateway_abort(struct gateway *gw, const struct policy *p, const struct gateway_facts *f)
 {
 	if (gw->started) {
-		flush_lan_rules(gw);
+		remove_recorded_lan_rules(gw);
 		restore_forwarding(gw);
 		p = &gw->policy;
 		f = &gw->facts;
@@ -496,15 +497,13 @@ void gateway_abort(struct gateway *gw, const struct policy *p, const struct gate
 	gw->started = false;
 }
 
-int gateway_unlock(const char *ifname, const char *state_dir, struct rtnl *rtnl)
+int gateway_unlock(const char *ifname, struct state *state, struct rtnl *rtnl)
 {
 	struct gateway gw;
-	size_t i;
 	int ret;
 
-	gateway_init(&gw, ifname, state_dir, false);
+	gateway_init(&gw, ifname, state, false);
 	gw.rtnl = rtnl;
-	flush_lan_rules(&gw);
 	ret = nft_delete(ifname);
 	if (!ret)
 		log_info("removed table inet wgud_%s", ifname);
@@ -512,11 +511,8 @@ int gateway_unlock(const char *ifname, const char *state_dir, struct rtnl *rtnl)
 		log_info("no table inet wgud_%s to remove", ifname);
 	else
 		log_error("removing table inet wgud_%s: %s", ifname, strerror(-ret));
-	for (i = 0; i < 2; i++) {
-		struct gateway_forwarding *fw = &gw.forwarding[i];
-
-		fw->changed = state_read(gw.state_path, fw->key, fw->before) == 0;
-	}
+	remove_recorded_lan_rules(&gw);
+	adopt_forwarding(&gw);
 	restore_forwarding(&gw);
 	return ret == -ENOENT ? 0 : ret;
 }

@@ -17,15 +17,16 @@
  * failed start never weakens what is there: in lockdown it installs the
  * blocking table, otherwise it leaves the table it found (or made) as it
  * is. SIGKILL leaves the running table. gateway_unlock() removes whatever
- * is left, and puts back the IP forwarding wgud changed, which it records
- * in STATE_DIR/IFACE.state for that purpose.
+ * is left, and puts back the IP forwarding wgud changed. What this and
+ * earlier runs changed (forwarding, allow-lan rules) is recorded in the
+ * state (state.h), so that exactly that is undone, never another
+ * instance's rules.
  *
  * One thread (the loop's) calls all of these.
  */
 #ifndef WGUD_GATEWAY_H
 #define WGUD_GATEWAY_H
 
-#include <limits.h>
 #include <net/if.h>
 #include <stdbool.h>
 
@@ -33,6 +34,7 @@
 #include "model.h"
 #include "policy.h"
 #include "rtnl.h"
+#include "state.h"
 
 #define GATEWAY_LAN_RULE_PRIORITY 5000 /* "to CIDR lookup main": before a full tunnel's rules */
 #define GATEWAY_MAX_ADDRESSES 64
@@ -60,7 +62,7 @@ struct gateway_forwarding {
 
 struct gateway {
 	char ifname[IFNAMSIZ];
-	char state_path[PATH_MAX];
+	struct state *state; /* what this and earlier runs changed: forwarding, allow-lan rules */
 	bool no_firewall; /* --no-firewall, or nftables unusable and nothing needed it */
 	struct rtnl *rtnl;
 	bool started;
@@ -75,7 +77,7 @@ struct gateway {
 };
 
 /* Before anything else can fail, so that gateway_abort() always has something to go by. */
-void gateway_init(struct gateway *gw, const char *ifname, const char *state_dir, bool no_firewall);
+void gateway_init(struct gateway *gw, const char *ifname, struct state *state, bool no_firewall);
 
 /*
  * Install the start-up policy. Refuses (with a message) when the policy
@@ -114,6 +116,6 @@ void gateway_effective(const struct gateway *gw, struct policy *out);
  * and allow-lan rules) and put back the forwarding it had changed. 0, or
  * -errno with a message logged; nothing there is not an error.
  */
-int gateway_unlock(const char *ifname, const char *state_dir, struct rtnl *rtnl);
+int gateway_unlock(const char *ifname, struct state *state, struct rtnl *rtnl);
 
 #endif

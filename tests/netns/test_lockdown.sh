@@ -20,6 +20,9 @@
 #    is a host name says the table blocks DNS, and what to do
 #  - 20 SIGKILL-restart cycles leave exactly one set of policy rules, and a
 #    clean stop removes them all; `wgud unlock` refuses while wgud runs
+#  - a second wgud for the same interface is refused and leaves the running
+#    one's table alone; another interface's start, stop and unlock leave this
+#    one's policy rules alone
 # wireguard-go has no --conf: not applicable in harness validation.
 #
 # Run by hand, as root: WGUD=/path/to/wgud tests/netns/test_lockdown.sh
@@ -233,6 +236,33 @@ assert_eq "[cycles] one allow-lan rule" 1 "$(rules 5000 -4)" || true
 assert_eq "[cycles] no other IPv4 rule is left over" 6 "$(ip -n "$NG" -4 rule show | wc -l)" || true
 assert_eq "[cycles] no other IPv6 rule is left over" 4 "$(ip -n "$NG" -6 rule show | wc -l)" || true
 assert "[cycles] the tunnel works" ping_wait "$NG" "$SRV4" 10 || true
+
+log "---- other instances: a second start of the same interface, and another interface"
+TABLE0=$(nft_table "$NG" "$IG")
+RC=0
+nsx "$NG" timeout 10 "$WGUD" --conf "$CONF_G" --kill-switch lockdown >"$T_TMP/second.log" 2>&1 || RC=$?
+assert_eq "[others] a second wgud for the same interface is refused" 1 "$RC" || true
+assert "[others] ... saying another process serves it" grep -q "another process serves $IG already" "$T_TMP/second.log" || true
+assert "[others] ... and the running one's table is untouched" test "$TABLE0" == "$(nft_table "$NG" "$IG")" || true
+assert "[others] ... and its tunnel works" ping_wait "$NG" "$SRV4" 5 || true
+IH=$(ifname h)
+keypair KH PH
+keypair KX2 PX2
+CONF_H=$T_TMP/$IH.conf
+printf '[Interface]\nPrivateKey = %s\nAddress = 10.99.0.1/24\n\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.99.0.0/24\n' \
+	"$KH" "$PX2" >"$CONF_H"
+chmod 600 "$CONF_H"
+wgud_conf_start "$NG" "$CONF_H" "$T_TMP/h.log" --kill-switch off
+H_PID=$STARTED_PID
+kill -TERM "$H_PID"
+pid_wait_exit "$H_PID" 5 || true
+assert_eq "[others] another interface's start and stop leave this one's rules (IPv4)" 3 \
+	"$(($(rules 5000 -4) + $(rules 5010 -4) + $(rules 5020 -4)))" || true
+assert_eq "[others] ... and IPv6" 2 "$(($(rules 5010 -6) + $(rules 5020 -6)))" || true
+RC=0
+nsx "$NG" "$WGUD" unlock "$IH" >"$T_TMP/unlock-h.out" 2>&1 || RC=$?
+assert_eq "[others] wgud unlock of the other interface works" 0 "$RC" || true
+assert_eq "[others] ... and leaves this one's rules" 3 "$(($(rules 5000 -4) + $(rules 5010 -4) + $(rules 5020 -4)))" || true
 stop
 assert_eq "[cycles] a clean stop removes them all (IPv4)" 0 "$(($(rules 5000 -4) + $(rules 5010 -4) + $(rules 5020 -4)))" || true
 assert_eq "[cycles] ... and IPv6" 0 "$(($(rules 5010 -6) + $(rules 5020 -6)))" || true

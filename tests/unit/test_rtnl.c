@@ -552,29 +552,6 @@ static void rules(void **state)
 	assert_int_equal(rtnl_rule_del_not_fwmark(&f->r, AF_INET, 0x1234, 300, 101), -ENOENT);
 	assert_int_equal(rtnl_rule_del_not_fwmark(&f->r, AF_INET, 0x1234, 300, 100), 0);
 	assert_int_equal(rtnl_rule_del_suppress_main(&f->r, AF_INET, 0), 0);
-
-	/* By priority alone: whatever a crashed run left there goes, one rule per call, and nothing else. */
-	for (i = 0; i < 3; i++) {
-		uint8_t dst[16] = { 10, (uint8_t)i };
-
-		assert_int_equal(rtnl_rule_add_to(&f->r, AF_INET, dst, 16, RT_TABLE_MAIN, 5000), 0);
-	}
-	assert_int_equal(rtnl_rule_add_not_fwmark(&f->r, AF_INET, 0x1234, 300, 5020), 0);
-	assert_int_equal(rtnl_rule_add_suppress_main(&f->r, AF_INET, 5010), 0);
-	for (i = 0; i < 3; i++)
-		assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, RT_TABLE_MAIN, 5000), 0);
-	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, RT_TABLE_MAIN, 5000), -ENOENT);
-	dump(&f->r, RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), d);
-	assert_non_null(find_rule(d, AF_INET, 300, true));
-	assert_int_equal(find_rule(d, AF_INET, RT_TABLE_MAIN, false)->priority, 5010);
-	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, 0, 5020), 0);
-	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, 0, 5010), 0);
-	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, 0, 5010), -ENOENT);
-	dump(&f->r, RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), d);
-	assert_null(find_rule(d, AF_INET, 300, true));
-	assert_int_equal(count_table(d, RT_TABLE_MAIN), 1);
-	assert_int_equal(rtnl_rule_del_at(&f->r, AF_UNIX, 0, 5010), -EAFNOSUPPORT);
-	assert_int_equal(rtnl_rule_del_at(&f->r, AF_INET, 0, 0), -EINVAL);
 }
 
 static int link_create(struct rtnl *r, const char *name, const char *kind)

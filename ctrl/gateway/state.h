@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What wgud changed in its namespace outside the device and the nftables
+ * table, kept in STATE_DIR/IFACE.state, so that a start after a crash, a
+ * clean stop and `wgud unlock` undo exactly that and nothing of anyone
+ * else's: the IP forwarding it turned on (with the value it found), the
+ * policy rules of its full tunnel (by table), its allow-lan rules (by
+ * prefix).
+ *
+ * The file holds lines "KEY VALUE"; a key may come more than once
+ * (allow_lan). Every change is written at once, whole, under a temporary
+ * name that is then renamed, so a crash leaves the old file or the new one;
+ * an empty state removes the file. Only the loop thread touches it.
+ */
+#ifndef WGUD_STATE_H
+#define WGUD_STATE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define STATE_MAX_LINES 512 /* 256 allow-lan prefixes and a few more */
+#define STATE_LINE_MAX 64
+
+struct state {
+	char path[PATH_MAX];
+	char lines[STATE_MAX_LINES][STATE_LINE_MAX]; /* "KEY VALUE" each */
+	size_t n;
+	bool warned; /* a failed write was reported */
+};
+
+void state_init(struct state *st, const char *dir, const char *ifname);
+/* What an earlier run recorded; no file is an empty state. 0 or -errno (the state is then empty). */
+int state_load(struct state *st);
+/* The values of key in turn: start with *cursor = 0; NULL when there are no more. */
+const char *state_next(const struct state *st, const char *key, size_t *cursor);
+/* Record key and value (once) and write the file. */
+void state_add(struct state *st, const char *key, const char *value);
+/* Forget key with value (NULL: with any value) and write the file. */
+void state_remove(struct state *st, const char *key, const char *value);
+
+#endif
