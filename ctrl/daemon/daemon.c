@@ -177,8 +177,7 @@ static int resolve_endpoints(struct model_device *m, const char *file, const cha
 			/* A wall an earlier run left blocks the lookup itself: say so, not just "no name". */
 			if (nft_table_exists(ifname) == 1)
 				log_error("table inet wgud_%s, left by an earlier wgud, blocks DNS outside the tunnel: give "
-					  "the endpoint as an address, allow-lan or allow your resolver, or run `wgud "
-					  "unlock %s` first",
+					  "the endpoint as an address, or run `wgud unlock %s` first",
 					  ifname, ifname);
 			return -EINVAL;
 		}
@@ -241,6 +240,15 @@ static void peer_facts(struct gateway_facts *f, const struct model_device *m)
 	}
 }
 
+static void dns_facts(struct gateway_facts *f, const struct model_device *m)
+{
+	size_t i;
+
+	f->n_dns = 0;
+	for (i = 0; m && i < m->n_dns && i < POLICY_MAX_ENTRIES; i++)
+		f->dns[f->n_dns++] = m->dns[i];
+}
+
 /* fe80::/10 means something on one link only: no other link can reach the tunnel's through it. */
 static void drop_link_local(struct gateway_facts *f)
 {
@@ -259,7 +267,6 @@ static void drop_link_local(struct gateway_facts *f)
 static void gather_facts(struct daemon *d, struct gateway_facts *f)
 {
 	struct model_device *snap = NULL;
-	size_t i;
 	int ret;
 
 	memset(f, 0, sizeof(*f));
@@ -277,24 +284,20 @@ static void gather_facts(struct daemon *d, struct gateway_facts *f)
 		log_warn("listing the addresses of %s: %s%s", d->o->ifname, strerror(-ret),
 			 ret == -E2BIG ? " (the first ones are kept silent on other links)" : "");
 	drop_link_local(f);
-	for (i = 0; d->conf && i < d->conf->n_dns && i < POLICY_MAX_ENTRIES; i++)
-		f->dns[f->n_dns++] = d->conf->dns[i];
+	dns_facts(f, d->conf);
 	d->have_facts = true;
 }
 
 /* From the conf alone, when the start failed before the device had it. */
 static const struct gateway_facts *conf_facts(struct daemon *d)
 {
-	size_t i;
-
 	if (d->have_facts)
 		return &d->facts;
 	if (!d->conf)
 		return NULL;
 	memset(&d->facts, 0, sizeof(d->facts));
 	peer_facts(&d->facts, d->conf);
-	for (i = 0; i < d->conf->n_dns && i < POLICY_MAX_ENTRIES; i++)
-		d->facts.dns[d->facts.n_dns++] = d->conf->dns[i];
+	dns_facts(&d->facts, d->conf);
 	return &d->facts;
 }
 
@@ -353,6 +356,7 @@ static void log_drops(const struct wg_device *dev)
 static void reload(struct daemon *d)
 {
 	struct model_device *next = NULL;
+	struct gateway_facts *facts;
 	struct policy *policy = NULL;
 	char err[320] = "";
 	int ret = 0;
@@ -369,12 +373,28 @@ static void reload(struct daemon *d)
 			return;
 		}
 	}
-	if (d->o->conf_path) {
-		if (load_conf(d->o->conf_path, d->o->ifname, &next)) {
-			log_error("reload refused; the running configuration and policy stay");
-			free(policy);
-			return;
-		}
+	if (d->o->conf_path && load_conf(d->o->conf_path, d->o->ifname, &next)) {
+		log_error("reload refused; the running configuration and policy stay");
+		free(policy);
+		return;
+	}
+	/* The policy that will be in force must hold with the conf's new resolvers, before either changes. */
+	if (!(facts = malloc(sizeof(*facts)))) {
+		ret = -ENOMEM;
+	} else {
+		*facts = d->facts;
+		if (next)
+			dns_facts(facts, next);
+		ret = gateway_check(&d->gw, policy ? policy : &d->gw.policy, facts, err, sizeof(err));
+		free(facts);
+	}
+	if (ret) {
+		log_error("reload refused (%s); the running configuration and policy stay", err[0] ? err : strerror(-ret));
+		model_device_free(next);
+		free(policy);
+		return;
+	}
+	if (next) {
 		/* Absent from the file means "as it is": keep the bound port and the full-tunnel fwmark. */
 		if (!next->listen_port)
 			next->flags &= ~MODEL_DEVICE_HAS_LISTEN_PORT;

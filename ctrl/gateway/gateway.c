@@ -285,6 +285,7 @@ static int lock(struct gateway *gw, const struct policy *p, const struct gateway
 	int ret;
 
 	if (f) {
+		l.fwmark = f->fwmark;
 		l.endpoints = f->endpoints;
 		l.n_endpoints = f->n_endpoints;
 	}
@@ -292,9 +293,9 @@ static int lock(struct gateway *gw, const struct policy *p, const struct gateway
 	if (ret)
 		log_error("lockdown: nftables refused the blocking table: %s", strerror(-ret));
 	else
-		log_info("lockdown: table inet wgud_%s stays and lets out only loopback, allow-lan and allow entries and "
-			 "UDP to %zu endpoint%s, until wgud is back or `wgud unlock %s`",
-			 gw->ifname, l.n_endpoints, l.n_endpoints == 1 ? "" : "s", gw->ifname);
+		log_info("lockdown: table inet wgud_%s stays and lets out only loopback, allow-lan and allow entries (no "
+			 "DNS) and wgud's UDP to %zu endpoint%s, until wgud is back or `wgud unlock %s`",
+			 gw->ifname, l.fwmark ? l.n_endpoints : 0, l.fwmark && l.n_endpoints == 1 ? "" : "s", gw->ifname);
 	return ret;
 }
 
@@ -332,8 +333,8 @@ static int render(struct gateway *gw, const struct policy *eff, enum policy_kill
 }
 
 /* Check, render and, when the kernel took it, make it the policy in force. */
-static int enforce(struct gateway *gw, const struct policy *next, const struct gateway_facts *f, char *err,
-		   size_t err_len)
+static int enforce(struct gateway *gw, const struct policy *next, const struct gateway_facts *f, bool checked,
+		   char *err, size_t err_len)
 {
 	enum policy_kill_switch mode = policy_kill_switch_mode(next, full_tunnel(f));
 	struct policy *eff = malloc(sizeof(*eff));
@@ -343,7 +344,7 @@ static int enforce(struct gateway *gw, const struct policy *next, const struct g
 		return -ENOMEM;
 	*eff = *next;
 	effective_dns(f, eff);
-	ret = check(gw, eff, err, err_len);
+	ret = checked ? 0 : check(gw, eff, err, err_len);
 	if (!ret && needs_firewall(eff, mode)) {
 		ret = render(gw, eff, mode, f, err, err_len);
 	} else if (!ret && !gw->no_firewall) {
@@ -394,7 +395,7 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 			 "nothing stops other traffic from leaving");
 	adopt_forwarding(gw);
 	remove_recorded_lan_rules(gw);
-	ret = enforce(gw, initial, facts, err, sizeof(err));
+	ret = enforce(gw, initial, facts, false, err, sizeof(err));
 	if (ret) {
 		log_error("%s", err);
 		return ret;
@@ -412,16 +413,32 @@ int gateway_update(struct gateway *gw, const struct gateway_facts *facts)
 	if (!same)
 		return -ENOMEM;
 	*same = gw->policy;
-	ret = enforce(gw, same, facts, err, sizeof(err));
+	/* A policy once taken stays taken: a port forward's local address gone from the link breaks nothing. */
+	ret = enforce(gw, same, facts, true, err, sizeof(err));
 	if (ret)
 		log_error("applying the policy to the changed tunnel: %s (the rule set in force stays)", err);
 	free(same);
 	return ret;
 }
 
+int gateway_check(struct gateway *gw, const struct policy *next, const struct gateway_facts *facts, char *err,
+		  size_t err_len)
+{
+	struct policy *eff = malloc(sizeof(*eff));
+	int ret;
+
+	if (!eff)
+		return -ENOMEM;
+	*eff = *next;
+	effective_dns(facts, eff);
+	ret = check(gw, eff, err, err_len);
+	free(eff);
+	return ret;
+}
+
 int gateway_set_policy(struct gateway *gw, const struct policy *next, char *err, size_t err_len)
 {
-	return enforce(gw, next, &gw->facts, err, err_len);
+	return enforce(gw, next, &gw->facts, false, err, err_len);
 }
 
 int gateway_command(struct gateway *gw, char *const words[], size_t n_words, char *err, size_t err_len)
@@ -434,7 +451,7 @@ int gateway_command(struct gateway *gw, char *const words[], size_t n_words, cha
 	*next = gw->policy;
 	ret = policy_apply_words(next, words, n_words, err, err_len);
 	if (!ret)
-		ret = enforce(gw, next, &gw->facts, err, err_len);
+		ret = enforce(gw, next, &gw->facts, false, err, err_len);
 	if (!ret)
 		log_info("policy changed: %s%s%s%s", words[0], n_words > 1 ? " " : "", n_words > 1 ? words[1] : "",
 			 n_words > 2 ? " ..." : "");

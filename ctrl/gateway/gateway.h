@@ -92,6 +92,10 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 /* The tunnel changed (peers, fwmark, addresses): render again. On a refusal the rule set in force stays. */
 int gateway_update(struct gateway *gw, const struct gateway_facts *facts);
 
+/* Whether next would be taken with these facts (a reload asks before it changes anything): 0 or -errno and err. */
+int gateway_check(struct gateway *gw, const struct policy *next, const struct gateway_facts *facts, char *err,
+		  size_t err_len);
+
 /* A whole new policy (a policy file read again): in force, or refused with err and nothing changed. */
 int gateway_set_policy(struct gateway *gw, const struct policy *next, char *err, size_t err_len);
 

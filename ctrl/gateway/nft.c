@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/ip6.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +20,7 @@
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 
@@ -50,17 +53,17 @@ static const struct {
 
 /*
  * IPv6 needs neighbour discovery to reach even the peers' endpoints, and
- * the kernel sends it through the output hook; it carries no payload and
- * never leaves the link.
+ * the kernel sends it through the output hook. Real ND never leaves the
+ * link (hop limit 255, RFC 4861) and is small: a message with its options
+ * (link-layer address, nonce) is at most 40 bytes past the IPv6 header.
+ * Anything bigger or routed is someone's payload in disguise.
  */
 static const uint8_t nd_types[] = {
 	133, /* router solicitation */
 	135, /* neighbour solicitation */
 	136, /* neighbour advertisement */
 };
-
-/* ICMPv4 errors (RFC 792): destination unreachable, time exceeded, parameter problem. */
-static const uint8_t icmp4_errors[] = { 3, 11, 12 };
+#define ND_MAX_LEN 128 /* IPv6 header and message, with room to spare */
 
 static void host_of(struct cidr *c, const union model_sockaddr *sa)
 {
@@ -130,9 +133,19 @@ static void match_oif(struct nftb_rule *r, const char *name)
 	nftb_match_ifname(r, NFT_META_OIFNAME, NFT_CMP_EQ, name);
 }
 
-static void match_established(struct nftb_rule *r)
+/*
+ * Established or related, in the reply direction: answers and ICMP errors
+ * to what went out. The original direction of a flow that came in is not
+ * covered: its rule (open, port-forward) matches each of its packets, so
+ * deleting the rule ends the flow too.
+ */
+static void match_replies(struct nftb_rule *r)
 {
+	static const uint8_t reply = IP_CT_DIR_REPLY;
+
 	nftb_match_ct_bits(r, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+	nftb_ct(r, NFT_CT_DIRECTION);
+	nftb_cmp(r, NFT_CMP_EQ, &reply, sizeof(reply));
 }
 
 /* ct mark set ct mark | NFT_CTMARK_PASSED: the bit is ours, other bits stay as they are. */
@@ -147,14 +160,22 @@ static void set_passed(struct nftb_rule *r)
 
 static void accept_nd(struct render *rd, const char *chain)
 {
+	static const uint8_t hop_limit = 255;
+	const uint32_t max_len = htonl(ND_MAX_LEN);
 	struct nftb_rule r;
 	size_t i;
 
 	for (i = 0; i < sizeof(nd_types); i++) {
 		begin(rd, &r, chain);
+		nftb_match_meta_u8(&r, NFT_META_NFPROTO, NFPROTO_IPV6);
 		nftb_match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_ICMPV6);
 		nftb_payload(&r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
 		nftb_cmp(&r, NFT_CMP_EQ, &nd_types[i], 1);
+		nftb_payload(&r, NFT_PAYLOAD_NETWORK_HEADER, offsetof(struct ip6_hdr, ip6_hlim), 1);
+		nftb_cmp(&r, NFT_CMP_EQ, &hop_limit, 1);
+		nftb_meta(&r, NFT_META_LEN);
+		nftb_hton32(&r);
+		nftb_cmp(&r, NFT_CMP_LTE, &max_len, sizeof(max_len));
 		put(rd, &r, NF_ACCEPT);
 	}
 }
@@ -182,13 +203,23 @@ static void accept_direct(struct render *rd, const char *chain)
 	}
 }
 
+/*
+ * DNS is confined when resolvers are listed, and under the kill switch even
+ * when none are (wg-quick never tells wgud its DNS =): then it may go to any
+ * resolver, but only through the tunnel.
+ */
+static bool confines_dns(const struct render *rd)
+{
+	return rd->pol->n_dns || (rd->p && rd->p->kill_switch);
+}
+
 /* DNS of every kind goes through the dns chain; forwarded: only what does not arrive from the tunnel. */
 static void jump_dns(struct render *rd, const char *chain, bool forwarded)
 {
 	struct nftb_rule r;
 	size_t s;
 
-	if (!rd->pol->n_dns)
+	if (!confines_dns(rd))
 		return;
 	for (s = 0; s < sizeof(dns_services) / sizeof(dns_services[0]); s++) {
 		begin(rd, &r, chain);
@@ -223,7 +254,6 @@ static void render_preraw(struct render *rd)
 
 static void render_input(struct render *rd)
 {
-	static const uint8_t first_info6 = 128; /* ICMPv6 types below are errors (RFC 4443) */
 	const struct policy *pol = rd->pol;
 	struct nftb_rule r;
 	size_t i;
@@ -231,22 +261,9 @@ static void render_input(struct render *rd)
 	begin(rd, &r, "input");
 	match_iif_tunnel(rd, &r, false);
 	put(rd, &r, NF_ACCEPT);
+	/* replies to this host's connections, and the ICMP errors about them (conntrack's related) */
 	begin(rd, &r, "input");
-	match_established(&r);
-	put(rd, &r, NF_ACCEPT);
-	for (i = 0; i < sizeof(icmp4_errors); i++) {
-		begin(rd, &r, "input");
-		nftb_match_meta_u8(&r, NFT_META_NFPROTO, NFPROTO_IPV4);
-		nftb_match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_ICMP);
-		nftb_payload(&r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
-		nftb_cmp(&r, NFT_CMP_EQ, &icmp4_errors[i], 1);
-		put(rd, &r, NF_ACCEPT);
-	}
-	begin(rd, &r, "input");
-	nftb_match_meta_u8(&r, NFT_META_NFPROTO, NFPROTO_IPV6);
-	nftb_match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_ICMPV6);
-	nftb_payload(&r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
-	nftb_cmp(&r, NFT_CMP_LT, &first_info6, 1);
+	match_replies(&r);
 	put(rd, &r, NF_ACCEPT);
 	for (i = 0; i < pol->n_open; i++) {
 		begin(rd, &r, "input");
@@ -313,7 +330,7 @@ static void render_forward(struct render *rd)
 	/* replies to what went out through the tunnel below, and nothing that predates the table */
 	begin(rd, &r, "forward");
 	match_iif_tunnel(rd, &r, true);
-	match_established(&r);
+	match_replies(&r);
 	nftb_match_ct_bits(&r, NFT_CT_MARK, NFT_CTMARK_PASSED);
 	put(rd, &r, NF_ACCEPT);
 
@@ -359,8 +376,26 @@ static void render_dns(struct render *rd)
 		nftb_match_addr(&r, false, &host);
 		put(rd, &r, NFT_RETURN);
 	}
+	if (!rd->pol->n_dns) {
+		begin(rd, &r, "dns");
+		match_oif(&r, rd->ifname);
+		put(rd, &r, NFT_RETURN);
+	}
 	begin(rd, &r, "dns");
 	put(rd, &r, NF_DROP);
+}
+
+/* While wgud is stopped no DNS leaves at all, not even to a LAN that allow-lan lets through. */
+static void drop_dns(struct render *rd, const char *chain)
+{
+	struct nftb_rule r;
+	size_t s;
+
+	for (s = 0; s < sizeof(dns_services) / sizeof(dns_services[0]); s++) {
+		begin(rd, &r, chain);
+		match_l4(&r, dns_services[s].proto, dns_services[s].port);
+		put(rd, &r, NF_DROP);
+	}
 }
 
 static void render_postrouting(struct render *rd)
@@ -564,7 +599,7 @@ ssize_t nft_build_replace(void *buf, size_t cap, const struct nft_params *p, uin
 		nftb_chain(&rd->b, "input", "filter", NF_INET_LOCAL_IN, 0, NF_DROP);
 	nftb_chain(&rd->b, "output", "filter", NF_INET_LOCAL_OUT, 0, p->kill_switch ? NF_DROP : NF_ACCEPT);
 	nftb_chain(&rd->b, "forward", "filter", NF_INET_FORWARD, 0, forwarding_closed ? NF_DROP : NF_ACCEPT);
-	if (p->policy->n_dns)
+	if (confines_dns(rd))
 		nftb_chain(&rd->b, "dns", NULL, 0, 0, 0);
 	nftb_chain(&rd->b, "postrouting", "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT, NF_ACCEPT);
 	nftb_chain(&rd->b, "prerouting", "nat", NF_INET_PRE_ROUTING, PRIO_DSTNAT, NF_ACCEPT);
@@ -573,7 +608,7 @@ ssize_t nft_build_replace(void *buf, size_t cap, const struct nft_params *p, uin
 		render_input(rd);
 	render_output(rd);
 	render_forward(rd);
-	if (p->policy->n_dns)
+	if (confines_dns(rd))
 		render_dns(rd);
 	render_postrouting(rd);
 	render_prerouting(rd);
@@ -602,14 +637,17 @@ ssize_t nft_build_lockdown(void *buf, size_t cap, const struct nft_lockdown *l, 
 	match_oif(&r, "lo");
 	put(rd, &r, NF_ACCEPT);
 	accept_nd(rd, "output");
-	/* the handshake of the next start, and only that */
-	for (i = 0; i < l->n_endpoints; i++) {
+	/* the next start's handshake, and only that: it carries the mark, which needs CAP_NET_ADMIN to set */
+	for (i = 0; l->fwmark && i < l->n_endpoints; i++) {
 		host_of(&host, &l->endpoints[i]);
 		begin(rd, &r, "output");
+		nftb_meta(&r, NFT_META_MARK);
+		nftb_cmp(&r, NFT_CMP_EQ, &l->fwmark, sizeof(l->fwmark));
 		nftb_match_addr(&r, false, &host);
 		match_l4(&r, IPPROTO_UDP, port_of(&l->endpoints[i]));
 		put(rd, &r, NF_ACCEPT);
 	}
+	drop_dns(rd, "output");
 	accept_direct(rd, "output");
 	return finish(rd);
 }

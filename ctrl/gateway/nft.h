@@ -15,7 +15,9 @@
  *   output      filter, output; policy drop with the kill switch
  *   forward     filter, forward; policy drop with the kill switch or forward-from
  *   dns         a regular chain output and forward jump to for DNS (53/udp,
- *               53/tcp, 853/tcp): only to the resolvers, only through the tunnel
+ *               53/tcp, 853/tcp): only to the resolvers, only through the
+ *               tunnel; with the kill switch and no resolvers listed, to any
+ *               resolver but only through the tunnel
  *   postrouting nat, srcnat: masquerade out of the tunnel
  *   prerouting  nat, dstnat: port forwards arriving on the tunnel, and
  *               dns-forward's queries to this host
@@ -28,8 +30,9 @@
  * table, or outlives the tunnel device, matches nothing and is dropped.
  *
  * The lockdown table (nft_lock) is what stays while wgud is stopped in
- * lockdown: output lets out loopback, neighbour discovery, allow-lan and
- * allow entries and UDP to the configured endpoints; forward drops all.
+ * lockdown: output lets out loopback, neighbour discovery, wgud's marked
+ * UDP to the configured endpoints, and allow-lan and allow entries but no
+ * DNS to them; forward drops all.
  */
 #ifndef WGUD_NFT_H
 #define WGUD_NFT_H
@@ -58,8 +61,9 @@ struct nft_params {
 
 struct nft_lockdown {
 	const char *ifname;
-	const struct policy *policy;           /* its allow-lan and allow entries stay reachable */
-	const union model_sockaddr *endpoints; /* UDP to these addresses and ports may leave */
+	const struct policy *policy;           /* its allow-lan and allow entries stay reachable, but not for DNS */
+	uint32_t fwmark;                       /* wgud's mark: only UDP carrying it may go to the endpoints; 0: none */
+	const union model_sockaddr *endpoints; /* the endpoints' addresses and ports */
 	size_t n_endpoints;
 };
 

@@ -215,6 +215,19 @@ void nftb_bitwise(struct nftb_rule *r, const void *mask, const void *xor_, uint3
 	set_data(r, e, NFTNL_EXPR_BITWISE_XOR, xor_, len);
 }
 
+void nftb_hton32(struct nftb_rule *r)
+{
+	struct nftnl_expr *e = expr_new(r, "byteorder");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 4);
+}
+
 void nftb_ct(struct nftb_rule *r, enum nft_ct_keys key)
 {
 	struct nftnl_expr *e = expr_new(r, "ct");

@@ -67,6 +67,8 @@ void nftb_meta(struct nftb_rule *r, enum nft_meta_keys key);                    
 void nftb_cmp(struct nftb_rule *r, enum nft_cmp_ops op, const void *data, uint32_t len); /* reg1 op data */
 void nftb_payload(struct nftb_rule *r, enum nft_payload_bases base, uint32_t offset, uint32_t len);
 void nftb_bitwise(struct nftb_rule *r, const void *mask, const void *xor_, uint32_t len); /* reg1 = reg1 & mask ^ xor */
+/* reg1 = htonl(reg1): cmp compares bytes, so a host-order number is ordered only in network order */
+void nftb_hton32(struct nftb_rule *r);
 void nftb_ct(struct nftb_rule *r, enum nft_ct_keys key);     /* reg1 = ct key */
 void nftb_ct_set(struct nftb_rule *r, enum nft_ct_keys key); /* ct key = reg1 */
 void nftb_fib(struct nftb_rule *r, uint32_t flags, enum nft_fib_result result); /* reg1 = fib lookup */

@@ -383,7 +383,16 @@ static int list_apply(struct cmd *c, void *items, size_t *n_items, size_t size, 
 	return 0;
 }
 
-static int cidr_list(struct cidr *list, size_t *n_list, struct cmd *c, char *const args[], size_t n)
+/* A default route "as LAN" or "allowed" would switch the kill switch off by the back door. */
+static int refuse_everything(struct cmd *c, const struct cidr *entry, bool add)
+{
+	if (add && cidr_is_default(entry))
+		return fail(c, -EINVAL, "a /0 is everything, not a LAN or a host; use kill-switch off to let traffic "
+				       "around the tunnel");
+	return 0;
+}
+
+static int cidr_list(struct cidr *list, size_t *n_list, struct cmd *c, char *const args[], size_t n, bool partial)
 {
 	struct cidr entry;
 	char text[ADDR_TEXT_LEN];
@@ -396,6 +405,8 @@ static int cidr_list(struct cidr *list, size_t *n_list, struct cmd *c, char *con
 	ret = parse_verb(c, &add, args[0]);
 	if (!ret)
 		ret = parse_prefix(c, &entry, args[1]);
+	if (!ret && partial)
+		ret = refuse_everything(c, &entry, add);
 	if (ret)
 		return ret;
 	i = cidr_find(list, *n_list, &entry);
@@ -408,15 +419,12 @@ static int cidr_list(struct cidr *list, size_t *n_list, struct cmd *c, char *con
 
 static int cmd_allow_lan(struct policy *p, struct cmd *c, char *const args[], size_t n)
 {
-	/* A default route "as LAN" would switch the kill switch off by the back door. */
-	if (n == 2 && !strcmp(args[0], "add") && strchr(args[1], '/') && !strcmp(strchr(args[1], '/'), "/0"))
-		return fail(c, -EINVAL, "a /0 is everything, not a LAN; use kill-switch off to let traffic around the tunnel");
-	return cidr_list(p->allow_lan, &p->n_allow_lan, c, args, n);
+	return cidr_list(p->allow_lan, &p->n_allow_lan, c, args, n, true);
 }
 
 static int cmd_forward_from(struct policy *p, struct cmd *c, char *const args[], size_t n)
 {
-	return cidr_list(p->forward_from, &p->n_forward_from, c, args, n);
+	return cidr_list(p->forward_from, &p->n_forward_from, c, args, n, false);
 }
 
 static int cmd_allow(struct policy *p, struct cmd *c, char *const args[], size_t n)
@@ -433,6 +441,8 @@ static int cmd_allow(struct policy *p, struct cmd *c, char *const args[], size_t
 		ret = parse_proto(c, &entry.proto, args[1], false);
 	if (!ret)
 		ret = parse_addr_port(c, &entry.addr, &entry.port, args[2], true);
+	if (!ret)
+		ret = refuse_everything(c, &entry.addr, add);
 	if (ret)
 		return ret;
 	if (entry.port && entry.proto != POLICY_PROTO_TCP && entry.proto != POLICY_PROTO_UDP)

@@ -248,6 +248,8 @@ refused "bad protocol" allow sctp 198.51.100.2:80
 refused "bad switch value" kill-switch maybe
 refused "bad DNS address" dns set 203.0.113.300
 refused "open with another verb" open put tcp 51413
+refused "allow everything (the kill switch off by the back door)" allow add any 0.0.0.0/0
+refused "allow everything over IPv6" allow add tcp ::/0
 refused "open of icmp" open add icmp 1
 refused "a port forward to an address outside every forward-from subnet" port-forward add tcp 8444 10.99.0.5:80
 LONG=$(printf '1%.0s' $(seq 5000))
@@ -300,6 +302,14 @@ head -c 1100000 /dev/zero | tr '\0' '#' >"$POLICY"
 sighup
 assert "[hup] a policy file larger than 1 MiB is refused, not cut" grep -q "larger than 1 MiB" "$T_TMP/g.log" || true
 unchanged "[hup] an overlong policy file"
+# a conf that changes too, with a policy that does not hold: neither is applied
+cp "$CONF_G" "$CONF_G.good"
+sed -i "s/^Address = .*/&\nDNS = 203.0.113.54/" "$CONF_G"
+printf 'forward-from add 198.18.0.0/24\nport-forward add tcp 80 10.9.9.9\n' >"$POLICY"
+sighup
+assert "[hup] a policy that does not hold with the new conf is refused" grep -q "reload refused (port-forward: 10.9.9.9" "$T_TMP/g.log" || true
+unchanged "[hup] a refused policy with a changed conf"
+cp "$CONF_G.good" "$CONF_G"
 printf 'forward-from add 198.18.0.0/24\nmasquerade on\nkill-switch on\nopen add tcp 9191\n' >"$POLICY"
 sighup
 assert "[hup] a good file is applied" grep -q "configuration reloaded" "$T_TMP/g.log" || true

@@ -173,12 +173,26 @@ nsx "$NG" "$WGUD" unlock "$IG" >"$T_TMP/unlock.out" 2>&1 || true
 assert_eq "[fwd] wgud unlock put it back to 0 from the state file" 0 "$(forward4)" || true
 assert "[fwd] ... and said so" grep -q "IPv4 forwarding back to 0" "$T_TMP/unlock.out" || true
 
+log "---- forwarding follows forward-from while wgud runs"
+start --kill-switch off --forward-from 198.18.0.0/24
+assert_eq "[follow] forward-from: forwarding on" 1 "$(forward4)" || true
+assert_ctl "[follow] forward-from del the last subnet" "$NG" "$IG" forward-from del 198.18.0.0/24 || true
+assert_eq "[follow] forwarding is back off at once, not only at stop" 0 "$(forward4)" || true
+stop
+
 log "---- the host's own traffic: --kill-switch lockdown, then on"
 start --kill-switch lockdown
 assert "[host] tunnel up" ping_wait "$NG" "$SRV4" 20 || true
 stop
 assert "[host] lockdown: the table stays" nft_table_exists "$NG" "$IG" || true
 sealed host-lockdown
+nsx "$NG" "$WGUD" unlock "$IG" >/dev/null 2>&1 || true
+start --kill-switch lockdown --allow-lan 203.0.113.0/24
+stop
+assert "[host] lockdown with allow-lan: the allowed network is reached" \
+	bash -c "ip netns exec '$NG' '$T_PY' '$NETPROBE' tcp $SRV4 8080 >/dev/null" || true
+assert "[host] ... but no DNS goes there, not even to the LAN's resolver" \
+	bash -c "! ip netns exec '$NG' '$T_PY' '$NETPROBE' dns 203.0.113.53 --timeout 1.5 >/dev/null" || true
 nsx "$NG" "$WGUD" unlock "$IG" >/dev/null 2>&1 || true
 start --kill-switch on
 stop

@@ -5,6 +5,8 @@
 # (gw_topology in lib.sh: L -- G -- S, resolvers 203.0.113.53 and
 # 2001:db8:1::53 behind S, and 203.0.113.54, 2001:db8:1::54 that are not
 # the tunnel's), with two twists:
+#  - the kill switch with no DNS = (as under wg-quick): DNS goes only
+#    through the tunnel, not even to a resolver on an allow-lan network
 #  - the VPN endpoint listens on UDP port 53, as many providers' do (S maps
 #    198.51.100.2:53 to its wireguard-go), and the conf says DNS =: the
 #    tunnel comes up (wgud's own UDP passes before the DNS rules), DNS from
@@ -59,6 +61,17 @@ capture()
 	out=$(gw_uplink_capture "$label" "$@")
 	printf '%s' "$out"
 }
+
+log "---- the kill switch without DNS = in the conf: DNS only through the tunnel, even to an allowed LAN"
+sed '/^DNS = /d' "$CONF_G" >"$T_TMP/nodns/$IG.conf" 2>/dev/null || { mkdir -p "$T_TMP/nodns" && sed '/^DNS = /d' "$CONF_G" >"$T_TMP/nodns/$IG.conf"; }
+chmod 600 "$T_TMP/nodns/$IG.conf"
+wgud_conf_start "$NG" "$T_TMP/nodns/$IG.conf" "$T_TMP/g.log" --kill-switch on --allow-lan 203.0.113.0/24
+WGUD_PID=$STARTED_PID
+assert "[nodns] the allowed network is reached directly" \
+	bash -c "ip netns exec '$NG' '$T_PY' '$NETPROBE' tcp 203.0.113.10 8080 --dev '$G_UP' >/dev/null" || true
+assert "[nodns] DNS to a resolver there is dropped" dns_no "$NG" 203.0.113.53 "$G_UP" || true
+kill -TERM "$WGUD_PID"
+pid_wait_exit "$WGUD_PID" 5 || true
 
 log "---- the endpoint on UDP port 53, DNS = in the conf"
 wgud_conf_start "$NG" "$CONF_G" "$T_TMP/g.log" --forward-from 198.18.0.0/24 --forward-from 2001:db8:18::/64 \

@@ -43,7 +43,7 @@ ip -n "$NU" route add "$TUN4.1/32" via "$V4_1"
 ip -n "$NU" -6 route add "${TUN6}:1/128" via "$V6_1"
 serve_start "$NL" "$T_TMP/l.log" --addr 198.18.0.2 --tcp 8080
 serve_start "$NS" "$T_TMP/sink.log" --addr 203.0.113.10 --sink 9000
-serve_start "$NG" "$T_TMP/g.log" --addr 0.0.0.0 --tcp 9091 --udp 9092
+serve_start "$NG" "$T_TMP/g.log" --addr 0.0.0.0 --tcp 9091 --udp 9092 --sink 9095
 
 # services: TCP 9093 bound to the tunnel addresses only, while wgud runs (they come and go with it)
 tunnel_service()
@@ -148,6 +148,24 @@ assert_json "[open] show --json lists the open port" "$NG" "$IG" \
 	"j['policy']['open'] == [{'proto': 'tcp', 'port': 9091}]" || true
 assert_ctl "[open] open del tcp 9091" "$NG" "$IG" open del tcp 9091 || true
 assert "[open] closed again" s_no_tcp "$TUN4.1" 9091 || true
+
+# sink_bytes: what G's sink on 9095 has received so far
+sink_bytes()
+{
+	awk '$1 == "sink" && $3 ~ /:9095$/ { n = $4 } END { print n + 0 }' "$T_TMP/g.log"
+}
+assert_ctl "[open] open tcp 9095" "$NG" "$IG" open tcp 9095 || true
+ip netns exec "$NS" "${T_GUARD[@]}" timeout 30 "$T_PY" "$NETPROBE" stream "$TUN4.1" 9095 20 --interval 0.1 \
+	</dev/null >"$T_TMP/in-stream.out" 2>&1 &
+register_pid $!
+wait_for 10 "S's stream in" grep -q connected "$T_TMP/in-stream.out" || true
+sleep 1
+assert_gt "[open] a connection in through the open port flows" "$(sink_bytes)" 0 || true
+assert_ctl "[open] open del tcp 9095" "$NG" "$IG" open del tcp 9095 || true
+sleep 0.5
+B0=$(sink_bytes)
+sleep 1.5
+assert_eq "[open] ... and stops with the port closed: nothing more arrives" "$B0" "$(sink_bytes)" || true
 
 BYTES0=$(awk '$1 == "sink" { n = $4 } END { print n + 0 }' "$T_TMP/sink.log")
 sleep 1.5

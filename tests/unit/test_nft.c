@@ -310,8 +310,8 @@ static void assert_chain(struct parsed *ps, const char *name, const char *type, 
 
 /* lo, wgud's marked UDP, the tunnel, three IPv6 neighbour discovery types */
 #define BASE_OUTPUT_RULES 6
-/* iifname != tunnel, established, three ICMPv4 errors, ICMPv6 errors */
-#define BASE_INPUT_RULES 6
+/* iifname != tunnel, replies (and the ICMP errors about this host's traffic) */
+#define BASE_INPUT_RULES 2
 
 static struct cidr tunnel_addrs[2];
 
@@ -356,9 +356,16 @@ static void build_empty_policy(void **state)
 	assert_contains(out->rules[1], "[ cmp eq reg 1 0x00000011 ]");
 	/* oifname "wg0" accept */
 	assert_contains(out->rules[2], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
-	/* icmpv6 type nd-neighbor-solicit accept */
+	/* icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 meta length <= 128 accept: on-link, small */
+	assert_contains(out->rules[4], "[ cmp eq reg 1 0x0000000a ]");
 	assert_contains(out->rules[4], "[ cmp eq reg 1 0x0000003a ]");
 	assert_contains(out->rules[4], "[ cmp eq reg 1 0x00000087 ]");
+	assert_contains(out->rules[4], "[ payload load 1b @ network header + 7 => reg 1 ]");
+	assert_contains(out->rules[4], "[ cmp eq reg 1 0x000000ff ]");
+	assert_contains(out->rules[4], "[ meta load len => reg 1 ]");
+	/* compared in network order, as cmp compares bytes */
+	assert_contains(out->rules[4], "[ byteorder reg 1 = hton(reg 1, 4, 4) ]");
+	assert_contains(out->rules[4], "[ cmp lte reg 1 0x80000000 ]");
 	/* no rule in output accepts by conntrack state alone: an old flow matches nothing */
 	for (size_t i = 0; i < out->n_rules; i++)
 		assert_null(strstr(out->rules[i], "[ ct load state"));
@@ -367,6 +374,8 @@ static void build_empty_policy(void **state)
 	assert_contains(out->rules[0], "[ meta load iifname => reg 1 ]");
 	assert_contains(out->rules[0], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
 	assert_contains(out->rules[0], "[ ct load state => reg 1 ]");
+	assert_contains(out->rules[0], "[ ct load direction => reg 1 ]");
+	assert_contains(out->rules[0], "[ cmp eq reg 1 0x00000001 ]");
 	assert_contains(out->rules[0], "[ ct load mark => reg 1 ]");
 	assert_contains(out->rules[0], "( reg 1 & 0x01000000 )");
 	parsed_free(&ps);
@@ -385,11 +394,17 @@ static void build_kill_switch(void **state)
 	(void)state;
 	set_tunnel_addrs(&np);
 	build_and_parse(&ps, &np, "wgud_wg0");
-	assert_int_equal(ps.n_chains, 6);
+	assert_int_equal(ps.n_chains, 7);
 	assert_chain(&ps, "preraw", "filter", NF_INET_PRE_ROUTING, -300, NF_ACCEPT, 2);
 	assert_chain(&ps, "input", "filter", NF_INET_LOCAL_IN, 0, NF_DROP, BASE_INPUT_RULES);
-	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP, BASE_OUTPUT_RULES);
-	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP, 1);
+	/* no resolvers listed, but the kill switch: DNS to any resolver, only through the tunnel */
+	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP, BASE_OUTPUT_RULES + 3);
+	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP, 1 + 3);
+	assert_chain(&ps, "dns", "", 0, 0, 0, 2);
+	assert_contains(chain_by_name(&ps, "dns")->rules[0], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
+	assert_null(strstr(chain_by_name(&ps, "dns")->rules[0], "payload"));
+	assert_contains(chain_by_name(&ps, "dns")->rules[0], "return");
+	assert_contains(chain_by_name(&ps, "dns")->rules[1], "drop");
 	assert_chain(&ps, "postrouting", "nat", NF_INET_POST_ROUTING, 100, NF_ACCEPT, 0);
 	assert_chain(&ps, "prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT, 0);
 
@@ -408,12 +423,9 @@ static void build_kill_switch(void **state)
 	assert_contains(in->rules[0], "[ cmp neq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
 	assert_contains(in->rules[0], "accept");
 	assert_contains(in->rules[1], "[ ct load state => reg 1 ]");
-	/* icmp type destination-unreachable accept */
-	assert_contains(in->rules[2], "[ cmp eq reg 1 0x00000001 ]");
-	assert_contains(in->rules[2], "[ cmp eq reg 1 0x00000003 ]");
-	/* icmpv6 type < 128 (errors) accept */
-	assert_contains(in->rules[5], "[ cmp eq reg 1 0x0000003a ]");
-	assert_contains(in->rules[5], "[ cmp lt reg 1 0x00000080 ]");
+	/* ct state established,related ct direction reply accept: nothing that came in on its own */
+	assert_contains(in->rules[1], "[ ct load direction => reg 1 ]");
+	assert_contains(in->rules[1], "[ cmp eq reg 1 0x00000001 ]");
 	parsed_free(&ps);
 	free(pol);
 }
@@ -500,12 +512,13 @@ static void build_gateway(void **state)
 	assert_contains(fwd->rules[7], "[ cmp eq reg 1 0x00008913 ]");
 
 	in = chain_by_name(&ps, "input");
-	/* open tcp 51413, udp 51413 */
-	assert_contains(in->rules[6], "[ cmp eq reg 1 0x0000d5c8 ]");
-	assert_contains(in->rules[7], "[ cmp eq reg 1 0x00000011 ]");
+	/* open tcp 51413, udp 51413: every packet of the flow, no state */
+	assert_contains(in->rules[2], "[ cmp eq reg 1 0x0000d5c8 ]");
+	assert_null(strstr(in->rules[2], "[ ct load"));
+	assert_contains(in->rules[3], "[ cmp eq reg 1 0x00000011 ]");
 	/* the targetless forward opens its port on this host: udp dport 5000 */
-	assert_contains(in->rules[9], "[ cmp eq reg 1 0x00008813 ]");
-	assert_null(strstr(in->rules[9], "ct load status"));
+	assert_contains(in->rules[5], "[ cmp eq reg 1 0x00008813 ]");
+	assert_null(strstr(in->rules[5], "ct load status"));
 
 	post = chain_by_name(&ps, "postrouting");
 	assert_contains(post->rules[0], "[ cmp eq reg 1 0x00306777 0x00000000 0x00000000 0x00000000 ]");
@@ -559,7 +572,7 @@ static void build_lockdown(void **state)
 {
 	struct policy *pol = gateway_policy();
 	union model_sockaddr eps[2];
-	struct nft_lockdown l = { .ifname = "wg0", .policy = pol, .endpoints = eps, .n_endpoints = 2 };
+	struct nft_lockdown l = { .ifname = "wg0", .policy = pol, .fwmark = FWMARK, .endpoints = eps, .n_endpoints = 2 };
 	struct parsed_chain *out;
 	struct parsed ps;
 	void *buf = malloc(BIG);
@@ -575,21 +588,33 @@ static void build_lockdown(void **state)
 	parse_batch(&ps, buf, len, 77, "wgud_wg0");
 	assert_int_equal(ps.n_table_ops, 3); /* replaces whatever is there, in one go */
 	assert_int_equal(ps.n_chains, 2);
-	/* lo, 3 ND, 2 endpoints, 2 allow-lan, 3 allow */
-	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP, 1 + 3 + 2 + 2 + 3);
+	/* lo, 3 ND, 2 endpoints, 3 DNS drops, 2 allow-lan, 3 allow */
+	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP, 1 + 3 + 2 + 3 + 2 + 3);
 	assert_chain(&ps, "forward", "filter", NF_INET_FORWARD, 0, NF_DROP, 0);
 	out = chain_by_name(&ps, "output");
-	/* ip daddr 198.51.100.2 udp dport 51820 accept */
+	/* meta mark 0xca6c ip daddr 198.51.100.2 udp dport 51820 accept */
+	assert_contains(out->rules[4], "[ meta load mark => reg 1 ]");
+	assert_contains(out->rules[4], "[ cmp eq reg 1 0x0000ca6c ]");
 	assert_contains(out->rules[4], "[ cmp eq reg 1 0x026433c6 ]");
 	assert_contains(out->rules[4], "[ cmp eq reg 1 0x00000011 ]");
 	assert_contains(out->rules[4], "[ cmp eq reg 1 0x00006cca ]");
 	assert_contains(out->rules[5], "[ cmp eq reg 1 0x00003500 ]");
-	/* no DNS, no tunnel, no mark: the mark of a dead wgud proves nothing */
-	for (size_t i = 0; i < out->n_rules; i++) {
-		assert_null(strstr(out->rules[i], "mark"));
-		assert_null(strstr(out->rules[i], "0x00306777"));
-	}
+	/* then no DNS at all, before the LAN could take it */
+	assert_contains(out->rules[6], "[ cmp eq reg 1 0x00003500 ]");
+	assert_contains(out->rules[6], "[ immediate reg 0 drop ]");
+	assert_contains(out->rules[8], "[ cmp eq reg 1 0x00005503 ]");
+	assert_contains(out->rules[9], "( reg 1 & 0x00ffffff )");
+	for (size_t i = 0; i < out->n_rules; i++)
+		assert_null(strstr(out->rules[i], "0x00306777")); /* no tunnel */
 	parsed_free(&ps);
+
+	/* without a mark, no endpoint exception at all */
+	l.fwmark = 0;
+	len = nft_build_lockdown(buf, BIG, &l, 77);
+	parse_batch(&ps, buf, len, 77, "wgud_wg0");
+	assert_chain(&ps, "output", "filter", NF_INET_LOCAL_OUT, 0, NF_DROP, 1 + 3 + 3 + 2 + 3);
+	parsed_free(&ps);
+	l.fwmark = FWMARK;
 
 	/* bad parameters */
 	l.ifname = "bad/name";
@@ -831,8 +856,7 @@ static void kernel_replace_lists_back(void **state)
 	assert_contains(text, "iifname != \"v0\" iifname != \"lo\" ip6 daddr fd00:2::1 drop");
 	assert_contains(text, "type filter hook input priority filter; policy drop;");
 	assert_contains(text, "iifname != \"v0\" accept");
-	assert_contains(text, "icmp type destination-unreachable accept");
-	assert_contains(text, "icmpv6 type < echo-request accept");
+	assert_contains(text, "ct state established,related ct direction reply accept");
 	assert_contains(text, "tcp dport 51413 accept");
 	assert_contains(text, "udp dport 5000 accept");
 	assert_contains(text, "type filter hook output priority filter; policy drop;");
@@ -846,12 +870,12 @@ static void kernel_replace_lists_back(void **state)
 	assert_contains(text, "oifname \"v0\" ip daddr 10.64.0.1 return");
 	assert_contains(text, "oifname \"v0\" ip6 daddr fd64::1 return");
 	assert_contains(text, "ct state related ct mark & 0x01000000 != 0x00000000 ip daddr 172.20.0.0/24 accept");
-	assert_contains(text, "icmpv6 type nd-neighbor-solicit accept");
+	assert_contains(text, "icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 meta length <= 128 accept");
 	assert_contains(text, "ip daddr 192.168.1.0/24 accept");
 	assert_contains(text, "ip6 daddr fd00:1::/64 accept");
 	assert_contains(text, "ip daddr 198.51.100.7 tcp dport 443 accept");
 	assert_contains(text, "ip daddr 203.0.113.0/25 accept");
-	assert_contains(text, "iifname \"v0\" ct state established,related ct mark & 0x01000000 != 0x00000000 accept");
+	assert_contains(text, "iifname \"v0\" ct state established,related ct direction reply ct mark & 0x01000000 != 0x00000000 accept");
 	assert_contains(text, "iifname != \"v0\" udp dport 53 jump dns");
 	assert_contains(text,
 			"iifname != \"v0\" ip saddr 172.20.0.0/24 oifname \"v0\" ct mark set ct mark | 0x01000000 accept");
@@ -862,9 +886,8 @@ static void kernel_replace_lists_back(void **state)
 	assert_contains(text, "udp dport 5001 dnat ip6 to fd20::5");
 	assert_contains(text, "iifname != \"v0\" ip saddr 172.20.0.0/24 fib daddr type local udp dport 53 dnat ip to 10.64.0.1");
 	assert_contains(text, "iifname != \"v0\" ip6 saddr fd20::/64 fib daddr type local tcp dport 53 dnat ip6 to fd64::1");
-	/* nothing but the input chain (replies coming back through the tunnel) accepts by state alone */
-	assert_int_equal(count(text, "\t\tct state established,related accept"), 1);
-	assert_null(strstr(strstr(text, "chain output {"), "\t\tct state established,related accept"));
+	/* nothing accepts by state alone */
+	assert_int_equal(count(text, "\t\tct state established,related accept"), 0);
 	free(text);
 
 	assert_int_equal(nft_table_exists("v0"), 1);
@@ -1109,6 +1132,47 @@ static void kernel_packets_dns(void **state)
 	free(pol);
 }
 
+/* 0 or -errno of an ICMPv6 message of type with len bytes, sent with hop limit hops. */
+static int icmp6_send(const char *addr, uint8_t type, size_t len, int hops)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+	uint8_t msg[512] = { 0 };
+	int fd, ret = 0;
+
+	assert_true(len <= sizeof(msg));
+	assert_int_equal(inet_pton(AF_INET6, addr, &sa.sin6_addr), 1);
+	msg[0] = type;
+	fd = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)), 0);
+	if (sendto(fd, msg, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Neighbour discovery passes the kill switch only as it really is: hop limit 255 and small. */
+static void kernel_packets_nd(void **state)
+{
+	struct policy *pol = empty_policy();
+	struct nft_params np = { .ifname = "wgx", .fwmark = FWMARK, .kill_switch = true, .policy = pol };
+
+	(void)state;
+	if (!have_kernel)
+		skip();
+	forget_tables();
+	assert_int_equal(nft_replace(&np), 0);
+	assert_int_equal(icmp6_send("fd09::2", 135, 32, 255), 0);
+	assert_int_equal(icmp6_send("fd09::2", 136, 32, 255), 0);
+	/* routed, or carrying a payload: someone's data, not ND */
+	assert_int_equal(icmp6_send("fd09::2", 135, 32, 64), -EPERM);
+	assert_int_equal(icmp6_send("fd09::2", 135, 300, 255), -EPERM);
+	/* other ICMPv6 stays in */
+	assert_int_equal(icmp6_send("fd09::2", 128, 32, 255), -EPERM);
+	assert_int_equal(nft_delete("wgx"), 0);
+	free(pol);
+}
+
 /* A VPN endpoint on UDP 53 with DNS confined: wgud's own handshake passes before the DNS rules see it. */
 static void kernel_packets_endpoint_on_53(void **state)
 {
@@ -1135,7 +1199,7 @@ static void kernel_packets_lockdown(void **state)
 {
 	struct policy *pol = empty_policy();
 	union model_sockaddr ep;
-	struct nft_lockdown l = { .ifname = "wgx", .policy = pol, .endpoints = &ep, .n_endpoints = 1 };
+	struct nft_lockdown l = { .ifname = "wgx", .policy = pol, .fwmark = FWMARK, .endpoints = &ep, .n_endpoints = 1 };
 
 	(void)state;
 	if (!have_kernel)
@@ -1146,14 +1210,17 @@ static void kernel_packets_lockdown(void **state)
 	cidr(&pol->allow_lan[pol->n_allow_lan++], AF_INET6, "fd09::", 64);
 	assert_int_equal(nft_lock(&l), 0);
 	assert_int_equal(nft_table_exists("wgx"), 1);
-	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 51820, 0), 0);
-	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 51821, 0), -EPERM);
-	assert_int_equal(udp_send(AF_INET, "10.9.0.3", 51820, 0), -EPERM);
-	/* a mark means nothing once wgud is gone */
+	/* the endpoint, for wgud's marked UDP only (setting a mark takes CAP_NET_ADMIN) */
+	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 51820, FWMARK), 0);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 51820, 0), -EPERM);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 51821, FWMARK), -EPERM);
+	assert_int_equal(udp_send(AF_INET, "10.9.0.3", 51820, FWMARK), -EPERM);
 	assert_int_equal(udp_send(AF_INET, "10.9.0.2", 9, FWMARK), -EPERM);
 	assert_int_equal(udp_send(AF_INET, "10.9.0.53", 53, 0), -EPERM);
 	assert_int_equal(udp_send(AF_INET, "127.0.0.1", 9, 0), 0);
+	/* the LAN, but not its resolver */
 	assert_int_equal(udp_send(AF_INET6, "fd09::77", 9, 0), 0);
+	assert_int_equal(udp_send(AF_INET6, "fd09::53", 53, 0), -EPERM);
 
 	/* a running table replaces it in one batch, and the lockdown one comes back the same way */
 	{
@@ -1189,6 +1256,7 @@ int main(void)
 		cmocka_unit_test(kernel_packets_kill_switch),
 		cmocka_unit_test(kernel_packets_dns),
 		cmocka_unit_test(kernel_packets_endpoint_on_53),
+		cmocka_unit_test(kernel_packets_nd),
 		cmocka_unit_test(kernel_packets_lockdown),
 	};
 
