@@ -331,3 +331,13 @@ void model_format_endpoint(char out[64], const union model_sockaddr *addr)
 	else
 		snprintf(out, 64, "(none)");
 }
+
+const char *model_format_cidr(char out[64], const struct cidr *c)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(c->family, c->addr, host, sizeof(host)))
+		snprintf(host, sizeof(host), "?");
+	snprintf(out, 64, "%s/%u", host, c->cidr);
+	return out;
+}

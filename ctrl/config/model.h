@@ -122,5 +122,7 @@ int model_parse_u16(uint16_t *out, const char *text, size_t len);
 int model_parse_u32(uint32_t *out, const char *text, size_t len);
 /* Formats "192.0.2.1:51820" or "[2001:db8::1]:51820"; out needs 64 bytes. */
 void model_format_endpoint(char out[64], const union model_sockaddr *addr);
+/* Formats "10.0.0.0/8" or "fd00::/64"; returns out, which needs 64 bytes. */
+const char *model_format_cidr(char out[64], const struct cidr *c);
 
 #endif

@@ -139,20 +139,12 @@ static void follow_forwarding(struct gateway *gw, const struct policy *p)
 
 /* ---- allow-lan routing rules ---- */
 
-static void cidr_text(char out[64], const struct cidr *c)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(c->family, c->addr, a, sizeof(a));
-	snprintf(out, 64, "%s/%u", a, c->cidr);
-}
-
 static int lan_rule(struct gateway *gw, const struct cidr *c, bool add)
 {
 	char text[64];
 	int ret;
 
-	cidr_text(text, c);
+	model_format_cidr(text, c);
 	if (add) {
 		ret = rtnl_rule_add_to(gw->rtnl, c->family, c->addr, c->cidr, 254, GATEWAY_LAN_RULE_PRIORITY);
 		if (ret == -EEXIST)

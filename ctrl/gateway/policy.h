@@ -92,8 +92,9 @@ void policy_init(struct policy *p);
  */
 enum policy_kill_switch policy_kill_switch_mode(const struct policy *p, bool full_tunnel);
 
-/* "on", "lockdown", ... */
+/* "on", "lockdown", ...; "tcp", "any", ...; "?" for a value out of range. */
 const char *policy_kill_switch_name(enum policy_kill_switch k);
+const char *policy_proto_name(enum policy_proto p);
 
 /*
  * Split a line into words (blanks separate; no quoting). -EINVAL for
@@ -136,7 +137,7 @@ int policy_format_help(char *out, size_t cap);
 /* Same settings (list order included); unused slots and padding are ignored. */
 bool policy_equal(const struct policy *a, const struct policy *b);
 
-/* Human-readable and JSON forms of the policy alone (the caller adds tunnel state and counters). */
+/* Human-readable and JSON forms of the policy alone (the caller adds tunnel state and counters); policy_format.c. */
 int policy_format_text(const struct policy *p, char *out, size_t cap);
 int policy_format_json(const struct policy *p, char *out, size_t cap);
 
