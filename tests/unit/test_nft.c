@@ -695,6 +695,37 @@ static void build_needs_room(void **state)
 	free(pol);
 }
 
+/* A policy file a reload refuses leaves the rendering byte for byte as it was (the daemon sends nothing new). */
+static void build_refused_file_same_bytes(void **state)
+{
+	static const char *const bad[] = {
+		"forward-from add 10.0.0.0/8\nforward-from add 10.1.0.0/33\n",
+		"open add tcp 1\nallow add any 0.0.0.0/0\n",
+		"kill-switch lockdown\ndns-forward maybe\n",
+		"masquerade on\nport-forward add tcp 80 10.0.0.5\nport-forward add tcp 80 10.0.0.6\n",
+	};
+	struct policy *pol = gateway_policy();
+	struct nft_params np = { .ifname = "wg0", .fwmark = FWMARK, .kill_switch = true, .policy = pol };
+	char *a = malloc(BIG), *b = malloc(BIG), err[256];
+	ssize_t len_a, len_b;
+	size_t i;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	len_a = nft_build_replace(a, BIG, &np, 9);
+	assert_true(len_a > 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(policy_apply_file(pol, "t.policy", bad[i], strlen(bad[i]), err, sizeof(err)), 0);
+		len_b = nft_build_replace(b, BIG, &np, 9);
+		assert_int_equal(len_b, len_a);
+		assert_memory_equal(a, b, (size_t)len_a);
+	}
+	free(a);
+	free(b);
+	free(pol);
+}
+
 static void build_delete(void **state)
 {
 	char buf[1024];
@@ -1246,6 +1277,7 @@ int main(void)
 		cmocka_unit_test(build_lockdown),
 		cmocka_unit_test(build_refuses_bad_params),
 		cmocka_unit_test(build_needs_room),
+		cmocka_unit_test(build_refused_file_same_bytes),
 		cmocka_unit_test(build_delete),
 		cmocka_unit_test(kernel_probe),
 		cmocka_unit_test(kernel_replace_lists_back),
