@@ -389,7 +389,8 @@ static void reload(struct daemon *d)
 		free(facts);
 	}
 	if (ret) {
-		log_error("reload refused (%s); the running configuration and policy stay", err[0] ? err : strerror(-ret));
+		log_error("reload refused (%s%s%s); the running configuration and policy stay", policy ? d->o->policy_path : "",
+			  policy ? ": " : "", err[0] ? err : strerror(-ret));
 		model_device_free(next);
 		free(policy);
 		return;
@@ -407,9 +408,14 @@ static void reload(struct daemon *d)
 		d->conf = next;
 	}
 	refresh_gateway(d);
-	if (policy && gateway_set_policy(&d->gw, policy, err, sizeof(err))) {
-		log_error("%s: %s; the policy in force stays", d->o->policy_path, err);
-		ret = ret ? ret : -EINVAL;
+	if (policy && !policy_equal(policy, &d->gw.policy)) {
+		if (gateway_set_policy(&d->gw, policy, err, sizeof(err))) {
+			log_error("%s: %s; the policy in force stays", d->o->policy_path, err);
+			ret = ret ? ret : -EINVAL;
+		} else {
+			log_info("policy as %s and the start-up flags say (changes made since with wgud ctl are replaced)",
+				 d->o->policy_path);
+		}
 	}
 	free(policy);
 	if (ret)
@@ -736,8 +742,17 @@ int daemon_run(const struct daemon_options *o)
 	if (load_policy(o, &d->start_policy))
 		goto out;
 	if (o->conf_path && load_conf(o->conf_path, o->ifname, &d->conf)) {
-		/* In lockdown the wall goes up even so: the clients behind wgud must not find the plain route. */
-		gateway_abort(&d->gw, &d->start_policy, NULL);
+		struct stat st;
+
+		/*
+		 * In lockdown the wall goes up even so: the clients behind wgud must
+		 * not find the plain route. Not for a file that is not there at all:
+		 * a mistyped path names no interface of anyone's.
+		 */
+		if (stat(o->conf_path, &st) == 0)
+			gateway_abort(&d->gw, &d->start_policy, NULL);
+		else
+			log_info("nothing changed in this namespace");
 		goto out;
 	}
 	if (!o->foreground) {
@@ -780,6 +795,19 @@ out:
 	return code;
 }
 
+/* What a killed wgud left at DIR/IFNAME.SUFFIX, if it is a socket nobody answers on. */
+static void remove_stale_socket(const char *dir, const char *ifname, const char *suffix)
+{
+	char path[108];
+	struct stat st;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s", dir, ifname, suffix) >= sizeof(path) ||
+	    lstat(path, &st) || !S_ISSOCK(st.st_mode))
+		return;
+	if (unlink(path) == 0)
+		log_info("removed %s, left by a wgud that is gone", path);
+}
+
 int daemon_unlock(const char *ifname)
 {
 	char path[108];
@@ -796,6 +824,8 @@ int daemon_unlock(const char *ifname)
 		free(state);
 		return 1;
 	}
+	remove_stale_socket(CTL_SOCKET_DIR, ifname, "ctl");
+	remove_stale_socket(UAPI_SOCKET_DIR, ifname, "sock");
 	state_init(state, CTL_SOCKET_DIR, ifname);
 	ret = state_load(state);
 	if (ret)

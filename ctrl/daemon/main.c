@@ -154,6 +154,20 @@ static int extract_policy_flags(int *argc, char **argv, struct daemon_options *o
 		}
 		f = &o->policy_flags[o->n_policy_flags++];
 		f->flag = argv[i];
+		/* `--port-forward "tcp 8080 172.20.0.5:80"`, as compose files and env variables write it */
+		if (max > 1 && i + 1 < *argc && strchr(argv[i + 1], ' ') && argv[i + 1][0] != '-') {
+			char *word, *save = NULL;
+
+			for (word = strtok_r(argv[++i], " ", &save); word && n < max; word = strtok_r(NULL, " ", &save))
+				f->args[n++] = word;
+			if (word || n < min) {
+				fprintf(stderr, "wgud: %s takes %zu%s%.0zu words: %s\n", f->flag, min, min < max ? " to " : "",
+					min < max ? max : 0, policy_flag_usage(f->flag));
+				return -EINVAL;
+			}
+			f->n_args = n;
+			continue;
+		}
 		while (n < max && i + 1 < *argc && (n < min || argv[i + 1][0] != '-')) {
 			/* An optional argument is taken only when it cannot be the interface name. */
 			if (n >= min && !strpbrk(argv[i + 1], ".:") && strcmp(argv[i + 1], "on") &&
@@ -162,7 +176,8 @@ static int extract_policy_flags(int *argc, char **argv, struct daemon_options *o
 			f->args[n++] = argv[++i];
 		}
 		if (n < min) {
-			fprintf(stderr, "wgud: %s needs %zu argument%s\n", f->flag, min, min == 1 ? "" : "s");
+			fprintf(stderr, "wgud: %s needs %zu argument%s: %s\n", f->flag, min, min == 1 ? "" : "s",
+				policy_flag_usage(f->flag));
 			return -EINVAL;
 		}
 		f->n_args = n;
@@ -255,13 +270,16 @@ static int run_daemon(int argc, char **argv)
 			break;
 		}
 		default:
-			usage(stderr);
+			/* getopt said which option; the rest of the help is a command away */
+			fprintf(stderr, "wgud: see `wgud --help`\n");
 			return 2;
 		}
 	}
 	if (optind < argc) {
 		if (optind + 1 != argc || ifname || o.conf_path) {
-			usage(stderr);
+			fprintf(stderr, "wgud: unexpected argument '%s'%s; see `wgud --help`\n", argv[optind],
+				o.conf_path ? " (with --conf the interface is named after the file, or --interface NAME)"
+					    : "");
 			return 2;
 		}
 		ifname = argv[optind];
@@ -270,7 +288,9 @@ static int run_daemon(int argc, char **argv)
 		/* The conf mode is for systemd and containers: always in the foreground. */
 		o.foreground = true;
 		if (!ifname && conf_interface_name(o.ifname, o.conf_path)) {
-			fprintf(stderr, "wgud: cannot name an interface after '%s'; give --interface NAME\n",
+			fprintf(stderr,
+				"wgud: cannot name an interface after '%s' (the name before .conf must be 1 to 15 of "
+				"A-Z a-z 0-9 _ = + . -); give --interface NAME\n",
 				o.conf_path);
 			return 2;
 		}

@@ -245,7 +245,8 @@ int netsetup_up(struct netsetup *ns, struct wg_device *dev, const struct model_d
 		return ret;
 	}
 	if (m->n_dns)
-		log_warn("DNS= is not applied by wgud (no resolvconf integration); set resolvers yourself");
+		log_warn("DNS = is not written to resolv.conf (no resolvconf integration yet): set the resolvers yourself "
+			 "(wgud's firewall, when in force, lets DNS go only to them)");
 	ret = remove_stale(ns);
 	if (ret)
 		return ret;

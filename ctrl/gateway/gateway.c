@@ -53,9 +53,9 @@ void gateway_init(struct gateway *gw, const char *ifname, struct state *state, b
 	gw->state = state;
 	gw->no_firewall = no_firewall;
 	gw->mode = POLICY_KILL_SWITCH_OFF;
-	gw->forwarding[0] = (struct gateway_forwarding){ "/proc/sys/net/ipv4/ip_forward", "forward_ipv4", "", false, false };
-	gw->forwarding[1] = (struct gateway_forwarding){ "/proc/sys/net/ipv6/conf/all/forwarding", "forward_ipv6", "", false,
-							 false };
+	gw->forwarding[0] = (struct gateway_forwarding){ .path = "/proc/sys/net/ipv4/ip_forward", .key = "forward_ipv4" };
+	gw->forwarding[1] = (struct gateway_forwarding){ .path = "/proc/sys/net/ipv6/conf/all/forwarding",
+							 .key = "forward_ipv6" };
 }
 
 /* An earlier run that died had turned forwarding on: what it found is what goes back, whatever this run does. */
@@ -112,7 +112,7 @@ static void restore_one(struct gateway *gw, int i)
 		log_info("%s forwarding stays on, as it was before wgud started", family_names[i]);
 	if (fw->changed)
 		state_remove(gw->state, fw->key, NULL);
-	fw->changed = fw->noted = false;
+	fw->changed = fw->noted = fw->warned = false;
 }
 
 static void restore_forwarding(struct gateway *gw)
@@ -122,7 +122,7 @@ static void restore_forwarding(struct gateway *gw)
 }
 
 /* Forwarding wgud turned on goes back as soon as no forward-from subnet of that family is left. */
-static void follow_forwarding(struct gateway *gw, const struct policy *p)
+static void follow_forwarding(struct gateway *gw, const struct policy *p, enum policy_kill_switch mode)
 {
 	bool wanted[2] = { false, false };
 	size_t i;
@@ -134,6 +134,13 @@ static void follow_forwarding(struct gateway *gw, const struct policy *p)
 			enable_forwarding(gw, (int)i);
 		else if (gw->forwarding[i].changed)
 			restore_one(gw, (int)i);
+		/* on before wgud, it stays on after: without lockdown the clients then find the plain route */
+		if (wanted[i] && gw->forwarding[i].noted && mode != POLICY_KILL_SWITCH_LOCKDOWN && !gw->forwarding[i].warned) {
+			gw->forwarding[i].warned = true;
+			log_warn("%s forwarding was on before wgud and stays on after it; without lockdown, forwarded "
+				 "clients are routed in the clear once wgud stops (--kill-switch lockdown keeps them in)",
+				 family_names[i]);
+		}
 	}
 }
 
@@ -239,26 +246,40 @@ static bool is_local(struct gateway *gw, const struct cidr *host, struct cidr *l
 
 static int check(struct gateway *gw, const struct policy *eff, char *err, size_t err_len)
 {
+	static const struct cidr loopback[2] = {
+		{ .family = AF_INET, .addr = { 127 }, .cidr = 8 },
+		{ .family = AF_INET6, .addr = { [15] = 1 }, .cidr = 128 },
+	};
 	struct cidr *local = NULL;
 	size_t i, n_local = 0;
 	bool listed = false;
 	int ret = 0;
 
 	if (eff->dns_forward && !eff->n_dns) {
-		snprintf(err, err_len, "dns-forward: no resolvers to forward to (DNS = in the conf, or dns set ADDR)");
+		snprintf(err, err_len, "dns-forward: no resolvers to forward to (DNS = in the conf, --dns ADDR, or dns set ADDR)");
 		return -EINVAL;
 	}
 	for (i = 0; i < eff->n_port_forward && !ret; i++) {
 		const struct policy_port_forward *pf = &eff->port_forward[i];
 		char a[64];
 
-		if (!pf->has_target || cidr_covered(eff->forward_from, eff->n_forward_from, &pf->target))
+		if (!pf->has_target)
+			continue;
+		inet_ntop(pf->target.family, pf->target.addr, a, sizeof(a));
+		if (cidr_covered(&loopback[pf->target.family == AF_INET6], 1, &pf->target)) {
+			snprintf(err, err_len,
+				 "port-forward: %s is a loopback address, which packets from the tunnel cannot reach; give no "
+				 "address to forward to this host on the same port",
+				 a);
+			ret = -EINVAL;
+			break;
+		}
+		if (cidr_covered(eff->forward_from, eff->n_forward_from, &pf->target))
 			continue;
 		if (!local && !(local = malloc(MAX_LOCAL_ADDRESSES * sizeof(*local))))
 			return -ENOMEM;
 		if (is_local(gw, &pf->target, local, &n_local, &listed))
 			continue;
-		inet_ntop(pf->target.family, pf->target.addr, a, sizeof(a));
 		snprintf(err, err_len,
 			 "port-forward: %s is neither in a forward-from subnet nor an address of this host; "
 			 "forward-from add its subnet first",
@@ -285,8 +306,8 @@ static int lock(struct gateway *gw, const struct policy *p, const struct gateway
 	if (ret)
 		log_error("lockdown: nftables refused the blocking table: %s", strerror(-ret));
 	else
-		log_info("lockdown: table inet wgud_%s stays and lets out only loopback, allow-lan and allow entries (no "
-			 "DNS) and wgud's UDP to %zu endpoint%s, until wgud is back or `wgud unlock %s`",
+		log_info("lockdown: table inet wgud_%s is in force and lets out only loopback, allow-lan and allow entries "
+			 "(no DNS) and wgud's UDP to %zu endpoint%s, until wgud is back or `wgud unlock %s`",
 			 gw->ifname, l.fwmark ? l.n_endpoints : 0, l.fwmark && l.n_endpoints == 1 ? "" : "s", gw->ifname);
 	return ret;
 }
@@ -348,7 +369,7 @@ static int enforce(struct gateway *gw, const struct policy *next, const struct g
 		gw->table_installed = false;
 	}
 	if (!ret) {
-		follow_forwarding(gw, eff);
+		follow_forwarding(gw, eff, mode);
 		sync_lan_rules(gw, eff);
 		if (mode != gw->mode || !gw->started)
 			log_info("kill switch %s", mode == POLICY_KILL_SWITCH_LOCKDOWN ? "in lockdown: nothing leaves but "
@@ -362,6 +383,15 @@ static int enforce(struct gateway *gw, const struct policy *next, const struct g
 	}
 	free(eff);
 	return ret;
+}
+
+/* Two walls in one namespace each let out only their own tunnel: say so before it puzzles anyone. */
+static void warn_other(const char *other, void *ctx)
+{
+	(void)ctx;
+	log_warn("table inet wgud_%s of another wgud is in force here too: it blocks what it does not know, this "
+		 "tunnel's traffic included; `wgud unlock %s` if that wgud is gone",
+		 other, other);
 }
 
 int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *initial,
@@ -385,6 +415,8 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 	if (gw->no_firewall)
 		log_warn("running without a firewall (--no-firewall): only the data plane keeps traffic in the tunnel, "
 			 "nothing stops other traffic from leaving");
+	else
+		(void)nft_other_tables(gw->ifname, warn_other, NULL);
 	adopt_forwarding(gw);
 	remove_recorded_lan_rules(gw);
 	ret = enforce(gw, initial, facts, false, err, sizeof(err));
@@ -444,9 +476,15 @@ int gateway_command(struct gateway *gw, char *const words[], size_t n_words, cha
 	ret = policy_apply_words(next, words, n_words, err, err_len);
 	if (!ret)
 		ret = enforce(gw, next, &gw->facts, false, err, err_len);
-	if (!ret)
-		log_info("policy changed: %s%s%s%s", words[0], n_words > 1 ? " " : "", n_words > 1 ? words[1] : "",
-			 n_words > 2 ? " ..." : "");
+	if (!ret) {
+		/* the words as given: printable ASCII, split by the control socket, a line at most */
+		char line[POLICY_MAX_LINE + 1];
+		size_t len = 0, i;
+
+		for (i = 0; i < n_words && len < sizeof(line); i++)
+			len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", i ? " " : "", words[i]);
+		log_info("policy changed: %s", line);
+	}
 	free(next);
 	return ret;
 }

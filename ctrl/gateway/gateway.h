@@ -58,6 +58,7 @@ struct gateway_forwarding {
 	char before[8];   /* the value before wgud started, put back at stop */
 	bool changed;     /* wgud turned it on */
 	bool noted;       /* it was on already, and wgud said so */
+	bool warned;      /* ... and that it stays on for forwarded clients without lockdown */
 };
 
 struct gateway {

@@ -309,11 +309,14 @@ static void render_output(struct render *rd)
 	match_oif(&r, rd->ifname);
 	put(rd, &r, NF_ACCEPT);
 
-	/* ICMP errors this host sends about forwarded packets (too big for the tunnel, ...) to their clients */
+	/*
+	 * The gateway's own clients: its answers to what they ask of it (DNS,
+	 * a web UI, ping) and its ICMP errors about their forwarded packets (too
+	 * big for the tunnel, ...), in the reply direction only.
+	 */
 	for (i = 0; i < rd->pol->n_forward_from; i++) {
 		begin(rd, &r, "output");
-		nftb_match_ct_bits(&r, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_RELATED));
-		nftb_match_ct_bits(&r, NFT_CT_MARK, NFT_CTMARK_PASSED);
+		match_replies(&r);
 		nftb_match_addr(&r, false, &rd->pol->forward_from[i]);
 		put(rd, &r, NF_ACCEPT);
 	}
@@ -762,6 +765,42 @@ int nft_table_exists(const char *ifname)
 	if (ret == -ENOENT)
 		return 0;
 	return ret < 0 ? ret : 1;
+}
+
+struct table_names {
+	const char *ours;
+	void (*each)(const char *ifname, void *ctx);
+	void *ctx;
+};
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct table_names *tn = data;
+	struct nftnl_table *t = nftnl_table_alloc();
+	const char *name;
+
+	if (!t)
+		return MNL_CB_ERROR;
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0 && (name = nftnl_table_get_str(t, NFTNL_TABLE_NAME)) &&
+	    !strncmp(name, NFT_TABLE_PREFIX, sizeof(NFT_TABLE_PREFIX) - 1) &&
+	    strcmp(name + sizeof(NFT_TABLE_PREFIX) - 1, tn->ours))
+		tn->each(name + sizeof(NFT_TABLE_PREFIX) - 1, tn->ctx);
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+int nft_other_tables(const char *ifname, void (*each)(const char *other, void *ctx), void *ctx)
+{
+	union {
+		struct nlmsghdr align;
+		char b[256];
+	} buf;
+	struct table_names tn = { .ours = ifname, .each = each, .ctx = ctx };
+	struct nlmsghdr *nlh;
+
+	memset(buf.b, 0, sizeof(buf.b));
+	nlh = nftnl_nlmsg_build_hdr(buf.b, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_DUMP, (uint32_t)time(NULL));
+	return nftb_dump(nlh, table_cb, &tn);
 }
 
 int nft_probe(void)

@@ -97,6 +97,9 @@ int nft_delete(const char *ifname);
 /* 1 when table inet wgud_<ifname> exists, 0 when not, else -errno. */
 int nft_table_exists(const char *ifname);
 
+/* each() for every table inet wgud_OTHER but ifname's, with OTHER: another wgud's wall in this namespace. */
+int nft_other_tables(const char *ifname, void (*each)(const char *other, void *ctx), void *ctx);
+
 /* 0 when nf_tables answers on this host (else -errno): decides whether wgud can run with a firewall. */
 int nft_probe(void);
 

@@ -490,3 +490,42 @@ int nftb_ask(const void *msg, size_t len)
 {
 	return talk(msg, len, 1);
 }
+
+/* The kernel fills a dump as we read it (netlink_recvmsg continues it), so read until NLMSG_DONE. */
+static int read_dump(struct mnl_socket *nl, uint32_t seq, mnl_cb_t cb, void *data)
+{
+	union {
+		struct nlmsghdr align;
+		char b[16384];
+	} buf;
+	int ret;
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf.b, sizeof(buf.b));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(buf.b, (size_t)n, seq, mnl_socket_get_portid(nl), cb, data);
+		if (ret <= MNL_CB_STOP)
+			return ret < 0 ? (errno ? -errno : -EIO) : 0;
+	}
+}
+
+int nftb_dump(struct nlmsghdr *msg, mnl_cb_t cb, void *data)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	int ret;
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		ret = -errno;
+	else if (mnl_socket_sendto(nl, msg, msg->nlmsg_len) < 0)
+		ret = -errno;
+	else
+		ret = read_dump(nl, msg->nlmsg_seq, cb, data);
+	mnl_socket_close(nl);
+	return ret;
+}

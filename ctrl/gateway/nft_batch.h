@@ -16,6 +16,7 @@
 #define WGUD_NFT_BATCH_H
 
 #include <linux/netfilter/nf_tables.h>
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <net/if.h>
 #include <stdbool.h>
@@ -90,5 +91,7 @@ uint8_t nftb_nfproto_of(int family);
 int nftb_send(const void *batch, size_t len);
 /* One request of our own (a GET), len bytes at msg: 0 when the kernel answered without an error. */
 int nftb_ask(const void *msg, size_t len);
+/* A dump request (NLM_F_DUMP): cb sees each message of the answer; 0 or -errno. */
+int nftb_dump(struct nlmsghdr *msg, mnl_cb_t cb, void *data);
 
 #endif

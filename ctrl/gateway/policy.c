@@ -462,6 +462,10 @@ static int cmd_port_forward(struct policy *p, struct cmd *c, char *const args[],
 		ret = parse_port(c, &entry.port, args[2], strlen(args[2]));
 	if (!ret && n == 4) {
 		entry.has_target = true;
+		/* `port-forward add tcp 9001 9000` reads naturally but names no address */
+		if (strspn(args[3], "0123456789") == strlen(args[3]))
+			return fail(c, -EINVAL, "bad address '%.8s' (ADDR or ADDR:PORT; to this host on the same port, give no "
+						"address)", args[3]);
 		ret = parse_addr_port(c, &entry.target, &entry.target_port, args[3], false);
 	}
 	if (ret)
@@ -710,6 +714,13 @@ out:
 	free(values);
 	free(next);
 	return ret;
+}
+
+const char *policy_flag_usage(const char *flag)
+{
+	const struct flag *f = find_flag(flag);
+
+	return f ? f->usage : "";
 }
 
 int policy_apply_flag(struct policy *p, const char *flag, char *const args[], size_t n_args, char *err,

@@ -127,6 +127,9 @@ int policy_apply_flag(struct policy *p, const char *flag, char *const args[], si
  */
 int policy_flag_arity(const char *flag, size_t *min_args, size_t *max_args);
 
+/* "--open tcp|udp PORT[;PORT...]" for "--open"; "" for a word that is not a policy flag. */
+const char *policy_flag_usage(const char *flag);
+
 /* Every line of a policy file (comments with '#', blank lines) in order; err names file:line. */
 int policy_apply_file(struct policy *p, const char *file_name, const char *text, size_t len, char *err,
 		      size_t err_len);

@@ -5,14 +5,25 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 
+/*
+ * The file is this network namespace's: /var/run is shared by every
+ * namespace `ip netns exec` runs in, and an interface name is not unique
+ * across them, so a record must never be read, or undone, in the wrong one.
+ */
 void state_init(struct state *st, const char *dir, const char *ifname)
 {
+	struct stat ns;
+
 	memset(st, 0, sizeof(*st));
-	snprintf(st->path, sizeof(st->path), "%s/%s.state", dir, ifname);
+	if (stat("/proc/self/ns/net", &ns) == 0)
+		snprintf(st->path, sizeof(st->path), "%s/%s.netns-%llu.state", dir, ifname, (unsigned long long)ns.st_ino);
+	else
+		snprintf(st->path, sizeof(st->path), "%s/%s.state", dir, ifname);
 }
 
 /* A line as we write them: a key, one space, a value, printable ASCII. */

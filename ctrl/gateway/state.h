@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What wgud changed in its namespace outside the device and the nftables
- * table, kept in STATE_DIR/IFACE.state, so that a start after a crash, a
+ * table, kept in STATE_DIR/IFACE.netns-INODE.state (one file per interface
+ * and network namespace), so that a start after a crash, a
  * clean stop and `wgud unlock` undo exactly that and nothing of anyone
  * else's: the IP forwarding it turned on (with the value it found), the
  * policy rules of its full tunnel (by table), its allow-lan rules (by

@@ -307,7 +307,7 @@ cp "$CONF_G" "$CONF_G.good"
 sed -i "s/^Address = .*/&\nDNS = 203.0.113.54/" "$CONF_G"
 printf 'forward-from add 198.18.0.0/24\nport-forward add tcp 80 10.9.9.9\n' >"$POLICY"
 sighup
-assert "[hup] a policy that does not hold with the new conf is refused" grep -q "reload refused (port-forward: 10.9.9.9" "$T_TMP/g.log" || true
+assert "[hup] a policy that does not hold with the new conf is refused" grep -q "reload refused ($POLICY: port-forward: 10.9.9.9" "$T_TMP/g.log" || true
 unchanged "[hup] a refused policy with a changed conf"
 cp "$CONF_G.good" "$CONF_G"
 printf 'forward-from add 198.18.0.0/24\nmasquerade on\nkill-switch on\nopen add tcp 9191\n' >"$POLICY"

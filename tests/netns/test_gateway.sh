@@ -82,6 +82,7 @@ assert_json "show --json: forward-from holds the LAN (IPv4, IPv6)" "$NG" "$IG" \
 assert_json "show --json: masquerade on" "$NG" "$IG" "j['policy']['masquerade'] in (True, 'on')" || true
 assert_json "show --json: kill switch on (full tunnel)" "$NG" "$IG" "j['policy']['kill_switch'] in (True, 'on', 'auto')" || true
 
+assert_ping "L pings the gateway itself (its answers to its clients pass)" "$NL" 198.18.0.1 || true
 assert_ping "L pings $SRV4 through G's tunnel" "$NL" "$SRV4" || true
 assert_ping "L pings $SRV6 through G's tunnel" "$NL" "$SRV6" || true
 : >"$SRV_LOG"

@@ -120,10 +120,19 @@ assert "[gw] ... leaving the table" nft_table_exists "$NG" "$IG" || true
 
 stop
 assert "[stop] the lockdown table stays after SIGTERM" nft_table_exists "$NG" "$IG" || true
-assert "[stop] wgud said so" grep -q "lockdown: table inet wgud_$IG stays" "$LOG" || true
+assert "[stop] wgud said so" grep -q "lockdown: table inet wgud_$IG is in force" "$LOG" || true
 assert_eq "[stop] forwarding as it was before wgud (on)" 1 "$(forward4)" || true
 assert "[stop] wgud said forwarding stays on" grep -q "forwarding stays on, as it was before wgud started" "$LOG" || true
 sealed stop
+
+log "---- a conf that is not there at all: nothing changes"
+IT=$(ifname t)
+RC=0
+nsx "$NG" timeout 10 "$WGUD" --conf "$T_TMP/typo/$IT.conf" "${GW[@]}" >"$T_TMP/typo.log" 2>&1 || RC=$?
+assert_eq "[typo] a missing conf is refused" 1 "$RC" || true
+assert "[typo] ... and says nothing changed" grep -q "nothing changed in this namespace" "$T_TMP/typo.log" || true
+assert "[typo] ... and no lockdown table for the mistyped name blocks the real one" \
+	bash -c "! ip netns exec '$NG' nft list table inet 'wgud_$IT' >/dev/null 2>&1" || true
 
 log "---- a failed start (a broken conf) in lockdown"
 BROKEN=$T_TMP/$IG.broken.conf

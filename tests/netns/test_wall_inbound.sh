@@ -136,6 +136,9 @@ wctl_rc RC "$NG" "$IG" port-forward add tcp 8444 10.99.0.5:80
 assert_eq "[gw] a port forward to an address outside every forward-from subnet is refused" 1 "$RC" || true
 assert "[gw] ... with a reason" grep -q "neither in a forward-from subnet nor an address of this host" <<<"$CTL_ERR" || true
 assert "[gw] ... and the table is unchanged, byte for byte" test "$TABLE0" == "$(nft_table "$NG" "$IG")" || true
+wctl_rc RC "$NG" "$IG" port-forward add tcp 8445 127.0.0.1:9091
+assert_eq "[gw] a port forward to loopback is refused" 1 "$RC" || true
+assert "[gw] ... with a reason" grep -q "loopback address" <<<"$CTL_ERR" || true
 
 assert_ctl "[open] open tcp 9091" "$NG" "$IG" open tcp 9091 || true
 assert "[open] S now connects to G's TCP service" s_tcp "$TUN4.1" 9091 || true

@@ -463,10 +463,10 @@ static void build_gateway(void **state)
 	assert_contains(out->rules[3], "[ cmp eq reg 1 0x00000006 ]");
 	assert_contains(out->rules[4], "[ cmp eq reg 1 0x00005503 ]");
 	assert_contains(out->rules[5], "0x00306777"); /* then the tunnel */
-	/* ct state related ct mark & 0x01000000 ip daddr 172.20.0.0/24 accept */
+	/* ct state established,related ct direction reply ip daddr 172.20.0.0/24 accept: the gateway's answers */
 	assert_contains(out->rules[6], "[ ct load state => reg 1 ]");
-	assert_contains(out->rules[6], "( reg 1 & 0x00000004 )");
-	assert_contains(out->rules[6], "[ ct load mark => reg 1 ]");
+	assert_contains(out->rules[6], "( reg 1 & 0x00000006 )");
+	assert_contains(out->rules[6], "[ ct load direction => reg 1 ]");
 	assert_contains(out->rules[6], "[ cmp eq reg 1 0x000014ac ]");
 	/* ip daddr 192.168.1.0/24 accept */
 	assert_contains(out->rules[11], "( reg 1 & 0x00ffffff )");
@@ -900,7 +900,7 @@ static void kernel_replace_lists_back(void **state)
 	assert_contains(text, "chain dns {");
 	assert_contains(text, "oifname \"v0\" ip daddr 10.64.0.1 return");
 	assert_contains(text, "oifname \"v0\" ip6 daddr fd64::1 return");
-	assert_contains(text, "ct state related ct mark & 0x01000000 != 0x00000000 ip daddr 172.20.0.0/24 accept");
+	assert_contains(text, "ct state established,related ct direction reply ip daddr 172.20.0.0/24 accept");
 	assert_contains(text, "icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 meta length <= 128 accept");
 	assert_contains(text, "ip daddr 192.168.1.0/24 accept");
 	assert_contains(text, "ip6 daddr fd00:1::/64 accept");
@@ -1163,6 +1163,39 @@ static void kernel_packets_dns(void **state)
 	free(pol);
 }
 
+static void collect_other(const char *other, void *ctx)
+{
+	char *seen = ctx;
+
+	strcat(seen, other);
+	strcat(seen, " ");
+}
+
+/* Another wgud's table in the same namespace is found, this one's and others' are not. */
+static void kernel_other_tables(void **state)
+{
+	char seen[256] = "";
+
+	(void)state;
+	if (!have_kernel)
+		skip();
+	forget_tables();
+	assert_int_equal(run("nft add table inet wgud_v0 && nft add table inet wgud_wgy && nft add table inet other && "
+			     "nft add table ip wgud_wgz"),
+			 0);
+	assert_int_equal(nft_other_tables("v0", collect_other, seen), 0);
+	assert_string_equal(seen, "wgy ");
+	seen[0] = '\0';
+	assert_int_equal(nft_other_tables("wgy", collect_other, seen), 0);
+	assert_string_equal(seen, "v0 ");
+	assert_int_equal(run("nft delete table inet wgud_v0 && nft delete table inet wgud_wgy && nft delete table inet "
+			     "other && nft delete table ip wgud_wgz"),
+			 0);
+	seen[0] = '\0';
+	assert_int_equal(nft_other_tables("v0", collect_other, seen), 0);
+	assert_string_equal(seen, "");
+}
+
 /* 0 or -errno of an ICMPv6 message of type with len bytes, sent with hop limit hops. */
 static int icmp6_send(const char *addr, uint8_t type, size_t len, int hops)
 {
@@ -1289,6 +1322,7 @@ int main(void)
 		cmocka_unit_test(kernel_packets_dns),
 		cmocka_unit_test(kernel_packets_endpoint_on_53),
 		cmocka_unit_test(kernel_packets_nd),
+		cmocka_unit_test(kernel_other_tables),
 		cmocka_unit_test(kernel_packets_lockdown),
 	};
 

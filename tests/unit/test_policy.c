@@ -243,6 +243,7 @@ static const struct refuse_case refused[] = {
 	{ "", "port-forward add tcp 80 10.0.0.5:0", -EINVAL, "bad port '0'" },
 	{ "", "port-forward add tcp 80 10.0.0.5:70000", -EINVAL, "bad port '70000'" },
 	{ "", "port-forward add tcp 80 host.lan", -EINVAL, "bad address" },
+	{ "", "port-forward add tcp 9001 9000", -EINVAL, "to this host on the same port, give no address" },
 	{ "", "port-forward add tcp 80 10.0.0.5 x", -EINVAL, "usage: port-forward" },
 	{ "", "port-forward add tcp", -EINVAL, "usage: port-forward" },
 	{ "", "port-forward add tcp 8080 172.20.0.6:80", -EEXIST, "tcp port 8080 is already forwarded" },
