@@ -40,7 +40,7 @@ gw_init
 gw_topology
 
 SRV4=203.0.113.10 SRV6=2001:db8:1::10
-GW=(--forward-from 198.18.0.0/24 --forward-from 2001:db8:18::/64 --masquerade)
+GW=(--forward-from "198.18.0.0/24;2001:db8:18::/64" --masquerade)	# a list, as gluetun's FORWARD_FROM
 LOG=$T_TMP/wgud.log
 
 start()

@@ -106,8 +106,9 @@ kill -TERM "$WGUD_PID"
 pid_wait_exit "$WGUD_PID" 5 || die "wgud did not stop"
 
 log "---- the gateway: kill switch in lockdown, inbound filtered"
+# one quoted argument, as compose files and env variables write it
 wgud_conf_start "$NG" "$CONF_G" "$T_TMP/wgud.log" --forward-from 198.18.0.0/24 --masquerade \
-	--port-forward tcp 8443 198.18.0.2:8080
+	--port-forward "tcp 8443 198.18.0.2:8080"
 WGUD_PID=$STARTED_PID
 require "[gw] tunnel up" ping_wait "$NG" 203.0.113.10 20
 assert_json "[gw] kill switch in lockdown" "$NG" "$IG" "j['kill_switch_mode'] == 'lockdown'" || true
