@@ -772,8 +772,8 @@ CTL_DIR=/var/run/wgud
 T_PY=""
 
 # gw_init: after t_init. Resolves python3 once (a pyenv shim costs ~100 ms a
-# call) and makes the EXIT trap also remove control sockets a SIGKILLed wgud
-# of this run left behind.
+# call) and makes the EXIT trap also remove control sockets and state files a
+# SIGKILLed wgud of this run left behind.
 gw_init()
 {
 	T_PY=$(python3 -c 'import sys; print(sys.executable)')
@@ -788,7 +788,8 @@ gw_exit()
 	local rc=$? sock
 	set +e
 	trap - ERR	# keep the failing command t_exit reports
-	for sock in "$CTL_DIR"/w"$T_ID"[a-z]*.ctl; do
+	# and the records of what a SIGKILLed wgud had changed (state.h)
+	for sock in "$CTL_DIR"/w"$T_ID"[a-z]*.ctl "$CTL_DIR"/w"$T_ID"[a-z]*.state; do
 		[[ -e $sock ]] && rm -f "$sock"
 	done
 	(exit "$rc")
