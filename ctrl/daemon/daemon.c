@@ -46,8 +46,8 @@
 #define BUSY_WAIT_MS 2000          /* for what a killed wgud still holds (measured: 20-40 ms) */
 #define BUSY_STEP_MS 20
 
-/* How far bring_up() got: take_down() undoes exactly that much. */
-enum stage { STAGE_NONE, STAGE_DEVICE, STAGE_SOCKETS, STAGE_TUN, STAGE_NETWORK, STAGE_LOOP };
+/* How far bring_up() got: take_down() undoes exactly that much (the servers are always safe to close). */
+enum stage { STAGE_NONE, STAGE_DEVICE, STAGE_TUN, STAGE_NETWORK, STAGE_LOOP };
 
 struct daemon {
 	const struct daemon_options *o;
@@ -407,15 +407,19 @@ static void reload(struct daemon *d)
 		model_device_free(d->conf);
 		d->conf = next;
 	}
-	refresh_gateway(d);
+	/* One rendering of the new policy (or the one in force) for the tunnel as it is now. */
 	if (policy && !policy_equal(policy, &d->gw.policy)) {
-		if (gateway_set_policy(&d->gw, policy, err, sizeof(err))) {
+		gather_facts(d, &d->facts);
+		if (gateway_set_policy(&d->gw, policy, &d->facts, err, sizeof(err))) {
 			log_error("%s: %s; the policy in force stays", d->o->policy_path, err);
+			gateway_update(&d->gw, &d->facts);
 			ret = ret ? ret : -EINVAL;
 		} else {
 			log_info("policy as %s and the start-up flags say (changes made since with wgud ctl are replaced)",
 				 d->o->policy_path);
 		}
+	} else {
+		refresh_gateway(d);
 	}
 	free(policy);
 	if (ret)
@@ -571,8 +575,7 @@ static int bring_up(struct daemon *d)
 		log_error("setting up the device: %s", strerror(-ret));
 		return ret;
 	}
-	/* Both servers leave a state safe to close when they fail. */
-	d->stage = STAGE_SOCKETS;
+	d->stage = STAGE_DEVICE;
 	ret = uapi_server_open(&d->uapi, o->ifname, &d->dev);
 	d->other_owner = ret == -EADDRINUSE;
 	if (ret) {
@@ -660,10 +663,8 @@ static int start_serving(struct daemon *d)
 /* What bring_up() made, in reverse, as far as it got. */
 static void take_down(struct daemon *d)
 {
-	if (d->stage >= STAGE_SOCKETS) {
-		ctl_server_close(&d->ctl);
-		uapi_server_close(&d->uapi);
-	}
+	ctl_server_close(&d->ctl);
+	uapi_server_close(&d->uapi);
 	if (d->stage >= STAGE_LOOP)
 		loop_uninit(&d->loop);
 	if (d->stage >= STAGE_NETWORK)

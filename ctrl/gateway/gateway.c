@@ -37,6 +37,18 @@ void gateway_effective(const struct gateway *gw, struct policy *out)
 	effective_dns(&gw->facts, out);
 }
 
+/* A copy of p with the resolvers in force (policies are tens of kilobytes: on the heap); NULL without memory. */
+static struct policy *effective_copy(const struct policy *p, const struct gateway_facts *f)
+{
+	struct policy *eff = malloc(sizeof(*eff));
+
+	if (eff) {
+		*eff = *p;
+		effective_dns(f, eff);
+	}
+	return eff;
+}
+
 /* What only a firewall can do. */
 static bool needs_firewall(const struct policy *eff, enum policy_kill_switch mode)
 {
@@ -168,60 +180,44 @@ static int lan_rule(struct gateway *gw, const struct cidr *c, bool add)
 	return ret;
 }
 
-/* The allow-lan rules an earlier run recorded (and this one's), and no one else's. */
-static void remove_recorded_lan_rules(struct gateway *gw)
+/*
+ * allow-lan destinations look up the main table before the full tunnel's
+ * rules send them into the tunnel. The rules in place are those the state
+ * records (this run's, and a crashed one's): what is recorded and not
+ * wanted goes, what is wanted and not recorded comes, and no one else's
+ * rule is touched. A rule that will not go stays recorded: it still routes
+ * around the tunnel, and the next change tries again.
+ */
+static void sync_lan_rules(struct gateway *gw, const struct cidr *want, size_t n_want)
 {
-	const char *text;
-	size_t cursor = 0;
-	int removed = 0;
+	char text[STATE_LINE_MAX];
+	const char *rec;
+	size_t cursor = 0, i;
+	int ret;
 
-	while (gw->rtnl && (text = state_next(gw->state, "allow_lan", &cursor))) {
+	while (gw->rtnl && (rec = state_next(gw->state, "allow_lan", &cursor))) {
 		struct cidr c;
 
-		if (model_parse_cidr(&c, text, strlen(text)) == 0 && lan_rule(gw, &c, false) == 0) {
-			cursor = 0; /* the entry went: look again from the start */
-			removed++;
+		snprintf(text, sizeof(text), "%s", rec);
+		if (model_parse_cidr(&c, text, strlen(text))) {
+			state_remove(gw->state, "allow_lan", text); /* not ours: we write only prefixes */
+			cursor = 0;
+			continue;
 		}
+		if (cidr_find(want, n_want, &c) < n_want)
+			continue;
+		ret = lan_rule(gw, &c, false);
+		if (ret)
+			log_warn("allow-lan: removing the routing rule for %s: %s", text, strerror(-ret));
+		else
+			cursor = 0; /* the record went: look again from the start */
 	}
-	if (removed)
-		log_debug("removed %d allow-lan routing rule%s", removed, removed == 1 ? "" : "s");
-	gw->n_lan_rules = 0;
-}
-
-/* allow-lan destinations look up the main table before the full tunnel's rules send them into the tunnel. */
-static void sync_lan_rules(struct gateway *gw, const struct policy *p)
-{
-	size_t i = 0;
-
-	while (i < gw->n_lan_rules) {
-		struct cidr *c = &gw->lan_rules[i];
-		int ret;
-
-		if (cidr_find(p->allow_lan, p->n_allow_lan, c) < p->n_allow_lan) {
-			i++;
+	for (i = 0; gw->rtnl && i < n_want; i++) {
+		if (state_has(gw->state, "allow_lan", model_format_cidr(text, &want[i])))
 			continue;
-		}
-		ret = lan_rule(gw, c, false);
-		if (ret) {
-			/* Keep it listed: it still lets traffic around the tunnel, and the next change retries. */
-			log_warn("allow-lan: removing a routing rule: %s", strerror(-ret));
-			i++;
-			continue;
-		}
-		gw->lan_rules[i] = gw->lan_rules[--gw->n_lan_rules];
-	}
-	for (i = 0; i < p->n_allow_lan; i++) {
-		const struct cidr *c = &p->allow_lan[i];
-		int ret;
-
-		if (cidr_find(gw->lan_rules, gw->n_lan_rules, c) < gw->n_lan_rules)
-			continue;
-		ret = lan_rule(gw, c, true);
-		if (ret) {
-			log_warn("allow-lan: routing rule: %s", strerror(-ret));
-			continue;
-		}
-		gw->lan_rules[gw->n_lan_rules++] = *c;
+		ret = lan_rule(gw, &want[i], true);
+		if (ret)
+			log_warn("allow-lan: routing rule for %s: %s", text, strerror(-ret));
 	}
 }
 
@@ -350,13 +346,11 @@ static int enforce(struct gateway *gw, const struct policy *next, const struct g
 		   char *err, size_t err_len)
 {
 	enum policy_kill_switch mode = policy_kill_switch_mode(next, full_tunnel(f));
-	struct policy *eff = malloc(sizeof(*eff));
+	struct policy *eff = effective_copy(next, f);
 	int ret;
 
 	if (!eff)
 		return -ENOMEM;
-	*eff = *next;
-	effective_dns(f, eff);
 	ret = checked ? 0 : check(gw, eff, err, err_len);
 	if (!ret && needs_firewall(eff, mode)) {
 		ret = render(gw, eff, mode, f, err, err_len);
@@ -370,7 +364,7 @@ static int enforce(struct gateway *gw, const struct policy *next, const struct g
 	}
 	if (!ret) {
 		follow_forwarding(gw, eff, mode);
-		sync_lan_rules(gw, eff);
+		sync_lan_rules(gw, eff->allow_lan, eff->n_allow_lan);
 		if (mode != gw->mode || !gw->started)
 			log_info("kill switch %s", mode == POLICY_KILL_SWITCH_LOCKDOWN ? "in lockdown: nothing leaves but "
 							"through the tunnel, and nothing at all once wgud stops"
@@ -402,10 +396,11 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 
 	gw->rtnl = rtnl;
 	if (!gw->no_firewall && nft_probe()) {
-		struct policy eff = *initial;
+		struct policy *eff = effective_copy(initial, facts);
+		bool needed = !eff || needs_firewall(eff, policy_kill_switch_mode(initial, full_tunnel(facts)));
 
-		effective_dns(facts, &eff);
-		if (needs_firewall(&eff, policy_kill_switch_mode(initial, full_tunnel(facts)))) {
+		free(eff);
+		if (needed) {
 			log_error("the policy needs a firewall but nftables is not usable here; start with --no-firewall to "
 				  "run with the data plane's guarantee only");
 			return -EPROTONOSUPPORT;
@@ -418,7 +413,7 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 	else
 		(void)nft_other_tables(gw->ifname, warn_other, NULL);
 	adopt_forwarding(gw);
-	remove_recorded_lan_rules(gw);
+	sync_lan_rules(gw, NULL, 0);
 	ret = enforce(gw, initial, facts, false, err, sizeof(err));
 	if (ret) {
 		log_error("%s", err);
@@ -448,21 +443,20 @@ int gateway_update(struct gateway *gw, const struct gateway_facts *facts)
 int gateway_check(struct gateway *gw, const struct policy *next, const struct gateway_facts *facts, char *err,
 		  size_t err_len)
 {
-	struct policy *eff = malloc(sizeof(*eff));
+	struct policy *eff = effective_copy(next, facts);
 	int ret;
 
 	if (!eff)
 		return -ENOMEM;
-	*eff = *next;
-	effective_dns(facts, eff);
 	ret = check(gw, eff, err, err_len);
 	free(eff);
 	return ret;
 }
 
-int gateway_set_policy(struct gateway *gw, const struct policy *next, char *err, size_t err_len)
+int gateway_set_policy(struct gateway *gw, const struct policy *next, const struct gateway_facts *facts, char *err,
+		       size_t err_len)
 {
-	return enforce(gw, next, &gw->facts, false, err, err_len);
+	return enforce(gw, next, facts, false, err, err_len);
 }
 
 int gateway_command(struct gateway *gw, char *const words[], size_t n_words, char *err, size_t err_len)
@@ -492,7 +486,7 @@ int gateway_command(struct gateway *gw, char *const words[], size_t n_words, cha
 /* The running table goes only when a lockdown table replaced it or nothing is to stay. */
 static void leave(struct gateway *gw, const struct policy *p, const struct gateway_facts *f, bool clean)
 {
-	struct policy *eff = malloc(sizeof(*eff));
+	struct policy *eff = effective_copy(p, f);
 	enum policy_kill_switch mode = policy_kill_switch_mode(p, full_tunnel(f));
 	int ret;
 
@@ -500,8 +494,6 @@ static void leave(struct gateway *gw, const struct policy *p, const struct gatew
 		log_error("out of memory: table inet wgud_%s stays as it is", gw->ifname);
 		return;
 	}
-	*eff = *p;
-	effective_dns(f, eff);
 	if (gw->no_firewall) {
 		/* nothing of ours in nftables */
 	} else if (mode == POLICY_KILL_SWITCH_LOCKDOWN) {
@@ -526,7 +518,7 @@ void gateway_stop(struct gateway *gw)
 	if (!gw->started)
 		return;
 	/* Forwarding and bypass rules go first, while the table still guards them. */
-	remove_recorded_lan_rules(gw);
+	sync_lan_rules(gw, NULL, 0);
 	restore_forwarding(gw);
 	leave(gw, &gw->policy, &gw->facts, true);
 	gw->started = false;
@@ -535,7 +527,7 @@ void gateway_stop(struct gateway *gw)
 void gateway_abort(struct gateway *gw, const struct policy *p, const struct gateway_facts *f)
 {
 	if (gw->started) {
-		remove_recorded_lan_rules(gw);
+		sync_lan_rules(gw, NULL, 0);
 		restore_forwarding(gw);
 		p = &gw->policy;
 		f = &gw->facts;
@@ -558,7 +550,7 @@ int gateway_unlock(const char *ifname, struct state *state, struct rtnl *rtnl)
 		log_info("no table inet wgud_%s to remove", ifname);
 	else
 		log_error("removing table inet wgud_%s: %s", ifname, strerror(-ret));
-	remove_recorded_lan_rules(&gw);
+	sync_lan_rules(&gw, NULL, 0);
 	adopt_forwarding(&gw);
 	restore_forwarding(&gw);
 	return ret == -ENOENT ? 0 : ret;

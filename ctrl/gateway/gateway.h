@@ -19,8 +19,8 @@
  * is. SIGKILL leaves the running table. gateway_unlock() removes whatever
  * is left, and puts back the IP forwarding wgud changed. What this and
  * earlier runs changed (forwarding, allow-lan rules) is recorded in the
- * state (state.h), so that exactly that is undone, never another
- * instance's rules.
+ * state (state.h), and only the record says which rules are in place, so
+ * exactly that is undone, never another instance's rules.
  *
  * One thread (the loop's) calls all of these.
  */
@@ -72,8 +72,6 @@ struct gateway {
 	struct gateway_facts facts;
 	enum policy_kill_switch mode; /* ON, OFF or LOCKDOWN */
 	bool table_installed;
-	struct cidr lan_rules[POLICY_MAX_ENTRIES]; /* allow-lan routing rules installed */
-	size_t n_lan_rules;
 	struct gateway_forwarding forwarding[2]; /* IPv4, IPv6 */
 };
 
@@ -97,8 +95,9 @@ int gateway_update(struct gateway *gw, const struct gateway_facts *facts);
 int gateway_check(struct gateway *gw, const struct policy *next, const struct gateway_facts *facts, char *err,
 		  size_t err_len);
 
-/* A whole new policy (a policy file read again): in force, or refused with err and nothing changed. */
-int gateway_set_policy(struct gateway *gw, const struct policy *next, char *err, size_t err_len);
+/* A whole new policy (a policy file read again), with the tunnel as it is now: in force, or refused and nothing changed. */
+int gateway_set_policy(struct gateway *gw, const struct policy *next, const struct gateway_facts *facts, char *err,
+		       size_t err_len);
 
 /* One control-socket command of the policy's words. */
 int gateway_command(struct gateway *gw, char *const words[], size_t n_words, char *err, size_t err_len);

@@ -80,6 +80,17 @@ const char *state_next(const struct state *st, const char *key, size_t *cursor)
 	return NULL;
 }
 
+bool state_has(const struct state *st, const char *key, const char *value)
+{
+	const char *v;
+	size_t cursor = 0;
+
+	while ((v = state_next(st, key, &cursor)))
+		if (!strcmp(v, value))
+			return true;
+	return false;
+}
+
 static void save(struct state *st)
 {
 	char tmp[PATH_MAX + 8], text[STATE_MAX_LINES * STATE_LINE_MAX];

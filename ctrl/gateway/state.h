@@ -35,6 +35,8 @@ void state_init(struct state *st, const char *dir, const char *ifname);
 int state_load(struct state *st);
 /* The values of key in turn: start with *cursor = 0; NULL when there are no more. */
 const char *state_next(const struct state *st, const char *key, size_t *cursor);
+/* Whether key is recorded with value. */
+bool state_has(const struct state *st, const char *key, const char *value);
 /* Record key and value (once) and write the file. */
 void state_add(struct state *st, const char *key, const char *value);
 /* Forget key with value (NULL: with any value) and write the file. */
