@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 #include "log.h"
 #include "netsetup.h"
 #include "nft.h"
+#include "resolve.h"
 #include "rtnl.h"
 #include "show.h"
 #include "socket.h"
@@ -67,6 +67,9 @@ struct daemon {
 	struct state state; /* what this run (or a crashed one) changed around the device */
 	struct gateway gw;
 	struct ctl_server ctl;
+	struct resolver resolver;      /* a reload's endpoint names, looked up off the loop */
+	struct policy *reload_policy;  /* the policy file read by a reload waiting for those names */
+	bool reload_again;             /* a SIGHUP came while one waited */
 	bool other_owner; /* another live process holds the interface's sockets: the wall is its own */
 	int exit_code;
 };
@@ -156,40 +159,18 @@ static void report_kernel_module(void)
 	log_info("kernel WireGuard module %s; wgud runs its own data plane", present ? "present" : "not present");
 }
 
-/* Endpoint names in a conf are resolved once, at start, as wg(8) does. */
-static int resolve_endpoints(struct model_device *m, const char *file, const char *ifname)
+/* A lookup an earlier run's wall blocks: say so, not just "no name". */
+static void explain_resolve_failure(const char *err, const char *ifname)
 {
-	size_t i;
-
-	for (i = 0; i < m->n_peers; i++) {
-		struct model_peer *p = &m->peers[i];
-		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *res = NULL;
-		char port[8];
-		int ret;
-
-		if (!(p->flags & MODEL_PEER_HAS_ENDPOINT_HOST))
-			continue;
-		snprintf(port, sizeof(port), "%u", p->endpoint_port);
-		ret = getaddrinfo(p->endpoint_host, port, &hints, &res);
-		if (ret || !res) {
-			log_error("%s:%u: cannot resolve endpoint '%s': %s", file, p->conf_line, p->endpoint_host,
-				  ret ? gai_strerror(ret) : "no address");
-			/* A wall an earlier run left blocks the lookup itself: say so, not just "no name". */
-			if (nft_table_exists(ifname) == 1)
-				log_error("table inet wgud_%s, left by an earlier wgud, blocks DNS outside the tunnel: give "
-					  "the endpoint as an address, or run `wgud unlock %s` first",
-					  ifname, ifname);
-			return -EINVAL;
-		}
-		memset(&p->endpoint, 0, sizeof(p->endpoint));
-		memcpy(&p->endpoint, res->ai_addr, res->ai_addrlen);
-		p->flags |= MODEL_PEER_HAS_ENDPOINT;
-		freeaddrinfo(res);
-	}
-	return 0;
+	log_error("%s", err);
+	if (nft_table_exists(ifname) == 1)
+		log_error("table inet wgud_%s, left by an earlier wgud, blocks DNS outside the tunnel: give "
+			  "the endpoint as an address, or run `wgud unlock %s` first",
+			  ifname, ifname);
 }
 
-static int load_conf(const char *path, const char *ifname, struct model_device **out)
+/* The conf, its endpoint names left unresolved. */
+static int read_conf(const char *path, struct model_device **out)
 {
 	struct conf_error err;
 	bool world_readable = false;
@@ -201,8 +182,20 @@ static int load_conf(const char *path, const char *ifname, struct model_device *
 	}
 	if (world_readable)
 		log_warn("%s is readable by others (it holds a private key); chmod 600 it", path);
-	ret = resolve_endpoints(*out, path, ifname);
+	return 0;
+}
+
+/* At start nothing is served yet: endpoint names are resolved here, once, as wg(8) does. */
+static int load_conf(const char *path, const char *ifname, struct model_device **out)
+{
+	char err[RESOLVE_ERR_LEN];
+	int ret = read_conf(path, out);
+
+	if (ret)
+		return ret;
+	ret = resolve_model(*out, path, err, sizeof(err));
 	if (ret) {
+		explain_resolve_failure(err, ifname);
 		model_device_free(*out);
 		*out = NULL;
 	}
@@ -352,32 +345,13 @@ static void log_drops(const struct wg_device *dev)
 			log_info("dropped %llu packets: %s", (unsigned long long)dev->drops[i], device_drop_name(i));
 }
 
-/* SIGHUP: the conf and the policy file again, both checked before either is applied. */
-static void reload(struct daemon *d)
+/* The checked conf (NULL: only the policy file) and policy file (NULL: none) of a reload, applied. */
+static void reload_apply(struct daemon *d, struct model_device *next, struct policy *policy)
 {
-	struct model_device *next = NULL;
 	struct gateway_facts *facts;
-	struct policy *policy = NULL;
 	char err[320] = "";
 	int ret = 0;
 
-	if (!d->o->conf_path && !d->o->policy_path) {
-		log_info("SIGHUP ignored: no conf or policy file (configure with wg and wgud ctl)");
-		return;
-	}
-	if (d->o->policy_path) {
-		policy = malloc(sizeof(*policy));
-		if (!policy || load_policy(d->o, policy)) {
-			log_error("reload refused; the running configuration and policy stay");
-			free(policy);
-			return;
-		}
-	}
-	if (d->o->conf_path && load_conf(d->o->conf_path, d->o->ifname, &next)) {
-		log_error("reload refused; the running configuration and policy stay");
-		free(policy);
-		return;
-	}
 	/* The policy that will be in force must hold with the conf's new resolvers, before either changes. */
 	if (!(facts = malloc(sizeof(*facts)))) {
 		ret = -ENOMEM;
@@ -426,6 +400,78 @@ static void reload(struct daemon *d)
 		log_error("reload applied in part: %s", strerror(-ret));
 	else
 		log_info("configuration reloaded");
+}
+
+static void reload(struct daemon *d);
+
+/* On the loop thread, once a reload's endpoint names were looked up. */
+static void on_resolved(void *ctx, struct model_device *next, int ret, const char *err)
+{
+	struct daemon *d = ctx;
+	struct policy *policy = d->reload_policy;
+
+	d->reload_policy = NULL;
+	if (ret) {
+		log_error("%s", err);
+		log_error("reload refused; the running configuration and policy stay");
+		model_device_free(next);
+		free(policy);
+	} else {
+		reload_apply(d, next, policy);
+	}
+	if (d->reload_again) {
+		d->reload_again = false;
+		reload(d);
+	}
+}
+
+/*
+ * SIGHUP: the conf and the policy file again, both checked before either is
+ * applied. Endpoint names are looked up off the loop: with a full tunnel the
+ * query can only go through the TUN device this thread serves.
+ */
+static void reload(struct daemon *d)
+{
+	struct model_device *next = NULL;
+	struct policy *policy = NULL;
+	int ret;
+
+	if (!d->o->conf_path && !d->o->policy_path) {
+		log_info("SIGHUP ignored: no conf or policy file (configure with wg and wgud ctl)");
+		return;
+	}
+	if (resolver_busy(&d->resolver)) {
+		log_info("SIGHUP: the last reload still waits for endpoint names; reading the files again after it");
+		d->reload_again = true;
+		return;
+	}
+	if (d->o->policy_path) {
+		policy = malloc(sizeof(*policy));
+		if (!policy || load_policy(d->o, policy)) {
+			log_error("reload refused; the running configuration and policy stay");
+			free(policy);
+			return;
+		}
+	}
+	if (d->o->conf_path && read_conf(d->o->conf_path, &next)) {
+		log_error("reload refused; the running configuration and policy stay");
+		free(policy);
+		return;
+	}
+	if (!next || !resolve_needed(next)) {
+		reload_apply(d, next, policy);
+		return;
+	}
+	ret = resolver_start(&d->resolver, next, d->o->conf_path);
+	if (ret) {
+		log_error("reload refused: looking up endpoint names: %s; the running configuration and policy stay",
+			  strerror(-ret));
+		model_device_free(next);
+		free(policy);
+		return;
+	}
+	d->reload_policy = policy;
+	log_info("reload: looking up endpoint names; the tunnel runs as it is meanwhile");
 }
 
 static void on_signal(void *ctx, int fd)
@@ -642,6 +688,7 @@ static int start_serving(struct daemon *d)
 {
 	int ret;
 
+	resolver_init(&d->resolver, &d->loop, on_resolved, d);
 	gather_facts(d, &d->facts);
 	ret = gateway_start(&d->gw, &d->rtnl, &d->start_policy, &d->facts);
 	if (ret)
@@ -663,6 +710,9 @@ static int start_serving(struct daemon *d)
 /* What bring_up() made, in reverse, as far as it got. */
 static void take_down(struct daemon *d)
 {
+	resolver_uninit(&d->resolver);
+	free(d->reload_policy);
+	d->reload_policy = NULL;
 	ctl_server_close(&d->ctl);
 	uapi_server_close(&d->uapi);
 	if (d->stage >= STAGE_LOOP)

@@ -4,6 +4,7 @@
 # Traffic helpers for the namespace tests (standard library only).
 #
 #   serve LOG --addr A [--addr B ...] [--tcp PORT] [--udp PORT] [--dns PORT] [--sink PORT]
+#         [--dns-answer ADDR]   (every A query gets ADDR; names "nx-..." do not exist)
 #       TCP greeter, UDP echo, a DNS-ish responder and a TCP sink (reads
 #       whatever comes, logs "sink PEER LOCAL BYTES" as it grows) on every
 #       ADDR x PORT.
@@ -68,7 +69,8 @@ def dns_query(qid, name="probe.wgud.test"):
     return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + q + struct.pack("!HH", 1, 1)
 
 
-def dns_answer(query):
+def dns_answer(query, addr="192.0.2.250"):
+    """Every A query gets ADDR, any other type no record; names starting "nx-" do not exist."""
     if len(query) < 12:
         return None
     qid, _flags, qd = struct.unpack("!HHH", query[:6])
@@ -76,8 +78,13 @@ def dns_answer(query):
     while i < len(query) and query[i] != 0:
         i += query[i] + 1
     question = query[12:i + 5]
+    qtype = struct.unpack("!H", query[i + 1:i + 3])[0] if i + 3 <= len(query) else 0
+    if query[12:13] and query[13:16] == b"nx-":
+        return struct.pack("!HHHHHH", qid, 0x8183, qd, 0, 0, 0) + question
+    if qtype != 1:
+        return struct.pack("!HHHHHH", qid, 0x8180, qd, 0, 0, 0) + question
     head = struct.pack("!HHHHHH", qid, 0x8180, qd, 1, 0, 0)
-    rr = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton("192.0.2.250")
+    rr = struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(addr)
     return head + question + rr
 
 
@@ -129,7 +136,7 @@ def serve(args):
                 if kind == "udp":
                     s.sendto(b"echo " + data[:64], peer)
                 else:
-                    ans = dns_answer(data)
+                    ans = dns_answer(data, args.dns_answer)
                     if ans:
                         s.sendto(ans, peer)
             except OSError as e:
@@ -431,6 +438,7 @@ def main():
     p.add_argument("--addr", action="append", required=True)
     for k in ("tcp", "udp", "dns", "sink"):
         p.add_argument("--" + k, action="append", type=int, default=[])
+    p.add_argument("--dns-answer", default="192.0.2.250")
     p = sub.add_parser("batch")
     p.add_argument("--timeout", type=float, default=2)
     for k in ("tcp", "udp"):
