@@ -256,22 +256,41 @@ static void drop_link_local(struct gateway_facts *f)
 	}
 }
 
+static int note_default_route(void *ctx, int family, const uint8_t *addr, uint8_t cidr)
+{
+	bool *full_tunnel = ctx;
+
+	(void)addr;
+	if (cidr == 0)
+		full_tunnel[family == AF_INET6] = true;
+	return 0;
+}
+
+/* The peers' part of the facts, read off the device: each peer's own allowed-ips, no copy of the table. */
+static void device_peer_facts(struct gateway_facts *f, const struct wg_device *dev)
+{
+	size_t i;
+
+	for (i = 0; i < dev->n_peers; i++) {
+		const struct wg_peer *peer = dev->peers[i];
+
+		(void)allowedips_walk_by_peer(&dev->allowedips, (void *)peer, note_default_route, f->full_tunnel);
+		if (peer->has_endpoint && f->n_endpoints < GATEWAY_MAX_ENDPOINTS) {
+			_Static_assert(sizeof(f->endpoints[0]) == sizeof(peer->endpoint), "the two sockaddr unions agree");
+			memcpy(&f->endpoints[f->n_endpoints++], &peer->endpoint, sizeof(peer->endpoint));
+		}
+	}
+}
+
 /* The tunnel as it is now: peers and endpoints, the mark, the link's addresses, the conf's DNS. */
 static void gather_facts(struct daemon *d, struct gateway_facts *f)
 {
-	struct model_device *snap = NULL;
 	int ret;
 
 	memset(f, 0, sizeof(*f));
 	ensure_fwmark(d);
 	f->fwmark = d->dev.fwmark;
-	if (apply_snapshot(&d->dev, &snap)) {
-		/* when in doubt, closed */
-		f->full_tunnel[0] = f->full_tunnel[1] = true;
-	} else {
-		peer_facts(f, snap);
-		model_device_free(snap);
-	}
+	device_peer_facts(f, &d->dev);
 	ret = rtnl_addr_list(&d->rtnl, d->ifindex, f->addresses, GATEWAY_MAX_ADDRESSES, &f->n_addresses);
 	if (ret)
 		log_warn("listing the addresses of %s: %s%s", d->o->ifname, strerror(-ret),
@@ -294,12 +313,29 @@ static const struct gateway_facts *conf_facts(struct daemon *d)
 	return &d->facts;
 }
 
+/*
+ * After a UAPI set or an address event. Most sets (a keepalive, one peer's
+ * endpoint among thousands) change no fact: then the rule set stays as it is.
+ */
 static void refresh_gateway(struct daemon *d)
 {
+	struct gateway_facts *next;
+
 	if (!d->gw.started)
 		return;
-	gather_facts(d, &d->facts);
-	gateway_update(&d->gw, &d->facts);
+	next = malloc(sizeof(*next));
+	if (!next) {
+		/* without memory to compare, render anew: never keep a wall that may be stale */
+		gather_facts(d, &d->facts);
+		gateway_update(&d->gw, &d->facts);
+		return;
+	}
+	gather_facts(d, next);
+	d->facts = *next;
+	/* Against what the rule set in force was made for: a failed update is tried again. */
+	if (memcmp(next, &d->gw.facts, sizeof(*next)))
+		gateway_update(&d->gw, &d->facts);
+	free(next);
 }
 
 static void on_uapi_set(void *ctx)
