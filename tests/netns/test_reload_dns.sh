@@ -12,7 +12,8 @@
 #  - with the resolver silent (S drops the queries) the lookup only times
 #    out: the reload is refused after it, and the tunnel carries traffic all
 #    along;
-#  - a SIGHUP while a lookup runs: it waits for that one and runs after it.
+#  - a SIGHUP while a lookup runs: it waits for that one and runs after it;
+#  - SIGTERM while a lookup runs: wgud stops at once, cleanly.
 # Uses the gateway topology (gw_topology in lib.sh): G runs wgud, S a
 # wireguard-go with resolvers behind it on 203.0.113.53 (answers 192.0.2.250)
 # and 203.0.113.55 (answers 198.51.100.66, a second address of S).
@@ -120,6 +121,16 @@ assert_eq "[twice] the second reload ran after the first, and was applied" 1 \
 	"$(tail -n +$((LINES + 1)) "$T_TMP/g.log" | grep -c 'configuration reloaded')" || true
 assert_ping "[twice] the tunnel works after them" "$NG" 203.0.113.10
 
+log "---- a stop while a lookup runs does not wait for it"
+printf 'nameserver 203.0.113.56\noptions timeout:5 attempts:2\n' >"/etc/netns/$NG/resolv.conf"
+sed -i "s/^Endpoint = .*/Endpoint = slow.wgud.test:$PORT_S/" "$CONF_G"
+LINES=$(wc -l <"$T_TMP/g.log")
+kill -HUP "$WGUD_PID"
+wait_for 5 "the lookup to start" bash -c "tail -n +$((LINES + 1)) '$T_TMP/g.log' | grep -q 'looking up endpoint names'" || true
+sleep 0.5
 kill -TERM "$WGUD_PID"
-assert "wgud stops cleanly" pid_wait_exit "$WGUD_PID" 5 || true
+assert "wgud stops within 2 s, the 10 s lookup left behind" pid_wait_exit "$WGUD_PID" 2 || true
+rc=0
+wait "$WGUD_PID" || rc=$?
+assert_eq "and exits 0" 0 "$rc" || true
 t_finish
