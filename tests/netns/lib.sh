@@ -32,7 +32,7 @@ WG_SOCK_DIR=/var/run/wireguard
 # Long-lived helpers get SIGTERM if this script dies without cleaning up
 # (SIGKILL), so nothing outlives a test run.
 T_GUARD=()
-if setpriv --help 2>/dev/null | grep -q pdeathsig; then
+if setpriv --help 2>/dev/null | grep pdeathsig >/dev/null; then
 	T_GUARD=(setpriv --pdeathsig TERM)
 fi
 
@@ -674,7 +674,7 @@ except Exception:
 
 iperf_listening()
 {
-	nsx "$1" ss -Htln "sport = :$2" | grep -q LISTEN
+	nsx "$1" ss -Htln "sport = :$2" | grep LISTEN >/dev/null
 }
 
 # ------------------------------------------------------------ scenarios
@@ -892,7 +892,7 @@ assert_ctl()
 # wgud_ready NS IFACE PID: interface up, control socket answers.
 wgud_ready()
 {
-	pid_alive "$3" && ip -n "$1" link show "$2" up 2>/dev/null | grep -q UP &&
+	pid_alive "$3" && ip -n "$1" link show "$2" up 2>/dev/null | grep UP >/dev/null &&
 		[[ -S $(ctl_path "$2") ]] && wctl "$1" "$2" show >/dev/null 2>&1
 }
 

@@ -54,7 +54,7 @@ assert "the resolver answers through the tunnel" netprobe "$NG" dns 203.0.113.55
 # reloads LINES: true once the log has a reload verdict after that many lines
 reloaded()
 {
-	tail -n +"$(($1 + 1))" "$T_TMP/g.log" | grep -q "reload refused\|configuration reloaded"
+	tail -n +"$(($1 + 1))" "$T_TMP/g.log" | grep "reload refused\|configuration reloaded" >/dev/null
 }
 
 # hup_during_ping LABEL: SIGHUP 1 s into 40 echoes 0.1 s apart; sets LOST and
