@@ -253,13 +253,12 @@ static bool flush(struct sockserver *s, struct sockserver_client *c)
 	return true;
 }
 
-static void apply(struct sockserver *s, struct sockserver_client *c, enum sockserver_next next, bool *replied)
+static void apply(struct sockserver_client *c, enum sockserver_next next)
 {
 	if (next == SOCKSERVER_REPLIED)
-		*replied = true;
+		c->replied = true;
 	else if (next == SOCKSERVER_CLOSE)
 		c->closing = true;
-	(void)s;
 }
 
 /*
@@ -267,7 +266,7 @@ static void apply(struct sockserver *s, struct sockserver_client *c, enum sockse
  * or let it look at what it already holds (a request sent right behind the
  * last one), and go back to reading when it has nothing to say.
  */
-static void settle(struct sockserver *s, struct sockserver_client *c, bool replied)
+static void settle(struct sockserver *s, struct sockserver_client *c)
 {
 	while (c->fd >= 0) {
 		if (!flush(s, c))
@@ -276,11 +275,11 @@ static void settle(struct sockserver *s, struct sockserver_client *c, bool repli
 			drop(s, c);
 			return;
 		}
-		if (!replied)
+		if (!c->replied)
 			break;
 		c->since_ns = c->last_ns = s->now();
-		replied = false;
-		apply(s, c, s->proto->input(s->ctx, c, "", 0), &replied);
+		c->replied = false;
+		apply(c, s->proto->input(s->ctx, c, "", 0));
 	}
 	if (c->fd >= 0)
 		want(s, c, EPOLLIN);
@@ -293,7 +292,6 @@ static void receive(struct sockserver *s, struct sockserver_client *c)
 
 	while (c->fd >= 0 && !pending(c) && !c->closing && budget--) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		bool replied = false;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -305,10 +303,10 @@ static void receive(struct sockserver *s, struct sockserver_client *c)
 			break;
 		}
 		c->last_ns = s->now();
-		apply(s, c, s->proto->input(s->ctx, c, n ? buf : NULL, (size_t)n), &replied);
+		apply(c, s->proto->input(s->ctx, c, n ? buf : NULL, (size_t)n));
 		if (!n)
 			c->closing = true; /* whatever the protocol said: EOF stays readable forever */
-		settle(s, c, replied);
+		settle(s, c);
 	}
 	explicit_bzero(buf, sizeof(buf));
 }
@@ -317,7 +315,7 @@ static void on_client(struct sockserver *s, struct sockserver_client *c, uint32_
 {
 	if (pending(c)) {
 		if (flush(s, c))
-			settle(s, c, false);
+			settle(s, c);
 		/* A peer that hung up while we had output queued will never take it. */
 		else if (c->fd >= 0 && (events & (EPOLLHUP | EPOLLERR)))
 			drop(s, c);

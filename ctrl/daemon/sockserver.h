@@ -57,6 +57,7 @@ struct sockserver_client {
 	uint64_t last_ns;   /* the last byte in while waiting, or out while replying */
 	char *out;          /* the queued reply, out_cap bytes, wiped before it is freed (it may hold keys) */
 	size_t out_off, out_len, out_cap;
+	bool replied;       /* once out is sent, the protocol looks again at what it holds (input with n 0) */
 	bool closing;       /* close once out is sent */
 	uint32_t events;    /* what the epoll set watches for it now */
 	void *state;        /* the protocol's, proto->state_size bytes, zeroed at accept */
