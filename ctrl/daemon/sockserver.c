@@ -25,6 +25,7 @@
  */
 #define RUN_ROUNDS 8
 #define RUN_EVENTS 32
+#define RUN_REQUESTS 2 /* a request may cost the loop a snapshot of every peer */
 #define FLUSH_BUDGET (1U << 20)
 #define READ_BUDGET 64
 
@@ -253,8 +254,11 @@ static bool flush(struct sockserver *s, struct sockserver_client *c)
 	return true;
 }
 
-static void apply(struct sockserver_client *c, enum sockserver_next next)
+/* next is what the protocol said to input; request: it came with bytes (an EOF costs nothing to answer). */
+static void apply(struct sockserver *s, struct sockserver_client *c, enum sockserver_next next, bool request)
 {
+	if (request && next != SOCKSERVER_MORE)
+		s->answered++;
 	if (next == SOCKSERVER_REPLIED)
 		c->replied = true;
 	else if (next == SOCKSERVER_CLOSE)
@@ -278,8 +282,13 @@ static void settle(struct sockserver *s, struct sockserver_client *c)
 		if (!c->replied)
 			break;
 		c->since_ns = c->last_ns = s->now();
+		if (s->answered >= RUN_REQUESTS) {
+			/* The next request waits for another turn; the timer brings it. */
+			s->deferred = true;
+			return;
+		}
 		c->replied = false;
-		apply(c, s->proto->input(s->ctx, c, "", 0));
+		apply(s, c, s->proto->input(s->ctx, c, "", 0), true);
 	}
 	if (c->fd >= 0)
 		want(s, c, EPOLLIN);
@@ -290,7 +299,7 @@ static void receive(struct sockserver *s, struct sockserver_client *c)
 	char buf[4096]; /* may hold keys: wiped */
 	int budget = READ_BUDGET;
 
-	while (c->fd >= 0 && !pending(c) && !c->closing && budget--) {
+	while (c->fd >= 0 && !pending(c) && !c->closing && s->answered < RUN_REQUESTS && budget--) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
@@ -303,7 +312,7 @@ static void receive(struct sockserver *s, struct sockserver_client *c)
 			break;
 		}
 		c->last_ns = s->now();
-		apply(c, s->proto->input(s->ctx, c, n ? buf : NULL, (size_t)n));
+		apply(s, c, s->proto->input(s->ctx, c, n ? buf : NULL, (size_t)n), n > 0);
 		if (!n)
 			c->closing = true; /* whatever the protocol said: EOF stays readable forever */
 		settle(s, c);
@@ -313,6 +322,10 @@ static void receive(struct sockserver *s, struct sockserver_client *c)
 
 static void on_client(struct sockserver *s, struct sockserver_client *c, uint32_t events)
 {
+	if (c->replied && !pending(c)) {
+		settle(s, c); /* a request deferred by the budget */
+		return;
+	}
 	if (pending(c)) {
 		if (flush(s, c))
 			settle(s, c);
@@ -462,6 +475,21 @@ static void on_listen(struct sockserver *s)
 	}
 }
 
+/* Clients whose next request (already read) waited for a turn: they have no event to bring them. */
+static void resume(struct sockserver *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < SOCKSERVER_MAX_CLIENTS && s->answered < RUN_REQUESTS; i++) {
+		struct sockserver_client *c = &s->clients[i];
+
+		if (c->fd >= 0 && c->replied && !pending(c))
+			settle(s, c);
+	}
+	if (s->answered >= RUN_REQUESTS)
+		s->deferred = true;
+}
+
 static void dispatch(struct sockserver *s, const struct epoll_event *ev)
 {
 	uint64_t expirations;
@@ -482,15 +510,20 @@ void sockserver_run(struct sockserver *s)
 
 	if (s->epfd < 0)
 		return;
-	for (round = 0; round < RUN_ROUNDS; round++) {
+	s->answered = 0;
+	s->deferred = false;
+	resume(s);
+	for (round = 0; round < RUN_ROUNDS && s->answered < RUN_REQUESTS; round++) {
 		n = epoll_wait(s->epfd, ev, RUN_EVENTS, 0);
 		if (n <= 0 && !(n < 0 && errno == EINTR)) {
 			busy = false;
 			break;
 		}
-		for (i = 0; i < n; i++)
+		/* Events past the budget stay ready (the set is level-triggered) for the next turn. */
+		for (i = 0; i < n && s->answered < RUN_REQUESTS; i++)
 			dispatch(s, &ev[i]);
 	}
+	busy = busy || s->deferred;
 	expire(s, s->now());
 	/* The loop may watch the set edge-wise (io_uring's poll): work left over must wake it again. */
 	arm(s, s->now(), busy);

@@ -93,6 +93,8 @@ struct sockserver {
 	unsigned int max_clients; /* at most SOCKSERVER_MAX_CLIENTS */
 	int accept_errno;         /* the last accept failure reported, so that it is reported once */
 	unsigned long evicted;    /* clients closed for a deadline or to make room: tests read it */
+	unsigned int answered;    /* requests answered in this sockserver_run(): at most a few per turn */
+	bool deferred;            /* a request read already waits for the next turn */
 	struct sockserver_client clients[SOCKSERVER_MAX_CLIENTS];
 };
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -316,6 +317,33 @@ static void pipelined_behind_big_reply(void **state)
 	close(fd);
 }
 
+/* Requests cost the loop (a UAPI get snapshots every peer): a turn answers a few, the timer brings the rest. */
+static void requests_share_the_loop(void **state)
+{
+	static const char all[] = "a\nb\nc\nd\ne\nf\ng\nh\n";
+	struct fixture *f = *state;
+	int fd = connect_client(f), turns;
+	struct pollfd pfd = { .fd = sockserver_fd(&f->s), .events = POLLIN };
+	char buf[64];
+	size_t len;
+	bool closed;
+
+	say(fd, all);
+	run(f);
+	len = read_now(fd, buf, sizeof(buf) - 1, &closed);
+	assert_true(len > 0 && len < strlen(all));
+	assert_memory_equal(buf, all, len);
+	/* What the loop watches wakes it again at once (the timer was set to fire now). */
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	for (turns = 0; len < strlen(all) && turns < 10; turns++) {
+		run(f);
+		len += read_now(fd, buf + len, sizeof(buf) - 1 - len, &closed);
+	}
+	buf[len] = '\0';
+	assert_string_equal(buf, all);
+	close(fd);
+}
+
 static void idle_evicted(void **state)
 {
 	struct fixture *f = *state;
@@ -440,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stalled_reader_evicted, setup, teardown),
 		cmocka_unit_test_setup_teardown(steady_reader_gets_16mb, setup, teardown),
 		cmocka_unit_test_setup_teardown(pipelined_behind_big_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(requests_share_the_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(idle_evicted, setup, teardown),
 		cmocka_unit_test_setup_teardown(trickle_evicted, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_evicts_oldest_idle, setup, teardown),
