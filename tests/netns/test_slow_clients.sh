@@ -9,7 +9,8 @@
 #    for `show` (also larger than a socket buffer) and never reads, another
 #    sends half a line: meanwhile 50 pings at 0.1 s through the tunnel all
 #    come back, their average RTT within 5 ms of the baseline measured
-#    before, and `wg show` and `wgud ctl show` answer within 2 s;
+#    before, and `wg show` and `wgud ctl show` answer within 2 s (plus what
+#    an unloaded `wg show` takes: a sanitizer build snapshots slowly);
 #  - every one of those clients is hung up on once its deadline passes (no
 #    progress on its reply, or idle) without having read a byte;
 #  - 70 idle UAPI clients (more than the server's 64 slots) do not lock
@@ -82,6 +83,13 @@ assert_eq "wg show lists them all" $((PEERS + 1)) "$(nsx "$NA" timeout 10 wg sho
 GET_BYTES=$(nsx "$NA" timeout 10 "$T_PY" "$NETPROBE" slowread "$UAPI" 'get=1\n\n' 1048576 0 | awk '{ print $2 }')
 SHOW_BYTES=$(wctl "$NA" "$IA" show | wc -c)
 log "a get is $GET_BYTES bytes, a ctl show $SHOW_BYTES bytes ($((SECONDS - T0)) s to set up)"
+# A get costs the loop a snapshot of every peer (slow in a sanitizer build):
+# the bounds below allow for that cost, measured here without other clients.
+T1=$(date +%s%N)
+nsx "$NA" timeout 30 wg show "$IA" >/dev/null
+GET_S=$(awk -v n=$(($(date +%s%N) - T1)) 'BEGIN { printf "%.2f", n / 1e9 }')
+WG_BOUND=$(awk -v g="$GET_S" 'BEGIN { print 2 + g }')
+log "an unloaded wg show takes $GET_S s: wg show must answer within $WG_BOUND s under load"
 assert_gt "a get is larger than a socket buffer" "$GET_BYTES" 1000000 || true
 assert_gt "a ctl show is larger than a socket buffer" "$SHOW_BYTES" 300000 || true
 
@@ -108,7 +116,7 @@ log "with stalled clients: loss $LOSS1%, average RTT $RTT1 ms"
 assert_eq "no ping lost while clients stall" 0 "$LOSS1" || true
 assert "average RTT within 5 ms of the baseline ($RTT1 vs $RTT0 ms)" \
 	awk -v a="$RTT1" -v b="$RTT0" 'BEGIN { exit !(a < b + 5) }' || true
-assert "wg show answers within 2 s meanwhile" answers_within 2 "$NA" wg show "$IA" || true
+assert "wg show answers within $WG_BOUND s meanwhile" answers_within "$WG_BOUND" "$NA" wg show "$IA" || true
 assert "wgud ctl show answers within 2 s meanwhile" answers_within 2 "$NA" "$WGUD" ctl "$IA" show || true
 pid_wait_exit "$STALL_PID" 20 || true
 log "$(tr '\n' ' ' <"$STALL_OUT")"
@@ -116,13 +124,16 @@ for tag in uapi ctl half silent; do
 	assert_eq "every stalled $tag client was hung up on" 0 \
 		"$(awk -v t="$tag" '$1 == "open" && $2 == t { print $3 }' "$STALL_OUT")" || true
 done
-# Deadlines are 5 s (no progress on a reply, or idle); allow for a loaded machine.
+# Deadlines are 5 s (no progress on a reply, or idle), counted from when the
+# server took each client up, which may wait behind the six snapshots the
+# stalled requests cost; and a margin for a loaded machine.
+LATE_BOUND=$(awk -v g="$GET_S" 'BEGIN { print 5 + 6 * g + 2 }')
 LATEST=$(awk '$1 == "closed" && $4 > m { m = $4 } END { print m + 0 }' "$STALL_OUT")
 EARLIEST=$(awk 'BEGIN { m = 99 } $1 == "closed" && $4 < m { m = $4 } END { print m }' "$STALL_OUT")
 assert "none before its deadline (earliest after $EARLIEST s)" \
 	awk -v e="$EARLIEST" 'BEGIN { exit !(e >= 4.5) }' || true
-assert "all by 5 s and a margin (latest after $LATEST s)" \
-	awk -v l="$LATEST" 'BEGIN { exit !(l < 9) }' || true
+assert "all within $LATE_BOUND s (latest after $LATEST s)" \
+	awk -v l="$LATEST" -v b="$LATE_BOUND" 'BEGIN { exit !(l < b) }' || true
 assert "wgud is alive" pid_alive "$PIDA" || true
 
 log "---- more idle UAPI clients than slots"
@@ -132,8 +143,8 @@ HOLD_PID=$!
 register_pid "$HOLD_PID"
 wait_for 5 "idle clients" grep -q held "$T_TMP/hold.out" || true
 log "$(cat "$T_TMP/hold.out")"
-assert "wg show answers within 2 s past 70 idle clients" answers_within 2 "$NA" wg show "$IA" || true
-assert "twice" answers_within 2 "$NA" wg show "$IA" || true
+assert "wg show answers within $WG_BOUND s past 70 idle clients" answers_within "$WG_BOUND" "$NA" wg show "$IA" || true
+assert "twice" answers_within "$WG_BOUND" "$NA" wg show "$IA" || true
 pid_wait_exit "$HOLD_PID" 10 || true
 
 log "---- a slow reader"
