@@ -210,10 +210,13 @@ static void evict(struct sockserver *s, struct sockserver_client *c, const char 
 
 static void want(struct sockserver *s, struct sockserver_client *c, uint32_t events)
 {
+	int ret;
+
 	if (c->events == events)
 		return;
-	if (watch(s->epfd, EPOLL_CTL_MOD, c->fd, events, (uint32_t)(c - s->clients))) {
-		log_warn("%s: cannot watch a client of %s: %s", s->proto->name, s->path, strerror(errno));
+	ret = watch(s->epfd, EPOLL_CTL_MOD, c->fd, events, (uint32_t)(c - s->clients));
+	if (ret) {
+		log_warn("%s: cannot watch a client of %s: %s", s->proto->name, s->path, strerror(-ret));
 		drop(s, c);
 		return;
 	}

@@ -12,7 +12,9 @@
  * Clients are non-blocking; a reply is owned by its client and sent as the
  * socket takes it (EPOLLOUT is watched only while output is queued); input
  * is not read while a reply is pending, so a pipelining client cannot queue
- * replies without reading them.
+ * replies without reading them. A request may be costly (a UAPI get
+ * snapshots every peer), so one call answers only a few and fires the timer
+ * at once to be called again for the rest: packets get their turn between.
  *
  * Deadlines (each from the server's clock, which tests may replace):
  *   idle_ns    a client waiting for a request (after connect or after its
