@@ -2,95 +2,24 @@
 #include "uapi_server.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "apply.h"
 #include "log.h"
 #include "unixsock.h"
 
-void uapi_server_init(struct uapi_server *s)
-{
-	int i;
-
-	memset(s, 0, sizeof(*s));
-	s->listen_fd = -1;
-	for (i = 0; i < UAPI_SERVER_MAX_CLIENTS; i++)
-		s->clients[i].fd = -1;
-}
-
-int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device *dev)
-{
-	int ret;
-
-	uapi_server_init(s);
-	s->dev = dev;
-	if ((size_t)snprintf(s->path, sizeof(s->path), "%s/%s.sock", UAPI_SOCKET_DIR, ifname) >= sizeof(s->path))
-		ret = -ENAMETOOLONG;
-	else if (!(ret = unixsock_dir(UAPI_SOCKET_DIR)))
-		ret = unixsock_listen(s->path, -1, 16, &s->listen_fd);
-	/* Only a socket this process made is ever removed at close. */
-	if (ret)
-		s->path[0] = '\0';
-	return ret;
-}
-
-static void client_close(struct uapi_server *s, struct uapi_client *c)
-{
-	loop_del_fd(s->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
-	uapi_conn_uninit(&c->conn);
-}
-
-#define UAPI_SEND_TIMEOUT_MS 2000
-
-/*
- * Send all of a reply. The socket is non-blocking and a large `get` (many
- * peers) outgrows its buffer, so wait for room, but not for longer than
- * UAPI_SEND_TIMEOUT_MS: a client that stopped reading must not stall the
- * loop. On failure the client is marked for closing.
- */
-static void reply(struct uapi_client *c, const char *text, size_t len)
-{
-	int waited = 0;
-
-	while (len && !c->broken) {
-		ssize_t n = send(c->fd, text, len, MSG_NOSIGNAL);
-
-		if (n > 0) {
-			text += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN && waited < UAPI_SEND_TIMEOUT_MS) {
-			struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
-
-			if (poll(&pfd, 1, 100) >= 0) {
-				waited += 100;
-				continue;
-			}
-		}
-		c->broken = true;
-	}
-}
-
-static void reply_errno(struct uapi_client *c, int err)
+static void reply_errno(struct sockserver_client *c, int err)
 {
 	char buf[UAPI_ERRNO_REPLY_LEN];
 
-	reply(c, buf, uapi_format_errno(buf, err));
+	if (sockserver_queue(c, buf, uapi_format_errno(buf, err)))
+		log_warn("uapi: no memory for a reply");
 }
 
-static void handle_get(struct uapi_server *s, struct uapi_client *c)
+/* The whole dump in one buffer, which the client's queue then owns. */
+static void handle_get(struct uapi_server *s, struct sockserver_client *c)
 {
 	struct model_device *m = NULL;
 	size_t cap = 4096;
@@ -110,23 +39,20 @@ static void handle_get(struct uapi_server *s, struct uapi_client *c)
 			break;
 		out = grown;
 		n = uapi_format_get(out, cap, m);
-		if (n == -ENOSPC) {
-			explicit_bzero(out, cap);
+		if (n == -ENOSPC)
 			cap *= 2;
-		}
 	}
-	if (n >= 0)
-		reply(c, out, (size_t)n);
-	else
-		reply_errno(c, -ENOMEM);
+	model_device_free(m);
+	if (n >= 0 && !sockserver_queue_owned(c, out, (size_t)n, cap))
+		return;
 	if (out) {
 		explicit_bzero(out, cap);
 		free(out);
 	}
-	model_device_free(m);
+	reply_errno(c, -ENOMEM);
 }
 
-static void handle_set(struct uapi_server *s, struct uapi_client *c, const char *body, size_t len)
+static void handle_set(struct uapi_server *s, struct sockserver_client *c, const char *body, size_t len)
 {
 	struct model_device *m = NULL;
 	int ret = uapi_parse_set(body, len, &m);
@@ -142,109 +68,80 @@ static void handle_set(struct uapi_server *s, struct uapi_client *c, const char 
 	reply_errno(c, ret);
 }
 
-/* Feeds what arrived; false when the client was closed. */
-static bool serve(struct uapi_server *s, struct uapi_client *c, const char *data, size_t n)
-{
-	for (;;) {
-		const char *body = NULL;
-		size_t body_len = 0;
-		enum uapi_op op = uapi_conn_feed(&c->conn, data, n, &body, &body_len);
-
-		n = 0; /* the bytes are in the connection's buffer now */
-		if (op == UAPI_OP_NONE)
-			return true;
-		if (op == UAPI_OP_ERROR) {
-			reply_errno(c, c->conn.error ? c->conn.error : -EPROTO);
-			client_close(s, c);
-			return false;
-		}
-		if (op == UAPI_OP_GET)
-			handle_get(s, c);
-		else
-			handle_set(s, c, body, body_len);
-		uapi_conn_consume(&c->conn);
-		if (c->broken) {
-			log_warn("uapi: a client stopped reading its reply; closing it");
-			client_close(s, c);
-			return false;
-		}
-	}
-}
-
-/* Reads until the socket is empty: io_uring's multishot poll reports arrivals, not a level. */
-static void on_client(void *ctx, int fd)
+/* One request at a time: the server sends its reply before asking again (with n 0) for the next. */
+static enum sockserver_next on_input(void *ctx, struct sockserver_client *c, const char *data, size_t n)
 {
 	struct uapi_server *s = ctx;
-	struct uapi_client *c = NULL;
-	char buf[4096];
-	int i;
+	struct uapi_conn *conn = c->state;
+	const char *body = NULL;
+	size_t body_len = 0;
+	enum uapi_op op;
 
-	for (i = 0; i < UAPI_SERVER_MAX_CLIENTS && !c; i++)
-		if (s->clients[i].fd == fd)
-			c = &s->clients[i];
-	if (!c)
-		return;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n <= 0) {
-			client_close(s, c);
-			break;
-		}
-		if (!serve(s, c, buf, (size_t)n))
-			break;
+	if (!data)
+		return SOCKSERVER_CLOSE;
+	op = uapi_conn_feed(conn, data, n, &body, &body_len);
+	if (op == UAPI_OP_NONE)
+		return SOCKSERVER_MORE;
+	if (op == UAPI_OP_ERROR) {
+		reply_errno(c, conn->error ? conn->error : -EPROTO);
+		return SOCKSERVER_CLOSE;
 	}
-	explicit_bzero(buf, sizeof(buf));
+	if (op == UAPI_OP_GET)
+		handle_get(s, c);
+	else
+		handle_set(s, c, body, body_len);
+	uapi_conn_consume(conn);
+	return SOCKSERVER_REPLIED;
 }
 
-static void accept_one(struct uapi_server *s, int cfd)
+static int on_open(void *ctx, struct sockserver_client *c)
 {
-	int i;
-
-	for (i = 0; i < UAPI_SERVER_MAX_CLIENTS; i++) {
-		struct uapi_client *c = &s->clients[i];
-
-		if (c->fd >= 0)
-			continue;
-		if (uapi_conn_init(&c->conn) || loop_add_fd(s->loop, cfd, on_client, s)) {
-			uapi_conn_uninit(&c->conn);
-			break;
-		}
-		c->fd = cfd;
-		c->broken = false;
-		/* Data may have arrived before the poll was armed. */
-		on_client(s, cfd);
-		return;
-	}
-	log_warn("uapi: too many clients, refusing one");
-	close(cfd);
+	(void)ctx;
+	return uapi_conn_init(c->state);
 }
 
-static void on_listen(void *ctx, int fd)
+static void on_close(void *ctx, struct sockserver_client *c)
 {
-	struct uapi_server *s = ctx;
-	int cfd;
+	(void)ctx;
+	uapi_conn_uninit(c->state);
+}
 
-	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
-		accept_one(s, cfd);
+static const struct sockserver_proto uapi_proto = {
+	.name = "uapi",
+	.state_size = sizeof(struct uapi_conn),
+	.open = on_open,
+	.close = on_close,
+	.input = on_input,
+};
+
+void uapi_server_init(struct uapi_server *s)
+{
+	memset(s, 0, sizeof(*s));
+	sockserver_init(&s->core, &uapi_proto, s);
+}
+
+int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device *dev)
+{
+	char path[sizeof(s->core.path)];
+	int ret;
+
+	uapi_server_init(s);
+	s->dev = dev;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.sock", UAPI_SOCKET_DIR, ifname) >= sizeof(path))
+		return -ENAMETOOLONG;
+	ret = unixsock_dir(UAPI_SOCKET_DIR);
+	if (!ret)
+		ret = sockserver_listen(&s->core, path, -1);
+	return ret;
 }
 
 int uapi_server_start(struct uapi_server *s, struct loop *loop)
 {
 	s->loop = loop;
-	return loop_add_fd(loop, s->listen_fd, on_listen, s);
+	return sockserver_start(&s->core, loop);
 }
 
 void uapi_server_close(struct uapi_server *s)
 {
-	int i;
-
-	for (i = 0; i < UAPI_SERVER_MAX_CLIENTS; i++)
-		if (s->clients[i].fd >= 0)
-			client_close(s, &s->clients[i]);
-	unixsock_close(s->loop, &s->listen_fd, s->path);
+	sockserver_close(&s->core);
 }

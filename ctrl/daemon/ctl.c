@@ -5,14 +5,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -143,14 +142,6 @@ static int socket_path(char *path, size_t cap, const char *dir, const char *ifna
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* A folder an older run made 0700 (umask 077) keeps the group out however the socket is set. */
 static void warn_unreachable(const char *dir, int group_gid)
 {
@@ -163,88 +154,24 @@ static void warn_unreachable(const char *dir, int group_gid)
 			 (unsigned int)(st.st_mode & 07777), dir);
 }
 
-void ctl_server_init(struct ctl_server *s)
-{
-	int i;
-
-	memset(s, 0, sizeof(*s));
-	s->listen_fd = -1;
-	s->group_gid = -1;
-	s->idle_ns = CTL_IDLE_NS;
-	for (i = 0; i < CTL_MAX_CLIENTS; i++)
-		s->clients[i].fd = -1;
-}
-
-int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, int group_gid)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int ret;
-
-	ctl_server_init(s);
-	s->group_gid = group_gid < 0 ? -1 : group_gid;
-	ret = socket_path(a.sun_path, sizeof(a.sun_path), dir, ifname);
-	if (ret)
-		return ret;
-	ret = unixsock_dir(dir);
-	if (ret)
-		return ret;
-	ret = unixsock_listen(a.sun_path, group_gid, CTL_MAX_CLIENTS, &s->listen_fd);
-	if (ret)
-		return ret;
-	memcpy(s->path, a.sun_path, sizeof(s->path));
-	warn_unreachable(dir, group_gid);
-	return 0;
-}
-
-/*
- * The client socket is non-blocking; a reply larger than the socket buffer
- * waits for the reader, but a reader that stops may hold the loop thread only
- * CTL_SEND_TIMEOUT_MS in all.
- */
-static int send_all(int fd, const char *data, size_t len, uint64_t deadline_ns)
-{
-	while (len) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		uint64_t now;
-
-		if (n > 0) {
-			data += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0 || errno != EAGAIN)
-			return n == 0 ? -EPIPE : -errno;
-		now = now_ns();
-		if (now >= deadline_ns)
-			return -ETIMEDOUT;
-		if (poll(&p, 1, (int)((deadline_ns - now) / 1000000 + 1)) < 0 && errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
 /* The final line; a reason is one line of printable text whatever a handler wrote. */
-static int send_error(int fd, const char *reason, uint64_t deadline_ns)
+static size_t error_line(char *line, size_t cap, const char *reason)
 {
-	char line[320];
-	int n = snprintf(line, sizeof(line), "error: %s", reason);
-	size_t i, len = n < 0 ? 0 : (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
+	int n = snprintf(line, cap, "error: %s", reason);
+	size_t i, len = n < 0 ? 0 : (size_t)n < cap - 1 ? (size_t)n : cap - 2;
 
 	for (i = 7; i < len; i++)
 		if (!byte_ok((unsigned char)line[i]))
 			line[i] = ' ';
 	line[len++] = '\n';
-	return send_all(fd, line, len, deadline_ns);
+	return len;
 }
 
-static void client_close(struct ctl_server *s, struct ctl_client *c)
+static int queue_error(struct sockserver_client *c, const char *reason)
 {
-	loop_del_fd(s->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
+	char line[320];
+
+	return sockserver_queue(c, line, error_line(line, sizeof(line), reason));
 }
 
 static void set_reason(char *err, size_t err_len, int ret)
@@ -264,10 +191,9 @@ static void set_reason(char *err, size_t err_len, int ret)
 	}
 }
 
-/* Runs one complete line; the handler sees only lines that framed and split cleanly. */
-static void serve_line(struct ctl_server *s, struct ctl_client *c, char *line)
+/* Runs one complete line and queues its reply; the handler sees only lines that framed and split cleanly. */
+static void serve_line(struct ctl_server *s, struct sockserver_client *c, char *line)
 {
-	uint64_t deadline = now_ns() + CTL_SEND_TIMEOUT_MS * 1000000ULL;
 	char *words[POLICY_MAX_WORDS];
 	char err[256] = "";
 	struct ctl_buf out;
@@ -292,80 +218,42 @@ static void serve_line(struct ctl_server *s, struct ctl_client *c, char *line)
 	if (ret) {
 		if (!err[0])
 			set_reason(err, sizeof(err), ret);
-		log_debug("ctl: refused a command on %s: %s", s->path, err);
-		ret = send_error(c->fd, err, deadline);
+		log_debug("ctl: refused a command on %s: %s", s->core.path, err);
+		ret = queue_error(c, err);
 	} else {
 		if (out.len && out.data[out.len - 1] != '\n')
 			ctl_buf_append(&out, "\n", 1);
 		ret = out.error;
-		if (!ret && out.len)
-			ret = send_all(c->fd, out.data, out.len, deadline);
+		if (!ret && out.len) {
+			ret = sockserver_queue_owned(c, out.data, out.len, out.cap);
+			ctl_buf_init(&out); /* the body is the server's now */
+		}
 		if (!ret)
-			ret = send_all(c->fd, "ok\n", 3, deadline);
+			ret = sockserver_queue(c, "ok\n", 3);
 	}
 	if (ret)
-		log_warn("ctl: could not answer a client on %s: %s", s->path, strerror(-ret));
+		log_warn("ctl: could not answer a client on %s: %s", s->core.path, strerror(-ret));
 	ctl_buf_uninit(&out);
 }
 
-/* Reads until the socket is empty: io_uring's multishot poll reports arrivals, not a level. */
-static void on_client(void *ctx, int fd)
+/* One request per connection: the first line (or why there is none) is answered, then the server closes. */
+static enum sockserver_next on_input(void *ctx, struct sockserver_client *c, const char *data, size_t n)
 {
 	struct ctl_server *s = ctx;
-	struct ctl_client *c = NULL;
-	char buf[POLICY_MAX_LINE];
 	char *line = NULL;
-	int i, ret = 0;
+	int ret = ctl_frame(c->state, data, n, &line);
 
-	for (i = 0; i < CTL_MAX_CLIENTS && !c; i++)
-		if (s->clients[i].fd == fd)
-			c = &s->clients[i];
-	if (!c)
-		return;
-	while (!ret) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n < 0) {
-			/* Gone before it finished its line: nobody to answer. */
-			client_close(s, c);
-			return;
-		}
-		ret = ctl_frame(&c->in, n ? buf : NULL, (size_t)n, &line);
-	}
+	if (!ret)
+		return SOCKSERVER_MORE;
 	if (ret == 1) {
 		serve_line(s, c, line);
 	} else {
 		char err[128];
 
 		set_reason(err, sizeof(err), ret);
-		send_error(fd, err, now_ns() + CTL_SEND_TIMEOUT_MS * 1000000ULL);
+		queue_error(c, err);
 	}
-	client_close(s, c);
-}
-
-/* A free slot; when all are taken, the longest-silent client's if it outstayed idle_ns. */
-static struct ctl_client *free_slot(struct ctl_server *s, uint64_t now)
-{
-	struct ctl_client *oldest = NULL;
-	int i;
-
-	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
-		struct ctl_client *c = &s->clients[i];
-
-		if (c->fd < 0)
-			return c;
-		if (!oldest || c->since_ns < oldest->since_ns)
-			oldest = c;
-	}
-	if (now - oldest->since_ns < s->idle_ns)
-		return NULL;
-	send_error(oldest->fd, "no command within the idle time", now);
-	client_close(s, oldest);
-	return oldest;
+	return SOCKSERVER_CLOSE;
 }
 
 /* The group counts as the client's primary group or any of its supplementary ones (SO_PEERGROUPS). */
@@ -395,78 +283,64 @@ static bool peer_allowed(const struct ctl_server *s, int fd, struct ucred *cred)
 	       (s->group_gid >= 0 && in_group(fd, (gid_t)s->group_gid, cred->gid));
 }
 
-static void accept_one(struct ctl_server *s, int cfd)
+/* Before a client takes a slot: a stranger must not make room for itself by evicting anyone. */
+static int refuse(void *ctx, int fd, char *msg, size_t cap)
 {
-	uint64_t now = now_ns(), deadline = now + CTL_SEND_TIMEOUT_MS * 1000000ULL;
 	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
-	struct ctl_client *c;
-	int ret;
-
-	if (!peer_allowed(s, cfd, &cred)) {
-		log_warn("ctl: refused a client with uid %d gid %d pid %d on %s", (int)cred.uid, (int)cred.gid,
-			 (int)cred.pid, s->path);
-		send_error(cfd, "permission denied", deadline);
-		close(cfd);
-		return;
-	}
-	c = free_slot(s, now);
-	if (!c) {
-		log_warn("ctl: %d clients are connected to %s already; refusing one", CTL_MAX_CLIENTS, s->path);
-		send_error(cfd, "too many clients, try again", deadline);
-		close(cfd);
-		return;
-	}
-	ret = loop_add_fd(s->loop, cfd, on_client, s);
-	if (ret) {
-		log_warn("ctl: cannot watch a client on %s: %s", s->path, strerror(-ret));
-		send_error(cfd, "the server cannot take a client now, try again", deadline);
-		close(cfd);
-		return;
-	}
-	memset(c, 0, sizeof(*c));
-	c->fd = cfd;
-	c->since_ns = now;
-	/* The line may have arrived before the poll was armed. */
-	on_client(s, cfd);
-}
-
-static void on_listen(void *ctx, int fd)
-{
 	struct ctl_server *s = ctx;
 
-	for (;;) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (peer_allowed(s, fd, &cred))
+		return -1;
+	log_warn("ctl: refused a client with uid %d gid %d pid %d on %s", (int)cred.uid, (int)cred.gid, (int)cred.pid,
+		 s->core.path);
+	return (int)error_line(msg, cap, "permission denied");
+}
 
-		if (cfd >= 0) {
-			accept_one(s, cfd);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED)
-			continue;
-		/* EMFILE and the like come back on every wakeup: say it once per kind. */
-		if (errno != EAGAIN && errno != s->accept_errno)
-			log_warn("ctl: accept on %s: %s", s->path, strerror(errno));
-		s->accept_errno = errno == EAGAIN ? 0 : errno;
-		return;
-	}
+static const struct sockserver_proto ctl_proto = {
+	.name = "ctl",
+	.state_size = sizeof(struct ctl_client_buf),
+	.refuse = refuse,
+	.input = on_input,
+	.idle_farewell = "error: no command within the idle time\n",
+};
+
+void ctl_server_init(struct ctl_server *s)
+{
+	memset(s, 0, sizeof(*s));
+	sockserver_init(&s->core, &ctl_proto, s);
+	s->group_gid = -1;
+}
+
+int ctl_server_open(struct ctl_server *s, const char *dir, const char *ifname, int group_gid)
+{
+	char path[sizeof(s->core.path)];
+	int ret;
+
+	ctl_server_init(s);
+	s->group_gid = group_gid < 0 ? -1 : group_gid;
+	ret = socket_path(path, sizeof(path), dir, ifname);
+	if (ret)
+		return ret;
+	ret = unixsock_dir(dir);
+	if (ret)
+		return ret;
+	ret = sockserver_listen(&s->core, path, s->group_gid);
+	if (ret)
+		return ret;
+	warn_unreachable(dir, group_gid);
+	return 0;
 }
 
 int ctl_server_start(struct ctl_server *s, struct loop *loop, ctl_handler handle, void *ctx)
 {
-	s->loop = loop;
 	s->handle = handle;
 	s->ctx = ctx;
-	return loop_add_fd(loop, s->listen_fd, on_listen, s);
+	return sockserver_start(&s->core, loop);
 }
 
 void ctl_server_close(struct ctl_server *s)
 {
-	int i;
-
-	for (i = 0; i < CTL_MAX_CLIENTS; i++)
-		if (s->clients[i].fd >= 0)
-			client_close(s, &s->clients[i]);
-	unixsock_close(s->loop, &s->listen_fd, s->path);
+	sockserver_close(&s->core);
 }
 
 /* The words as one line with its newline; words may not hold what the server would refuse. */

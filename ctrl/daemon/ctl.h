@@ -24,9 +24,14 @@
  * root, the server's own euid, and, with a group, clients that have it as
  * their primary or a supplementary group (SO_PEERGROUPS).
  *
- * The server runs on the loop thread. The loop reports readiness only (the
- * io_uring backend's multishot poll reports arrivals, not a level), so every
- * handler here reads until EAGAIN.
+ * Transport (sockserver.h, shared with the UAPI socket): the server runs on
+ * the loop thread and never waits on a client. A reply is queued and sent
+ * as the client reads it; a client that takes none of it for
+ * SOCKSERVER_STALL_NS is closed. A client that sends no byte of its line
+ * for SOCKSERVER_IDLE_NS (or has not finished it in SOCKSERVER_REQUEST_NS)
+ * is told "error: no command within the idle time" and closed. With
+ * SOCKSERVER_MAX_CLIENTS connected, a newcomer (one that passed the
+ * SO_PEERCRED check) takes the slot of the client waiting longest.
  */
 #ifndef WGUD_CTL_H
 #define WGUD_CTL_H
@@ -34,16 +39,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/un.h>
 
 #include "loop.h"
 #include "policy.h"
+#include "sockserver.h"
 
 #define CTL_SOCKET_DIR "/var/run/wgud"
-#define CTL_MAX_CLIENTS 16
-#define CTL_BUF_MAX (1U << 20)            /* a reply body */
-#define CTL_IDLE_NS (5ULL * 1000000000ULL) /* a silent client may be evicted after this when all slots are taken */
-#define CTL_SEND_TIMEOUT_MS 2000           /* how long a reader that stopped reading may stall the loop */
+#define CTL_BUF_MAX (1U << 20) /* a reply body */
 
 /* A reply body: grows up to CTL_BUF_MAX; the first failure sticks in error. */
 struct ctl_buf {
@@ -82,23 +84,12 @@ struct ctl_client_buf {
  */
 int ctl_frame(struct ctl_client_buf *b, const char *data, size_t n, char **line);
 
-struct ctl_client {
-	int fd; /* -1: free slot */
-	uint64_t since_ns;
-	struct ctl_client_buf in;
-};
-
 /* Owned by the loop thread once started. */
 struct ctl_server {
-	int listen_fd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int group_gid; /* -1: none */
-	uint64_t idle_ns; /* CTL_IDLE_NS; tests shorten it */
-	int accept_errno; /* the last accept failure reported, so that it is reported once */
-	struct loop *loop;
+	struct sockserver core; /* the transport; each client's state is a struct ctl_client_buf */
+	int group_gid;          /* -1: none */
 	ctl_handler handle;
 	void *ctx;
-	struct ctl_client clients[CTL_MAX_CLIENTS];
 };
 
 /* Closed and empty: what ctl_server_close() may be called on before or without ctl_server_open(). */

@@ -27,6 +27,18 @@
 #   hold PATH COUNT SECONDS
 #       open COUNT silent connections to a stream unix socket, print how many
 #       connected, keep them SECONDS
+#   stall SECONDS --conn TAG PATH PAYLOAD COUNT [--conn ...]
+#       COUNT connections per --conn that send PAYLOAD (backslash escapes
+#       such as \n are decoded) and never read; "ready" once all are sent,
+#       then, without reading, "closed TAG I AFTER_S" for each the server
+#       hangs up within SECONDS, then "open TAG N" for what is left
+#   slowread PATH PAYLOAD CHUNK INTERVAL
+#       send PAYLOAD, then read the reply CHUNK bytes at a time, one read per
+#       INTERVAL s, to EOF or to a UAPI reply's "errno=N" end; prints
+#       "bytes N seconds S peers P end LAST_LINE"
+#   peers COUNT [--ips N]
+#       a wg conf fragment of COUNT [Peer] sections with random public keys
+#       and N (1) /32s each in 10.0.0.0/8 (for wg addconf)
 #   pcap FILE --wg ADDR:PORT [--wg ADDR:PORT ...] [--show N] [--src-mac MAC] [--marker TEXT]
 #       classify a capture (Ethernet), only frames from MAC if given (tcpdump's
 #       -Q in misses most of what a veth receives): prints "wg=N plain=M ignored=K" and
@@ -39,7 +51,9 @@
 # Probes exit 0 when answered, 1 when not (timeout, refused, unreachable).
 
 import argparse
+import base64
 import os
+import select
 import selectors
 import socket
 import struct
@@ -317,6 +331,83 @@ def hold(args):
     return 0
 
 
+def stall(args):
+    conns = []
+    for tag, path, payload, count in args.conn:
+        data = payload.encode().decode("unicode_escape").encode("latin-1")
+        for i in range(int(count)):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            if data:
+                s.sendall(data)
+            conns.append((tag, i, s))
+    start = time.monotonic()
+    print("ready %d" % len(conns), flush=True)
+    # poll() sees the hang-up (POLLHUP) without reading anything.
+    poller = select.poll()
+    by_fd = {}
+    for tag, i, s in conns:
+        poller.register(s.fileno(), select.POLLHUP | select.POLLERR)
+        by_fd[s.fileno()] = (tag, i)
+    left = dict(by_fd)
+    while left:
+        remaining = args.seconds - (time.monotonic() - start)
+        if remaining <= 0:
+            break
+        for fd, ev in poller.poll(remaining * 1000):
+            if fd in left and ev & (select.POLLHUP | select.POLLERR):
+                tag, i = left.pop(fd)
+                poller.unregister(fd)
+                print("closed %s %d %.2f" % (tag, i, time.monotonic() - start), flush=True)
+    still = {}
+    for tag, _ in left.values():
+        still[tag] = still.get(tag, 0) + 1
+    for tag, *_ in args.conn:
+        print("open %s %d" % (tag, still.pop(tag, 0)))
+    for _, _, s in conns:
+        s.close()
+    return 0
+
+
+def slowread(args):
+    data = args.payload.encode().decode("unicode_escape").encode("latin-1")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(args.path)
+    s.sendall(data)
+    start = time.monotonic()
+    reply = bytearray()
+    while True:
+        try:
+            chunk = s.recv(args.chunk)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        reply += chunk
+        if reply.endswith(b"\n\n") and reply.rfind(b"errno=") > len(reply) - 30:
+            break
+        time.sleep(args.interval)
+    s.close()
+    lines = reply.decode(errors="replace").strip().split("\n")
+    peers = sum(1 for line in lines if line.startswith("public_key="))
+    print("bytes %d seconds %.2f peers %d end %s" % (len(reply), time.monotonic() - start, peers, lines[-1]))
+    return 0
+
+
+def peers(args):
+    out = []
+    for i in range(args.count):
+        key = base64.b64encode(os.urandom(32)).decode()
+        ips = []
+        for j in range(args.ips):
+            n = i * args.ips + j + 1
+            ips.append("10.%d.%d.%d/32" % ((n >> 16) & 255, (n >> 8) & 255, n & 255))
+        out.append("[Peer]\nPublicKey = %s\nAllowedIPs = %s\n" % (key, ", ".join(ips)))
+    sys.stdout.write("\n".join(out))
+    return 0
+
+
 # -------------------------------------------------------------------- pcap
 
 WG_TYPES = {1: 148, 2: 92, 3: 64, 4: 32}
@@ -466,6 +557,17 @@ def main():
     p.add_argument("path")
     p.add_argument("count", type=int)
     p.add_argument("seconds", type=float)
+    p = sub.add_parser("stall")
+    p.add_argument("seconds", type=float)
+    p.add_argument("--conn", nargs=4, action="append", required=True, metavar=("TAG", "PATH", "PAYLOAD", "COUNT"))
+    p = sub.add_parser("slowread")
+    p.add_argument("path")
+    p.add_argument("payload")
+    p.add_argument("chunk", type=int)
+    p.add_argument("interval", type=float)
+    p = sub.add_parser("peers")
+    p.add_argument("count", type=int)
+    p.add_argument("--ips", type=int, default=1)
     p = sub.add_parser("pcap")
     p.add_argument("file")
     p.add_argument("--wg", action="append", default=[])
@@ -476,7 +578,8 @@ def main():
     if args.cmd == "unix" and (args.hex is None) == (args.fill is None):
         ap.error("unix: give exactly one of --hex, --fill")
     fn = {"serve": serve, "tcp": probe_one, "udp": probe_one, "dns": probe_one,
-          "batch": probe_batch, "unix": probe_unix, "hold": hold, "pcap": pcap, "stream": stream}[args.cmd]
+          "batch": probe_batch, "unix": probe_unix, "hold": hold, "pcap": pcap, "stream": stream,
+          "stall": stall, "slowread": slowread, "peers": peers}[args.cmd]
     return fn(args)
 
 

@@ -504,17 +504,17 @@ static void line_in_pieces(void **state)
 static void many_clients(void **state)
 {
 	struct fixture *f = fixture(state);
-	pid_t pids[CTL_MAX_CLIENTS];
-	char words[CTL_MAX_CLIENTS][24], *argv[CTL_MAX_CLIENTS][2], reply[128];
+	pid_t pids[SOCKSERVER_MAX_CLIENTS];
+	char words[SOCKSERVER_MAX_CLIENTS][24], *argv[SOCKSERVER_MAX_CLIENTS][2], reply[128];
 	int i, fds_before;
 
-	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
+	for (i = 0; i < SOCKSERVER_MAX_CLIENTS; i++) {
 		snprintf(words[i], sizeof(words[i]), "client-%d", i);
 		argv[i][0] = "echo";
 		argv[i][1] = words[i];
 		pids[i] = spawn_client(f, i, 0, 0, "wg0", 2, argv[i]);
 	}
-	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
+	for (i = 0; i < SOCKSERVER_MAX_CLIENTS; i++) {
 		struct child_result r;
 		char want[32];
 
@@ -523,7 +523,7 @@ static void many_clients(void **state)
 		assert_int_equal(r.code, 0);
 		assert_string_equal(r.out, want);
 	}
-	assert_int_equal(f->calls, CTL_MAX_CLIENTS);
+	assert_int_equal(f->calls, SOCKSERVER_MAX_CLIENTS);
 
 	/* Slots and descriptors come back after every connection. */
 	fds_before = count_fds();
@@ -533,26 +533,22 @@ static void many_clients(void **state)
 						 : "error: the command holds a byte that is not printable ASCII\n");
 	}
 	assert_int_equal(count_fds(), fds_before);
-	for (i = 0; i < CTL_MAX_CLIENTS; i++)
-		assert_int_equal(f->srv.clients[i].fd, -1);
+	assert_int_equal(sockserver_clients(&f->srv.core), 0);
 }
 
-/* Silent clients hold every slot: a newcomer is told so, until the oldest outstays its time. */
+/* Silent clients hold every slot: a newcomer is served all the same, in the place of the oldest. */
 static void too_many_clients(void **state)
 {
 	struct fixture *f = fixture(state);
-	int silent[CTL_MAX_CLIENTS], i;
+	int silent[SOCKSERVER_MAX_CLIENTS], i;
 	char reply[512];
 
-	for (i = 0; i < CTL_MAX_CLIENTS; i++) {
+	for (i = 0; i < SOCKSERVER_MAX_CLIENTS; i++) {
 		silent[i] = raw_connect(f->path);
 		pump(f, 1);
 	}
 	pump(f, 1);
-	raw_str(f, "echo x\n", reply, sizeof(reply));
-	assert_string_equal(reply, "error: too many clients, try again\n");
-
-	f->srv.idle_ns = 0;
+	assert_int_equal(sockserver_clients(&f->srv.core), SOCKSERVER_MAX_CLIENTS);
 	raw_str(f, "echo y\n", reply, sizeof(reply));
 	assert_string_equal(reply, "y\nok\n");
 	raw_read(f, silent[0], reply, sizeof(reply));
@@ -562,9 +558,34 @@ static void too_many_clients(void **state)
 	raw_send(silent[1], "echo z\n", 7);
 	raw_read(f, silent[1], reply, sizeof(reply));
 	assert_string_equal(reply, "z\nok\n");
-	for (i = 0; i < CTL_MAX_CLIENTS; i++)
+	for (i = 0; i < SOCKSERVER_MAX_CLIENTS; i++)
 		close(silent[i]);
 	pump(f, 1);
+}
+
+/* A client that asks for a big reply and never reads holds nothing up: others are answered meanwhile. */
+static void stalled_reader(void **state)
+{
+	struct fixture *f = fixture(state);
+	char reply[512];
+	uint64_t t0;
+	int stalled = raw_connect(f->path), i;
+
+	raw_send(stalled, "big 15000\n", 10);
+	for (i = 0; i < 5; i++)
+		pump(f, 1);
+	t0 = mono_ms();
+	for (i = 0; i < 20; i++) {
+		raw_str(f, "echo x\n", reply, sizeof(reply));
+		assert_string_equal(reply, "x\nok\n");
+	}
+	assert_true(mono_ms() - t0 < 2000);
+	assert_int_equal(sockserver_clients(&f->srv.core), 1);
+	/* Past its deadline it is closed, its reply dropped. */
+	f->srv.core.stall_ns = 0;
+	sockserver_run(&f->srv.core);
+	assert_int_equal(sockserver_clients(&f->srv.core), 0);
+	close(stalled);
 }
 
 static void client_errors(void **state)
@@ -814,6 +835,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(line_in_pieces, setup_epoll, teardown),
 		cmocka_unit_test_setup_teardown(many_clients, setup_epoll, teardown),
 		cmocka_unit_test_setup_teardown(too_many_clients, setup_epoll, teardown),
+		cmocka_unit_test_setup_teardown(stalled_reader, setup_epoll, teardown),
 		cmocka_unit_test_setup_teardown(client_errors, setup_epoll, teardown),
 		cmocka_unit_test_setup_teardown(socket_mode_and_group, setup_epoll, teardown),
 		cmocka_unit_test_setup_teardown(open_refusals, setup_epoll, teardown),
@@ -826,6 +848,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(eof_without_newline, setup_uring, teardown),
 		cmocka_unit_test_setup_teardown(many_clients, setup_uring, teardown),
 		cmocka_unit_test_setup_teardown(too_many_clients, setup_uring, teardown),
+		cmocka_unit_test_setup_teardown(stalled_reader, setup_uring, teardown),
 	};
 
 	if (sodium_init() < 0)
