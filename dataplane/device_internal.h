@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared between device.c, send.c and receive.c; not for ctrl/. */
+/*
+ * Shared by device.c, peer.c, send.c and receive.c; not for ctrl/.
+ * Who calls whom: device.c -> peer.c -> send.c -> device.c's queues;
+ * receive.c -> peer.c, send.c, device.c. device.c never calls send.c.
+ */
 #ifndef WGUD_DEVICE_INTERNAL_H
 #define WGUD_DEVICE_INTERNAL_H
 
@@ -18,19 +22,23 @@ static inline void device_note_deadline(struct wg_device *dev, struct wg_peer *p
 		dev->next_deadline = peer->deadline;
 }
 
+/* peer.c: the peer's handshake index, its keypairs, its staged queue, its timers' effects. */
 void peer_zero_keys(struct wg_peer *peer);
 void peer_forget_handshake(struct wg_peer *peer);
 int peer_register_handshake_index(struct wg_peer *peer, uint32_t *index);
 void peer_install_session(struct wg_peer *peer, const struct noise_session_keys *keys, uint64_t now_ns);
 bool peer_confirm_keypair(struct wg_peer *peer, struct keypair *kp);
+void peer_drop_staged(struct wg_peer *peer, enum wg_drop_reason why);
+void peer_tick(struct wg_peer *peer, uint64_t now_ns);
 
-/* send.c */
+/* send.c: everything that leaves towards a peer. */
 void peer_send_initiation(struct wg_peer *peer, uint64_t now_ns, bool is_retry);
 void peer_send_keepalive(struct wg_peer *peer, uint64_t now_ns);
 void peer_send_staged(struct wg_peer *peer, uint64_t now_ns);
-void peer_drop_staged(struct wg_peer *peer, enum wg_drop_reason why);
 /* Queue a handshake message (already in pool buffer id) to the peer's endpoint, with the timer hooks of a send. */
 void peer_send_handshake_message(struct wg_peer *peer, uint32_t id, uint32_t len, uint64_t now_ns);
+
+/* device.c */
 uint64_t device_wall_ns(void);
 
 #endif

@@ -1,59 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * TUN -> peer: cryptokey routing by inner destination, staging while no
- * session exists, sealing in place, and the handshake and keepalive messages
- * the timers ask for. Runs on the event loop thread.
+ * TUN -> peer, outbound only: cryptokey routing by inner destination,
+ * staging while no session exists, sealing in place, and the handshake and
+ * keepalive messages the timers and the receive path ask for. Calls
+ * device.c's output queues and peer.c's handshake index, nothing that
+ * calls back here. Runs on the event loop thread.
  */
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
-#include <time.h>
 
 #include "device_internal.h"
 #include "transport.h"
-
-uint64_t device_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst)
-{
-	struct wg_pkt *p;
-
-	if (dev->tx_udp.n == WG_TXQ_MAX && dev->flush)
-		dev->flush(dev, dev->flush_ctx);
-	if (dev->tx_udp.n == WG_TXQ_MAX) {
-		pool_put(&dev->pool, id);
-		device_drop(dev, WG_DROP_SEND_ERROR);
-		return;
-	}
-	p = &dev->tx_udp.items[dev->tx_udp.n++];
-	p->id = id;
-	p->data = data;
-	p->len = len;
-	p->addr = *dst;
-}
-
-void device_tun_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len)
-{
-	struct wg_pkt *p;
-
-	if (dev->tx_tun.n == WG_TXQ_MAX && dev->flush)
-		dev->flush(dev, dev->flush_ctx);
-	if (dev->tx_tun.n == WG_TXQ_MAX) {
-		pool_put(&dev->pool, id);
-		device_drop(dev, WG_DROP_SEND_ERROR);
-		return;
-	}
-	p = &dev->tx_tun.items[dev->tx_tun.n++];
-	p->id = id;
-	p->data = data;
-	p->len = len;
-}
 
 static void note_sent(struct wg_peer *peer, uint32_t wire_len, bool data, uint64_t now_ns)
 {
@@ -123,11 +81,11 @@ void peer_send_initiation(struct wg_peer *peer, uint64_t now_ns, bool is_retry)
 static bool seal_and_send(struct wg_peer *peer, uint32_t id, uint32_t off, uint32_t len, uint64_t now_ns)
 {
 	struct wg_device *dev = peer->dev;
-	struct keypair *kp = peer->current ? &peer->current->kp : NULL;
+	struct keypair *kp = keypairs_sending(&peer->keypairs, now_ns);
 	uint8_t *out;
 	ssize_t sealed;
 
-	if (!kp || !keypair_can_send(kp, now_ns))
+	if (!kp)
 		return false;
 	if (!peer->has_endpoint) {
 		pool_put(&dev->pool, id);
@@ -179,17 +137,6 @@ static void stage(struct wg_peer *peer, uint32_t id, uint32_t off, uint32_t len)
 	s->len = len;
 	peer->staged_len++;
 	dev->staged_total++;
-}
-
-void peer_drop_staged(struct wg_peer *peer, enum wg_drop_reason why)
-{
-	while (peer->staged_len) {
-		pool_put(&peer->dev->pool, peer->staged[peer->staged_head].id);
-		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
-		peer->staged_len--;
-		peer->dev->staged_total--;
-		device_drop(peer->dev, why);
-	}
 }
 
 void peer_send_staged(struct wg_peer *peer, uint64_t now_ns)
@@ -263,33 +210,4 @@ void device_receive_tun(struct wg_device *dev, struct wg_pkt *pkts, unsigned int
 			peer_send_staged(peer, now_ns);
 		}
 	}
-}
-
-uint64_t device_tick(struct wg_device *dev, uint64_t now_ns)
-{
-	size_t i;
-
-	if (now_ns < dev->next_deadline)
-		return dev->next_deadline;
-	dev->next_deadline = UINT64_MAX;
-	for (i = 0; i < dev->n_peers; i++) {
-		struct wg_peer *peer = dev->peers[i];
-		unsigned int actions;
-
-		if (peer->deadline <= now_ns) {
-			actions = timers_tick(&peer->timers, now_ns);
-			if (actions & TIMERS_ZERO_KEYS)
-				peer_zero_keys(peer);
-			if (actions & TIMERS_DROP_STAGED)
-				peer_drop_staged(peer, WG_DROP_STAGED_EXPIRED);
-			if (actions & TIMERS_SEND_INITIATION)
-				peer_send_initiation(peer, now_ns, true);
-			if (actions & TIMERS_SEND_KEEPALIVE)
-				peer_send_keepalive(peer, now_ns);
-		}
-		peer->deadline = timers_next_deadline(&peer->timers);
-		if (peer->deadline < dev->next_deadline)
-			dev->next_deadline = peer->deadline;
-	}
-	return dev->next_deadline;
 }
