@@ -18,14 +18,6 @@
 #define WG_INITIAL_PEERS 16
 _Static_assert(sizeof(((struct wg_device *)0)->peer_hash_key) == crypto_shorthash_KEYBYTES, "SipHash key");
 
-uint64_t device_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t device_now_ns(void)
 {
 	struct timespec ts;
@@ -116,41 +108,6 @@ void device_uninit(struct wg_device *dev)
 	if (dev->identity)
 		sodium_free(dev->identity); /* sodium_free wipes */
 	dev->identity = NULL;
-}
-
-void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst)
-{
-	struct wg_pkt *p;
-
-	if (dev->tx_udp.n == WG_TXQ_MAX && dev->flush)
-		dev->flush(dev, dev->flush_ctx);
-	if (dev->tx_udp.n == WG_TXQ_MAX) {
-		pool_put(&dev->pool, id);
-		device_drop(dev, WG_DROP_SEND_ERROR);
-		return;
-	}
-	p = &dev->tx_udp.items[dev->tx_udp.n++];
-	p->id = id;
-	p->data = data;
-	p->len = len;
-	p->addr = *dst;
-}
-
-void device_tun_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len)
-{
-	struct wg_pkt *p;
-
-	if (dev->tx_tun.n == WG_TXQ_MAX && dev->flush)
-		dev->flush(dev, dev->flush_ctx);
-	if (dev->tx_tun.n == WG_TXQ_MAX) {
-		pool_put(&dev->pool, id);
-		device_drop(dev, WG_DROP_SEND_ERROR);
-		return;
-	}
-	p = &dev->tx_tun.items[dev->tx_tun.n++];
-	p->id = id;
-	p->data = data;
-	p->len = len;
 }
 
 int device_set_private_key(struct wg_device *dev, const uint8_t *key)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared by device.c, peer.c, send.c and receive.c; not for ctrl/.
- * Who calls whom: device.c -> peer.c -> send.c -> device.c's queues;
- * receive.c -> peer.c, send.c, device.c. device.c never calls send.c.
+ * Who calls whom: device.c -> peer.c -> send.c; receive.c -> peer.c,
+ * send.c, device.c; send.c -> peer.c. device.c never calls send.c and
+ * send.c never calls device.c (the inline helpers below aside).
  */
 #ifndef WGUD_DEVICE_INTERNAL_H
 #define WGUD_DEVICE_INTERNAL_H
@@ -38,7 +39,6 @@ void peer_send_staged(struct wg_peer *peer, uint64_t now_ns);
 /* Queue a handshake message (already in pool buffer id) to the peer's endpoint, with the timer hooks of a send. */
 void peer_send_handshake_message(struct wg_peer *peer, uint32_t id, uint32_t len, uint64_t now_ns);
 
-/* device.c */
 uint64_t device_wall_ns(void);
 
 #endif

@@ -2,16 +2,62 @@
 /*
  * TUN -> peer, outbound only: cryptokey routing by inner destination,
  * staging while no session exists, sealing in place, and the handshake and
- * keepalive messages the timers and the receive path ask for. Calls
- * device.c's output queues and peer.c's handshake index, nothing that
- * calls back here. Runs on the event loop thread.
+ * keepalive messages the timers and the receive path ask for; and, for now,
+ * the device's two output queues (device_udp_enqueue, device_tun_enqueue),
+ * which stay here until the loop's drop-counter change (issue 8, i8-io) is
+ * merged, then move to device.c. Calls peer.c for the handshake index and
+ * nothing in device.c. Runs on the event loop thread.
  */
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #include "device_internal.h"
 #include "transport.h"
+
+uint64_t device_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst)
+{
+	struct wg_pkt *p;
+
+	if (dev->tx_udp.n == WG_TXQ_MAX && dev->flush)
+		dev->flush(dev, dev->flush_ctx);
+	if (dev->tx_udp.n == WG_TXQ_MAX) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_SEND_ERROR);
+		return;
+	}
+	p = &dev->tx_udp.items[dev->tx_udp.n++];
+	p->id = id;
+	p->data = data;
+	p->len = len;
+	p->addr = *dst;
+}
+
+void device_tun_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len)
+{
+	struct wg_pkt *p;
+
+	if (dev->tx_tun.n == WG_TXQ_MAX && dev->flush)
+		dev->flush(dev, dev->flush_ctx);
+	if (dev->tx_tun.n == WG_TXQ_MAX) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_SEND_ERROR);
+		return;
+	}
+	p = &dev->tx_tun.items[dev->tx_tun.n++];
+	p->id = id;
+	p->data = data;
+	p->len = len;
+}
 
 static void note_sent(struct wg_peer *peer, uint32_t wire_len, bool data, uint64_t now_ns)
 {
