@@ -96,6 +96,7 @@ err_identity:
 void device_uninit(struct wg_device *dev)
 {
 	device_remove_all_peers(dev);
+	peer_slabs_free(dev);
 	free(dev->peers);
 	free(dev->peer_buckets);
 	dev->peers = dev->peer_buckets = NULL;

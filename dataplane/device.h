@@ -66,6 +66,8 @@ struct wg_pkt {
 	union wg_sockaddr addr; /* source of a received datagram, destination of one to send */
 };
 
+struct peer_slab;
+
 struct wg_txq {
 	struct wg_pkt items[WG_TXQ_MAX];
 	unsigned int n;
@@ -85,6 +87,9 @@ struct wg_device {
 	struct wg_peer **peer_buckets;
 	size_t n_buckets; /* a power of two, at least cap_peers */
 	uint8_t peer_hash_key[16];
+	/* Peers' storage, in locked slabs (peer.c); a removed peer's place is reused. */
+	struct peer_slab *peer_slabs;
+	struct wg_peer *free_peers; /* chained through hash_next */
 
 	uint16_t listen_port;
 	uint32_t fwmark;

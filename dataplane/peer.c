@@ -10,14 +10,62 @@
 
 #include "device_internal.h"
 
+/*
+ * Peers live in slabs of locked, guarded memory (sodium_malloc): the
+ * handshake's ephemeral key, the preshared key and the session keys are in
+ * them. One sodium_malloc per peer would cost three pages resident and three
+ * mappings each (guard pages), which caps a process at about 21,000 peers
+ * under the default vm.max_map_count; a slab holds PEER_SLAB peers. Slabs are
+ * kept until the device goes: a removed peer's place is wiped and reused.
+ */
+#define PEER_SLAB 64
+
+struct peer_slab {
+	struct peer_slab *next;
+	struct wg_peer peers[PEER_SLAB];
+};
+
+static struct wg_peer *peer_alloc(struct wg_device *dev)
+{
+	struct wg_peer *peer = dev->free_peers;
+	struct peer_slab *slab;
+	size_t i;
+
+	if (!peer) {
+		slab = sodium_malloc(sizeof(*slab));
+		if (!slab)
+			return NULL;
+		memset(slab, 0, sizeof(*slab));
+		slab->next = dev->peer_slabs;
+		dev->peer_slabs = slab;
+		for (i = PEER_SLAB; i-- > 0;) {
+			slab->peers[i].hash_next = dev->free_peers;
+			dev->free_peers = &slab->peers[i];
+		}
+		peer = dev->free_peers;
+	}
+	dev->free_peers = peer->hash_next;
+	memset(peer, 0, sizeof(*peer));
+	return peer;
+}
+
+void peer_slabs_free(struct wg_device *dev)
+{
+	while (dev->peer_slabs) {
+		struct peer_slab *slab = dev->peer_slabs;
+
+		dev->peer_slabs = slab->next;
+		sodium_free(slab); /* wipes */
+	}
+	dev->free_peers = NULL;
+}
+
 struct wg_peer *peer_new(struct wg_device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
 {
-	/* Locked and guarded: the handshake's ephemeral key, the preshared key and the session keys live here. */
-	struct wg_peer *peer = sodium_malloc(sizeof(*peer));
+	struct wg_peer *peer = peer_alloc(dev);
 
 	if (!peer)
 		return NULL;
-	memset(peer, 0, sizeof(*peer));
 	peer->dev = dev;
 	noise_handshake_init(&peer->hs, dev->identity, public_key, NULL);
 	cookie_maker_init(&peer->maker, public_key);
@@ -32,14 +80,18 @@ struct wg_peer *peer_new(struct wg_device *dev, const uint8_t public_key[NOISE_P
 /* The device has taken it out of its tables already. */
 void peer_free(struct wg_peer *peer)
 {
-	allowedips_remove_by_peer(&peer->dev->allowedips, peer);
+	struct wg_device *dev = peer->dev;
+
+	allowedips_remove_by_peer(&dev->allowedips, peer);
 	timers_stop(&peer->timers);
 	peer_zero_keys(peer);
 	peer_drop_staged(peer, WG_DROP_STAGED_EXPIRED);
 	/* Anything about to be sent to it stays queued with its own copy of the address. */
 	cookie_maker_uninit(&peer->maker);
 	noise_handshake_wipe(&peer->hs);
-	sodium_free(peer); /* wipes */
+	sodium_memzero(peer, sizeof(*peer));
+	peer->hash_next = dev->free_peers;
+	dev->free_peers = peer;
 }
 
 void peer_set_psk(struct wg_peer *peer, const uint8_t *psk)

@@ -64,6 +64,8 @@ struct wg_peer {
 /* Life (device_add_peer / device_remove_peer call these; they put the peer in the device's tables). */
 struct wg_peer *peer_new(struct wg_device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
 void peer_free(struct wg_peer *peer);
+/* At device_uninit, after every peer was freed. */
+void peer_slabs_free(struct wg_device *dev);
 
 /* Configuration, from ctrl/ on the loop thread. */
 void peer_set_psk(struct wg_peer *peer, const uint8_t *psk);
