@@ -119,6 +119,53 @@ void peer_send_initiation(struct wg_peer *peer, uint64_t now_ns, bool is_retry)
 	device_note_deadline(dev, peer);
 }
 
+int peer_send_response(struct wg_peer *peer, uint32_t id, uint64_t now_ns)
+{
+	struct wg_device *dev = peer->dev;
+	struct message_handshake_response *resp = (struct message_handshake_response *)pool_buf(&dev->pool, id);
+	struct noise_session_keys keys;
+	uint32_t index;
+	int ret;
+
+	ret = peer_register_handshake_index(peer, &index);
+	if (!ret)
+		ret = noise_create_response(resp, &peer->hs, dev->identity, index);
+	if (!ret)
+		ret = cookie_add_mac_to_packet(&peer->maker, (uint8_t *)resp, sizeof(*resp), now_ns);
+	if (!ret)
+		ret = noise_derive_session(&keys, &peer->hs);
+	if (ret) {
+		peer_forget_handshake(peer);
+		return ret < 0 ? ret : -EINVAL;
+	}
+	peer_install_session(peer, &keys, now_ns);
+	noise_session_keys_wipe(&keys);
+	timers_session_derived(&peer->timers, now_ns);
+	peer_send_handshake_message(peer, id, sizeof(*resp), now_ns);
+	device_note_deadline(dev, peer);
+	return 0;
+}
+
+void device_send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len, const union wg_sockaddr *src,
+			      uint64_t now_ns)
+{
+	uint8_t addr[18];
+	size_t alen = device_cookie_source(addr, src);
+	uint32_t id = pool_get(&dev->pool);
+	struct message_handshake_cookie *reply;
+
+	if (id == POOL_NONE) {
+		device_drop(dev, WG_DROP_NO_BUFFER);
+		return;
+	}
+	reply = (struct message_handshake_cookie *)pool_buf(&dev->pool, id);
+	if (cookie_message_create(reply, &dev->checker, msg, len, addr, alen, now_ns)) {
+		pool_put(&dev->pool, id);
+		return;
+	}
+	device_udp_enqueue(dev, id, (uint8_t *)reply, sizeof(*reply), src);
+}
+
 /*
  * Seal the packet at buf[off, off+len) in place (off leaves room for the
  * header) with the current keypair and queue it. The buffer is consumed.
