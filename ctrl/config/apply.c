@@ -9,6 +9,8 @@
 #include "log.h"
 #include "socket.h"
 
+_Static_assert(WG_MAX_PEERS == MODEL_MAX_PEERS, "the device takes every peer a model can hold");
+
 static void to_wg_sockaddr(union wg_sockaddr *out, const union model_sockaddr *in)
 {
 	_Static_assert(sizeof(*out) == sizeof(*in), "the two sockaddr unions agree");
