@@ -93,8 +93,8 @@ void keypairs_init(struct keypairs *k, struct indextable *indices, struct wg_pee
  * A handshake finished: install its keys. As initiator the new keypair is
  * current at once; as responder it waits as next. The caller has already
  * released local_index from the handshake that held it. 0, or -EEXIST /
- * -ENOSPC from the index table (the slots are then as they were, minus the
- * keypairs the rotation retired).
+ * -ENOSPC from the index table: the rotation has then happened without the
+ * new keypair (as initiator, nothing is current until the next handshake).
  */
 int keypairs_install(struct keypairs *k, const uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN],
 		     const uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN], uint32_t local_index, uint32_t remote_index,
