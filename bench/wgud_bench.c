@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * wgud-bench: micro-benchmarks of the protocol core.
- *   - handshakes per second, initiator and responder sides timed apart;
+ *   - handshakes per second, initiator and responder sides timed apart, and
+ *     the responder's whole device path with 10,000 peers (bench_device.c);
  *   - transport seal and open per packet at 64, 512 and 1420 bytes, each
  *     beside the bare libsodium AEAD call on the same bytes, so the cost of
  *     WireGuard's framing (header, nonce, padding, replay window) shows.
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "cookie.h"
 #include "keypair.h"
 #include "noise.h"
@@ -315,6 +317,8 @@ int main(int argc, char **argv)
 		return 1;
 	print_machine();
 	if (bench_handshakes())
+		return 1;
+	if (bench_device_handshakes(seconds_per_test * 2, 10000))
 		return 1;
 	printf("\ntransport (one core; ChaCha20-Poly1305, mtu %d)\n", BENCH_MTU);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)

@@ -7,8 +7,9 @@
  * Cidr grows strictly along every root-to-leaf path, so a lookup visits at
  * most 33 (IPv4) or 129 (IPv6) nodes, each in constant time.
  *
- * Traversals that touch the whole tree (walk, remove_by_peer, uninit) follow
- * parent pointers instead of recursing or keeping a stack.
+ * The one traversal that touches the whole tree (uninit) follows parent
+ * pointers instead of recursing or keeping a stack. walk_by_peer and
+ * remove_by_peer follow the peer's own list instead.
  *
  * Concurrency: see allowedips.h. Single writer; the caller keeps readers out
  * while a writer runs.
@@ -166,21 +167,6 @@ static struct allowedips_node *postorder_next(const struct allowedips_node *n)
 	return p;
 }
 
-static const struct allowedips_node *preorder_next(const struct allowedips_node *n)
-{
-	const struct allowedips_node *p;
-
-	if (n->child[0])
-		return n->child[0];
-	if (n->child[1])
-		return n->child[1];
-	for (p = n->parent; p; n = p, p = p->parent) {
-		if (p->child[0] == n && p->child[1])
-			return p->child[1];
-	}
-	return NULL;
-}
-
 /*
  * Visits every node after its children, so visit sees each node's final
  * children and may free or splice out the node it is given.
@@ -210,7 +196,133 @@ void allowedips_uninit(struct allowedips *t)
 {
 	for_each_postorder(&t->root4, free_visit, NULL);
 	for_each_postorder(&t->root6, free_visit, NULL);
+	free(t->owners);
 	allowedips_init(t);
+}
+
+/* ---- each peer's lists, found by peer pointer ---- */
+
+/* Pointers are ours, not an attacker's: a multiplicative hash spreads them well enough. */
+static size_t owner_home(const struct allowedips *t, const void *peer)
+{
+	uint64_t h = (uint64_t)(uintptr_t)peer * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (t->owners_cap - 1);
+}
+
+static struct allowedips_owner *owner_find(const struct allowedips *t, const void *peer)
+{
+	size_t i, mask = t->owners_cap - 1;
+
+	if (!t->owners_cap)
+		return NULL;
+	for (i = owner_home(t, peer); t->owners[i].peer; i = (i + 1) & mask)
+		if (t->owners[i].peer == peer)
+			return &t->owners[i];
+	return NULL;
+}
+
+static struct allowedips_owner *owner_free_slot(const struct allowedips *t, const void *peer)
+{
+	size_t i, mask = t->owners_cap - 1;
+
+	for (i = owner_home(t, peer); t->owners[i].peer; i = (i + 1) & mask)
+		;
+	return &t->owners[i];
+}
+
+/* Room for one more owner with the table at most half full. */
+static int owners_reserve(struct allowedips *t)
+{
+	struct allowedips_owner *old = t->owners;
+	size_t old_cap = t->owners_cap, i;
+
+	if (2 * (t->owners_used + 1) <= t->owners_cap)
+		return 0;
+	t->owners_cap = old_cap ? 2 * old_cap : 16;
+	t->owners = calloc(t->owners_cap, sizeof(*t->owners));
+	if (!t->owners) {
+		t->owners = old;
+		t->owners_cap = old_cap;
+		return -ENOMEM;
+	}
+	for (i = 0; i < old_cap; i++)
+		if (old[i].peer)
+			*owner_free_slot(t, old[i].peer) = old[i];
+	free(old);
+	return 0;
+}
+
+static struct allowedips_owner *owner_get(struct allowedips *t, void *peer)
+{
+	struct allowedips_owner *o = owner_find(t, peer);
+
+	if (o)
+		return o;
+	if (owners_reserve(t))
+		return NULL;
+	o = owner_free_slot(t, peer);
+	memset(o, 0, sizeof(*o));
+	o->peer = peer;
+	t->owners_used++;
+	return o;
+}
+
+/* Moves later members of the probe chain back, as indextable.c does: no tombstones. */
+static void owner_drop(struct allowedips *t, struct allowedips_owner *o)
+{
+	size_t mask = t->owners_cap - 1, hole = (size_t)(o - t->owners), j;
+
+	t->owners[hole].peer = NULL;
+	t->owners_used--;
+	for (j = (hole + 1) & mask; t->owners[j].peer; j = (j + 1) & mask) {
+		size_t home = owner_home(t, t->owners[j].peer);
+
+		if (((j - home) & mask) >= ((j - hole) & mask)) {
+			t->owners[hole] = t->owners[j];
+			t->owners[j].peer = NULL;
+			hole = j;
+		}
+	}
+}
+
+static void drop_if_empty(struct allowedips *t, struct allowedips_owner *o)
+{
+	if (o && !o->first[0] && !o->first[1])
+		owner_drop(t, o);
+}
+
+static void list_append(struct allowedips_owner *o, struct allowedips_node *n, int fam)
+{
+	n->peer_next = NULL;
+	n->peer_prev = o->last[fam];
+	if (o->last[fam])
+		o->last[fam]->peer_next = n;
+	else
+		o->first[fam] = n;
+	o->last[fam] = n;
+}
+
+/* Takes n off its peer's list (the owner may go, and the table's slots move). */
+static void list_remove(struct allowedips *t, struct allowedips_node *n, int fam)
+{
+	struct allowedips_owner *o = owner_find(t, n->peer);
+
+	if (n->peer_prev)
+		n->peer_prev->peer_next = n->peer_next;
+	else
+		o->first[fam] = n->peer_next;
+	if (n->peer_next)
+		n->peer_next->peer_prev = n->peer_prev;
+	else
+		o->last[fam] = n->peer_prev;
+	n->peer_prev = n->peer_next = NULL;
+	drop_if_empty(t, o);
+}
+
+static int fam_index(int family)
+{
+	return family == AF_INET6;
 }
 
 /*
@@ -239,7 +351,7 @@ static struct allowedips_node *prune_one(struct allowedips_node **root, struct a
  * node at the first bit where they differ.
  */
 static int splice_in(struct allowedips_node **slot, struct allowedips_node *parent, const uint64_t key[2],
-		     unsigned int cidr, void *peer)
+		     unsigned int cidr, void *peer, struct allowedips_node **added)
 {
 	struct allowedips_node *n = *slot, *leaf, *glue;
 	unsigned int common;
@@ -249,6 +361,7 @@ static int splice_in(struct allowedips_node **slot, struct allowedips_node *pare
 		if (!leaf)
 			return -ENOMEM;
 		*slot = leaf;
+		*added = leaf;
 		return 0;
 	}
 	common = common_bits(key, n->key);
@@ -260,6 +373,7 @@ static int splice_in(struct allowedips_node **slot, struct allowedips_node *pare
 		leaf->child[bit_at(n->key, cidr)] = n;
 		n->parent = leaf;
 		*slot = leaf;
+		*added = leaf;
 		return 0;
 	}
 	/* common < cidr and common < n->cidr: both keys are defined at bit common and differ there. */
@@ -275,37 +389,51 @@ static int splice_in(struct allowedips_node **slot, struct allowedips_node *pare
 	glue->child[bit_at(n->key, common)] = n;
 	n->parent = glue;
 	*slot = glue;
+	*added = leaf;
 	return 0;
 }
 
 int allowedips_insert(struct allowedips *t, int family, const uint8_t *addr, uint8_t cidr, void *peer)
 {
-	struct allowedips_node **slot, *n, *parent = NULL;
+	struct allowedips_node **slot, *n, *parent = NULL, *added = NULL;
 	unsigned int bits = family_bits(family);
+	int fam = fam_index(family);
 	size_t *count;
 	uint64_t key[2];
 	int ret;
 
 	if (!bits || !addr || !peer || cidr > bits)
 		return -EINVAL;
+	/* The owner first, so that running out of memory leaves the table as it was. */
+	if (!owner_get(t, peer))
+		return -ENOMEM;
 	load_key(key, addr, bits);
 	mask_key(key, cidr);
 	slot = root_of(t, family);
 	count = count_of(t, family);
 	while ((n = *slot) && n->cidr <= cidr && covers(n, key)) {
 		if (n->cidr == cidr) {
-			if (!n->peer)
+			if (n->peer == peer)
+				return 0;
+			if (n->peer)
+				list_remove(t, n, fam);
+			else
 				++*count;
 			n->peer = peer;
+			list_append(owner_find(t, peer), n, fam);
 			return 0;
 		}
 		parent = n;
 		slot = &n->child[bit_at(key, n->cidr)];
 	}
-	ret = splice_in(slot, parent, key, cidr, peer);
-	if (!ret)
-		++*count;
-	return ret;
+	ret = splice_in(slot, parent, key, cidr, peer, &added);
+	if (ret) {
+		drop_if_empty(t, owner_find(t, peer));
+		return ret;
+	}
+	list_append(owner_find(t, peer), added, fam);
+	++*count;
+	return 0;
 }
 
 static struct allowedips_node *find_exact(struct allowedips_node *n, const uint64_t key[2], unsigned int cidr)
@@ -332,6 +460,7 @@ int allowedips_remove(struct allowedips *t, int family, const uint8_t *addr, uin
 	n = find_exact(*root, key, cidr);
 	if (!n || n->peer != peer)
 		return -ENOENT;
+	list_remove(t, n, fam_index(family));
 	n->peer = NULL;
 	--*count_of(t, family);
 	while (n)
@@ -339,33 +468,25 @@ int allowedips_remove(struct allowedips *t, int family, const uint8_t *addr, uin
 	return 0;
 }
 
-struct by_peer {
-	void *peer;
-	size_t *count;
-};
-
-/* Children are already pruned when their parent is visited, so one prune_one per node suffices. */
-static void remove_visit(struct allowedips_node **root, struct allowedips_node *n, void *arg)
-{
-	struct by_peer *bp = arg;
-
-	if (n->peer && n->peer == bp->peer) {
-		n->peer = NULL;
-		--*bp->count;
-	}
-	prune_one(root, n);
-}
-
 void allowedips_remove_by_peer(struct allowedips *t, void *peer)
 {
-	struct by_peer bp = { .peer = peer };
+	struct allowedips_owner *o;
+	struct allowedips_node *n;
+	int fam;
 
 	if (!peer)
 		return;
-	bp.count = &t->count4;
-	for_each_postorder(&t->root4, remove_visit, &bp);
-	bp.count = &t->count6;
-	for_each_postorder(&t->root6, remove_visit, &bp);
+	for (fam = 0; fam < 2; fam++) {
+		struct allowedips_node **root = fam ? &t->root6 : &t->root4;
+
+		while ((o = owner_find(t, peer)) && (n = o->first[fam])) {
+			list_remove(t, n, fam);
+			n->peer = NULL;
+			--*count_of(t, fam ? AF_INET6 : AF_INET);
+			while (n)
+				n = prune_one(root, n);
+		}
+	}
 }
 
 void *allowedips_lookup(const struct allowedips *t, int family, const uint8_t *addr)
@@ -422,16 +543,14 @@ void *allowedips_lookup_src(const struct allowedips *t, const uint8_t *pkt, size
 	return lookup_packet(t, pkt, len, false);
 }
 
-static int walk_family(const struct allowedips_node *n, int family, void *peer,
+static int walk_family(const struct allowedips_node *n, int family,
 		       int (*cb)(void *ctx, int family, const uint8_t *addr, uint8_t cidr), void *ctx)
 {
 	unsigned int bits = family_bits(family);
 	uint8_t addr[16];
 	int ret;
 
-	for (; n; n = preorder_next(n)) {
-		if (n->peer != peer)
-			continue;
+	for (; n; n = n->peer_next) {
 		store_key(addr, n->key, bits);
 		ret = cb(ctx, family, addr, n->cidr);
 		if (ret)
@@ -443,14 +562,16 @@ static int walk_family(const struct allowedips_node *n, int family, void *peer,
 int allowedips_walk_by_peer(const struct allowedips *t, void *peer,
 			    int (*cb)(void *ctx, int family, const uint8_t *addr, uint8_t cidr), void *ctx)
 {
+	const struct allowedips_owner *o = peer ? owner_find(t, peer) : NULL;
 	int ret;
 
-	if (!peer)
+	if (!o)
 		return 0;
-	ret = walk_family(t->root4, AF_INET, peer, cb, ctx);
+	ret = walk_family(o->first[0], AF_INET, cb, ctx);
 	if (ret)
 		return ret;
-	return walk_family(t->root6, AF_INET6, peer, cb, ctx);
+	/* cb may not modify the table, so o is still where it was. */
+	return walk_family(o->first[1], AF_INET6, cb, ctx);
 }
 
 size_t allowedips_count(const struct allowedips *t)

@@ -12,7 +12,10 @@
  * reader scheme would need deferred freeing of pruned nodes.
  *
  * Peers are opaque: the table never dereferences them and does not own them.
- * Whoever frees a peer calls allowedips_remove_by_peer first.
+ * Whoever frees a peer calls allowedips_remove_by_peer first. Each peer's
+ * prefixes are also on a list of their own (as the kernel keeps them), found
+ * through a small table keyed by the peer pointer, so walk_by_peer and
+ * remove_by_peer cost that peer's prefixes, not the whole trie.
  */
 #ifndef WGUD_ALLOWEDIPS_H
 #define WGUD_ALLOWEDIPS_H
@@ -33,9 +36,17 @@ struct allowedips_node {
 	struct allowedips_node *child[2];
 	struct allowedips_node *parent;
 	void *peer;
+	/* The peer's prefixes of this family, in the order inserted; only nodes with a peer are on it. */
+	struct allowedips_node *peer_prev, *peer_next;
 	/* Address bits from the most significant, host bits past cidr zero; IPv4 uses the top 32 bits of key[0]. */
 	uint64_t key[2];
 	uint8_t cidr;
+};
+
+/* A peer's two lists, [0] IPv4 and [1] IPv6; present while the peer owns a prefix. */
+struct allowedips_owner {
+	void *peer; /* NULL: free slot */
+	struct allowedips_node *first[2], *last[2];
 };
 
 struct allowedips {
@@ -43,6 +54,8 @@ struct allowedips {
 	struct allowedips_node *root6;
 	size_t count4;
 	size_t count6;
+	struct allowedips_owner *owners; /* open addressing, at most half full; grows in insert */
+	size_t owners_cap, owners_used;
 };
 
 void allowedips_init(struct allowedips *t);
@@ -71,7 +84,7 @@ void *allowedips_lookup_src(const struct allowedips *t, const uint8_t *pkt, size
 
 /*
  * Calls cb for every prefix owned by peer (addr masked, 4 or 16 bytes), IPv4
- * first, each family in address order. Stops at the first non-zero return of
+ * first, each family in the order the prefixes were given to the peer. Stops at the first non-zero return of
  * cb and returns it; 0 otherwise. cb must not modify the table.
  */
 int allowedips_walk_by_peer(const struct allowedips *t, void *peer,

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* Device and peer lifetime, configuration, and the keypair slots. */
+/*
+ * The device's life, its peer tables (an array to visit them all, a hash by
+ * public key), the output queues, and the timer sweep. Peers themselves live
+ * in peer.c.
+ */
 #include "device.h"
 
 #include <errno.h>
@@ -9,6 +13,10 @@
 #include <time.h>
 
 #include "device_internal.h"
+
+/* Tables start small and double; a handful of peers never reallocates. */
+#define WG_INITIAL_PEERS 16
+_Static_assert(sizeof(((struct wg_device *)0)->peer_hash_key) == crypto_shorthash_KEYBYTES, "SipHash key");
 
 uint64_t device_now_ns(void)
 {
@@ -66,8 +74,8 @@ int device_init(struct wg_device *dev, uint32_t mtu, uint32_t n_buffers)
 	ret = ratelimiter_init(&dev->ratelimiter, 8192);
 	if (ret)
 		goto err_identity;
-	/* A handshake and three keypairs per peer. */
-	ret = indextable_init(&dev->indices, 4 * WG_MAX_PEERS);
+	/* A handshake and three keypairs per peer; grown by device_add_peer. */
+	ret = indextable_init(&dev->indices, 4 * WG_INITIAL_PEERS);
 	if (ret)
 		goto err_ratelimiter;
 	ret = pool_init(&dev->pool, n_buffers, buf_size);
@@ -88,8 +96,11 @@ err_identity:
 void device_uninit(struct wg_device *dev)
 {
 	device_remove_all_peers(dev);
+	peer_slabs_free(dev);
 	free(dev->peers);
-	dev->peers = NULL;
+	free(dev->peer_buckets);
+	dev->peers = dev->peer_buckets = NULL;
+	dev->cap_peers = dev->n_buckets = 0;
 	allowedips_uninit(&dev->allowedips);
 	indextable_uninit(&dev->indices);
 	ratelimiter_uninit(&dev->ratelimiter);
@@ -102,13 +113,13 @@ void device_uninit(struct wg_device *dev)
 
 int device_set_private_key(struct wg_device *dev, const uint8_t *key)
 {
+	struct wg_peer *self;
 	size_t i;
-	int ret = 0;
 
 	if (key) {
 		struct noise_static_identity next;
+		int ret = noise_identity_set(&next, key);
 
-		ret = noise_identity_set(&next, key);
 		if (ret) {
 			sodium_memzero(&next, sizeof(next));
 			return ret;
@@ -132,76 +143,121 @@ int device_set_private_key(struct wg_device *dev, const uint8_t *key)
 		noise_handshake_precompute(&peer->hs, dev->identity);
 	}
 	/* A peer with our own public key would talk to itself: drop it, as the references do. */
-	for (i = 0; key && i < dev->n_peers; i++) {
-		if (!sodium_memcmp(dev->peers[i]->hs.remote_static, dev->identity->static_public, NOISE_PUBLIC_KEY_LEN)) {
-			device_remove_peer(dev, dev->peers[i]);
-			break;
-		}
-	}
-	return ret;
+	self = key ? device_find_peer(dev, dev->identity->static_public) : NULL;
+	if (self)
+		device_remove_peer(dev, self);
+	return 0;
 }
 
+/* ---- the peer tables ---- */
+
+static size_t bucket_of(const struct wg_device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
+{
+	uint64_t h;
+
+	crypto_shorthash((unsigned char *)&h, public_key, NOISE_PUBLIC_KEY_LEN, dev->peer_hash_key);
+	return (size_t)h & (dev->n_buckets - 1);
+}
+
+/* O(1) on average: the control path and the responder's lookup of an initiation's static key. */
 struct wg_peer *device_find_peer(struct wg_device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN])
 {
-	size_t i;
+	struct wg_peer *peer;
 
-	/* Linear, on the control path and in the responder's lookup; fine for thousands of peers. */
-	for (i = 0; i < dev->n_peers; i++)
-		if (!sodium_memcmp(dev->peers[i]->hs.remote_static, public_key, NOISE_PUBLIC_KEY_LEN))
-			return dev->peers[i];
+	if (!dev->n_buckets)
+		return NULL;
+	for (peer = dev->peer_buckets[bucket_of(dev, public_key)]; peer; peer = peer->hash_next)
+		if (!sodium_memcmp(peer->hs.remote_static, public_key, NOISE_PUBLIC_KEY_LEN))
+			return peer;
 	return NULL;
+}
+
+static void hash_link(struct wg_device *dev, struct wg_peer *peer)
+{
+	size_t b = bucket_of(dev, peer->hs.remote_static);
+
+	peer->hash_next = dev->peer_buckets[b];
+	dev->peer_buckets[b] = peer;
+}
+
+static void hash_unlink(struct wg_device *dev, struct wg_peer *peer)
+{
+	struct wg_peer **link = &dev->peer_buckets[bucket_of(dev, peer->hs.remote_static)];
+
+	while (*link && *link != peer)
+		link = &(*link)->hash_next;
+	if (*link)
+		*link = peer->hash_next;
+	peer->hash_next = NULL;
+}
+
+/*
+ * Room for one more peer: the array, the hash (rehashed at twice the size)
+ * and the index table all double together. Configuration time only; on
+ * failure nothing changed that matters (a larger array is still an array).
+ */
+static int reserve_peer(struct wg_device *dev)
+{
+	size_t cap = dev->cap_peers ? 2 * dev->cap_peers : WG_INITIAL_PEERS, i;
+	struct wg_peer **peers, **buckets;
+	int ret;
+
+	if (dev->n_peers < dev->cap_peers)
+		return 0;
+	if (!dev->cap_peers)
+		randombytes_buf(dev->peer_hash_key, sizeof(dev->peer_hash_key));
+	ret = indextable_reserve(&dev->indices, 4 * cap);
+	if (ret)
+		return ret;
+	peers = realloc(dev->peers, cap * sizeof(*peers));
+	if (!peers)
+		return -ENOMEM;
+	dev->peers = peers;
+	buckets = calloc(cap, sizeof(*buckets));
+	if (!buckets)
+		return -ENOMEM;
+	free(dev->peer_buckets);
+	dev->peer_buckets = buckets;
+	dev->n_buckets = cap;
+	dev->cap_peers = cap;
+	for (i = 0; i < dev->n_peers; i++)
+		hash_link(dev, dev->peers[i]);
+	return 0;
 }
 
 int device_add_peer(struct wg_device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN], struct wg_peer **out)
 {
-	struct wg_peer *peer, **grown;
-	uint64_t now = device_now_ns();
+	struct wg_peer *peer;
+	int ret;
 
 	if (dev->n_peers >= WG_MAX_PEERS)
 		return -ENOSPC;
 	if (dev->identity->has_identity &&
 	    !sodium_memcmp(public_key, dev->identity->static_public, NOISE_PUBLIC_KEY_LEN))
 		return -EINVAL;
-	peer = sodium_malloc(sizeof(*peer));
+	ret = reserve_peer(dev);
+	if (ret)
+		return ret;
+	peer = peer_new(dev, public_key);
 	if (!peer)
 		return -ENOMEM;
-	grown = realloc(dev->peers, (dev->n_peers + 1) * sizeof(*grown));
-	if (!grown) {
-		sodium_free(peer);
-		return -ENOMEM;
-	}
-	dev->peers = grown;
-	memset(peer, 0, sizeof(*peer));
-	peer->dev = dev;
-	noise_handshake_init(&peer->hs, dev->identity, public_key, NULL);
-	cookie_maker_init(&peer->maker, public_key);
-	peer->hs_entry.kind = WG_INDEX_HANDSHAKE;
-	peer->hs_entry.peer = peer;
-	timers_init(&peer->timers, dev->jitter, NULL);
-	(void)now;
-	peer->deadline = UINT64_MAX;
+	peer->dev_slot = dev->n_peers;
 	dev->peers[dev->n_peers++] = peer;
+	hash_link(dev, peer);
 	*out = peer;
 	return 0;
 }
 
 void device_remove_peer(struct wg_device *dev, struct wg_peer *peer)
 {
-	size_t i;
+	size_t slot = peer->dev_slot;
 
-	for (i = 0; i < dev->n_peers && dev->peers[i] != peer; i++)
-		;
-	if (i == dev->n_peers)
+	if (slot >= dev->n_peers || dev->peers[slot] != peer)
 		return;
-	dev->peers[i] = dev->peers[--dev->n_peers];
-	allowedips_remove_by_peer(&dev->allowedips, peer);
-	timers_stop(&peer->timers);
-	peer_zero_keys(peer);
-	peer_drop_staged(peer, WG_DROP_STAGED_EXPIRED);
-	/* Anything about to be sent to it stays queued with its own copy of the address. */
-	cookie_maker_uninit(&peer->maker);
-	noise_handshake_wipe(&peer->hs);
-	sodium_free(peer);
+	hash_unlink(dev, peer);
+	dev->peers[slot] = dev->peers[--dev->n_peers];
+	dev->peers[slot]->dev_slot = slot;
+	peer_free(peer);
 }
 
 void device_remove_all_peers(struct wg_device *dev)
@@ -210,152 +266,21 @@ void device_remove_all_peers(struct wg_device *dev)
 		device_remove_peer(dev, dev->peers[dev->n_peers - 1]);
 }
 
-void peer_set_psk(struct wg_peer *peer, const uint8_t *psk)
+uint64_t device_tick(struct wg_device *dev, uint64_t now_ns)
 {
-	noise_handshake_set_psk(&peer->hs, psk);
-}
+	size_t i;
 
-void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *addr)
-{
-	peer->endpoint = *addr;
-	peer->has_endpoint = true;
-}
+	if (now_ns < dev->next_deadline)
+		return dev->next_deadline;
+	dev->next_deadline = UINT64_MAX;
+	for (i = 0; i < dev->n_peers; i++) {
+		struct wg_peer *peer = dev->peers[i];
 
-void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval, uint64_t now_ns)
-{
-	unsigned int actions;
-
-	peer->persistent_keepalive = interval;
-	actions = timers_set_persistent_keepalive(&peer->timers, interval);
-	if (actions & TIMERS_SEND_KEEPALIVE)
-		peer_send_keepalive(peer, now_ns);
-	device_note_deadline(peer->dev, peer);
-}
-
-void peer_clear_allowedips(struct wg_peer *peer)
-{
-	allowedips_remove_by_peer(&peer->dev->allowedips, peer);
-}
-
-int peer_add_allowedip(struct wg_peer *peer, int family, const uint8_t *addr, uint8_t cidr)
-{
-	return allowedips_insert(&peer->dev->allowedips, family, addr, cidr, peer);
-}
-
-/* ---- keypair slots ---- */
-
-static void slot_free(struct wg_device *dev, struct wg_keyslot *s)
-{
-	if (!s || !s->used)
-		return;
-	(void)indextable_remove(&dev->indices, s->kp.local_index);
-	keypair_wipe(&s->kp);
-	s->used = false;
-}
-
-void peer_zero_keys(struct wg_peer *peer)
-{
-	struct wg_device *dev = peer->dev;
-	int i;
-
-	for (i = 0; i < 3; i++)
-		slot_free(dev, &peer->slots[i]);
-	peer->current = peer->previous = peer->next = NULL;
-	peer_forget_handshake(peer);
-}
-
-void peer_forget_handshake(struct wg_peer *peer)
-{
-	if (peer->hs_index_valid)
-		(void)indextable_remove(&peer->dev->indices, peer->hs_index);
-	peer->hs_index_valid = false;
-	noise_handshake_clear(&peer->hs);
-}
-
-int peer_register_handshake_index(struct wg_peer *peer, uint32_t *index)
-{
-	int ret;
-
-	if (peer->hs_index_valid)
-		(void)indextable_remove(&peer->dev->indices, peer->hs_index);
-	peer->hs_index_valid = false;
-	ret = indextable_insert(&peer->dev->indices, &peer->hs_entry, index);
-	if (ret)
-		return ret;
-	peer->hs_index = *index;
-	peer->hs_index_valid = true;
-	return 0;
-}
-
-/*
- * Install the session a handshake produced. The handshake's index now names
- * the keypair. As initiator the new keypair is used at once; as responder it
- * waits as `next` until the initiator's first packet confirms it (6.1).
- */
-void peer_install_session(struct wg_peer *peer, const struct noise_session_keys *keys, uint64_t now_ns)
-{
-	struct wg_device *dev = peer->dev;
-	struct wg_keyslot *slot = NULL;
-	int i;
-
-	/*
-	 * As the kernel rotates them (noise.c, add_new_keypair): the initiator
-	 * uses the new keypair at once; an unconfirmed `next` becomes previous
-	 * and the old current goes. The responder's new keypair waits as next,
-	 * and previous goes.
-	 */
-	if (keys->initiator) {
-		slot_free(dev, peer->previous);
-		if (peer->next) {
-			slot_free(dev, peer->current);
-			peer->previous = peer->next;
-			peer->next = NULL;
-		} else {
-			peer->previous = peer->current;
-		}
-		peer->current = NULL;
-	} else {
-		slot_free(dev, peer->next);
-		slot_free(dev, peer->previous);
-		peer->next = NULL;
-		peer->previous = NULL;
+		if (peer->deadline <= now_ns)
+			peer_tick(peer, now_ns);
+		peer->deadline = timers_next_deadline(&peer->timers);
+		if (peer->deadline < dev->next_deadline)
+			dev->next_deadline = peer->deadline;
 	}
-	for (i = 0; i < 3 && !slot; i++)
-		if (&peer->slots[i] != peer->current && &peer->slots[i] != peer->previous &&
-		    &peer->slots[i] != peer->next)
-			slot = &peer->slots[i];
-	slot_free(dev, slot);
-	keypair_init(&slot->kp, keys->send, keys->recv, keys->local_index, keys->remote_index, keys->initiator, now_ns);
-	slot->entry.kind = WG_INDEX_KEYPAIR;
-	slot->entry.peer = peer;
-	slot->entry.kp = &slot->kp;
-	slot->used = true;
-	/* The index was the handshake's; it now names the keypair. */
-	if (peer->hs_index_valid && peer->hs_index == keys->local_index) {
-		(void)indextable_remove(&dev->indices, peer->hs_index);
-		peer->hs_index_valid = false;
-	}
-	if (indextable_insert_at(&dev->indices, keys->local_index, &slot->entry)) {
-		keypair_wipe(&slot->kp);
-		slot->used = false;
-		return;
-	}
-	if (keys->initiator)
-		peer->current = slot;
-	else
-		peer->next = slot;
-}
-
-/* The peer's first packet under `next` confirms it: it becomes current. True when that happened. */
-bool peer_confirm_keypair(struct wg_peer *peer, struct keypair *kp)
-{
-	struct wg_device *dev = peer->dev;
-
-	if (!peer->next || &peer->next->kp != kp)
-		return false;
-	slot_free(dev, peer->previous);
-	peer->previous = peer->current;
-	peer->current = peer->next;
-	peer->next = NULL;
-	return true;
+	return dev->next_deadline;
 }

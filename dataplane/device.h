@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The WireGuard device: identity, peers, cryptokey routing, indices, and the
- * two packet paths (send.c: TUN -> peer, receive.c: peer -> TUN). The paths
+ * The WireGuard device: identity, the peer tables, cryptokey routing,
+ * indices, the output queues, and the two packet paths (send.c: TUN -> peer,
+ * receive.c: peer -> TUN). A peer's life and settings are in peer.c. The paths
  * take batches of packets and fill output queues that the event loop
  * (loop_uring.c or loop_epoll.c) flushes with batched system calls.
  *
@@ -31,8 +32,12 @@
 #define WG_BATCH 64
 #define WG_TXQ_MAX 256
 #define WG_DEFAULT_MTU 1420
-/* The index table holds a handshake and three keypairs per peer, sized for this many at init. */
-#define WG_MAX_PEERS 4096
+/*
+ * A sanity ceiling, the model's (ctrl/config/model.h MODEL_MAX_PEERS). The
+ * peer tables and the index table (a handshake and three keypairs per peer)
+ * grow as peers are added, at configuration time, never on the packet path.
+ */
+#define WG_MAX_PEERS 65536
 /* Headroom before a packet read from TUN, so sealing happens in place. */
 #define WG_TUN_HEADROOM 16
 
@@ -61,6 +66,8 @@ struct wg_pkt {
 	union wg_sockaddr addr; /* source of a received datagram, destination of one to send */
 };
 
+struct peer_slab;
+
 struct wg_txq {
 	struct wg_pkt items[WG_TXQ_MAX];
 	unsigned int n;
@@ -74,8 +81,15 @@ struct wg_device {
 	struct allowedips allowedips;
 	struct pool pool;
 
-	struct wg_peer **peers;
-	size_t n_peers;
+	struct wg_peer **peers; /* in no order; peer->dev_slot is each one's place */
+	size_t n_peers, cap_peers;
+	/* By public key: chains through peer->hash_next, keyed SipHash so no one can aim at one chain. */
+	struct wg_peer **peer_buckets;
+	size_t n_buckets; /* a power of two, at least cap_peers */
+	uint8_t peer_hash_key[16];
+	/* Peers' storage, in locked slabs (peer.c); a removed peer's place is reused. */
+	struct peer_slab *peer_slabs;
+	struct wg_peer *free_peers; /* chained through hash_next */
 
 	uint16_t listen_port;
 	uint32_t fwmark;
@@ -105,11 +119,7 @@ struct wg_peer *device_find_peer(struct wg_device *dev, const uint8_t public_key
 int device_add_peer(struct wg_device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN], struct wg_peer **out);
 void device_remove_peer(struct wg_device *dev, struct wg_peer *peer);
 void device_remove_all_peers(struct wg_device *dev);
-void peer_set_psk(struct wg_peer *peer, const uint8_t *psk);
-void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *addr);
-void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval, uint64_t now_ns);
-void peer_clear_allowedips(struct wg_peer *peer);
-int peer_add_allowedip(struct wg_peer *peer, int family, const uint8_t *addr, uint8_t cidr);
+/* The peer's own settings are in peer.h (peer.c). */
 
 /* Packet paths. Received datagrams and TUN packets are consumed (their buffers freed or queued). */
 void device_receive_udp(struct wg_device *dev, struct wg_pkt *pkts, unsigned int n, uint64_t now_ns);

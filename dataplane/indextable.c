@@ -5,20 +5,56 @@
 #include <sodium.h>
 #include <stdlib.h>
 
-int indextable_init(struct indextable *t, size_t max_entries)
+#define MAX_ENTRIES (1U << 24)
+
+static size_t capacity_for(size_t max_entries)
 {
 	size_t cap = 16;
 
-	if (!max_entries || max_entries > (1U << 24))
-		return -EINVAL;
 	while (cap < 2 * max_entries)
 		cap <<= 1;
+	return cap;
+}
+
+int indextable_init(struct indextable *t, size_t max_entries)
+{
+	size_t cap = capacity_for(max_entries);
+
+	if (!max_entries || max_entries > MAX_ENTRIES)
+		return -EINVAL;
 	t->slots = calloc(cap, sizeof(*t->slots));
 	if (!t->slots)
 		return -ENOMEM;
 	t->capacity = cap;
 	t->max_entries = max_entries;
 	t->used = 0;
+	return 0;
+}
+
+static size_t find(const struct indextable *t, uint32_t index);
+
+int indextable_reserve(struct indextable *t, size_t max_entries)
+{
+	struct indextable_slot *old = t->slots;
+	size_t old_cap = t->capacity, cap = capacity_for(max_entries), i;
+
+	if (max_entries > MAX_ENTRIES)
+		return -EINVAL;
+	if (max_entries <= t->max_entries)
+		return 0;
+	if (cap > old_cap) {
+		t->slots = calloc(cap, sizeof(*t->slots));
+		if (!t->slots) {
+			t->slots = old;
+			return -ENOMEM;
+		}
+		t->capacity = cap;
+		for (i = 0; i < old_cap; i++)
+			if (old[i].entry)
+				t->slots[find(t, old[i].index)] = old[i];
+		free(old);
+	}
+	t->max_entries = max_entries;
 	return 0;
 }
 

@@ -4,9 +4,11 @@
  * random 32-bit index that the peer echoes back, so that an incoming message
  * finds its state in O(1) and an observer learns nothing from the numbers.
  *
- * A fixed-capacity open-addressing table, sized at init for the peers the
- * interface can hold; nothing is allocated afterwards. Not thread-safe: the
- * owner serialises access.
+ * An open-addressing table with a ceiling on its entries. The ceiling is
+ * raised (and the table rehashed) only by indextable_reserve, which the
+ * device calls at configuration time as peers are added; on the packet path
+ * a full table is a refused insert, never an allocation. Not thread-safe:
+ * the owner serialises access.
  */
 #ifndef WGUD_INDEXTABLE_H
 #define WGUD_INDEXTABLE_H
@@ -28,6 +30,8 @@ struct indextable {
 
 int indextable_init(struct indextable *t, size_t max_entries);
 void indextable_uninit(struct indextable *t);
+/* Raise the ceiling to max_entries (never lowers it), rehashing into a larger array: 0, -ENOMEM, -EINVAL. */
+int indextable_reserve(struct indextable *t, size_t max_entries);
 /* Reserve a fresh random index for entry: 0, -ENOSPC when max_entries are in use. */
 int indextable_insert(struct indextable *t, void *entry, uint32_t *index_out);
 /* Put entry under a given index (a keypair taking over its handshake's index): 0, -EEXIST, -ENOSPC, -EINVAL. */

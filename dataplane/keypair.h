@@ -16,8 +16,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "indextable.h"
 #include "messages.h"
 #include "replay.h"
+
+struct wg_peer;
 
 struct keypair {
 	uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN];	/* secret: wiped by keypair_wipe */
@@ -53,5 +56,56 @@ bool keypair_can_receive(const struct keypair *kp, uint64_t now_ns);
  */
 bool keypair_should_rekey_on_send(const struct keypair *kp, uint64_t now_ns);
 bool keypair_should_rekey_on_receive(const struct keypair *kp, uint64_t now_ns);
+
+/* What a receiver index names: a handshake in progress or a keypair. */
+enum wg_index_kind { WG_INDEX_HANDSHAKE = 1, WG_INDEX_KEYPAIR = 2 };
+
+struct wg_index_entry {
+	enum wg_index_kind kind;
+	struct wg_peer *peer; /* opaque here: the owner the receive path hands the packet to */
+	struct keypair *kp;   /* WG_INDEX_KEYPAIR only */
+};
+
+struct keypair_slot {
+	struct keypair kp;
+	struct wg_index_entry entry; /* registered under kp.local_index while used */
+	bool used;
+};
+
+/*
+ * A peer's keypairs (whitepaper 6.1; the kernel's noise_keypairs): at most
+ * three, in fixed storage. current sends; previous still receives what was
+ * in flight when current took over; next is the responder's new keypair,
+ * waiting for the initiator's first packet. Every live keypair's local index
+ * is registered in `indices`, and no other. All rotation rules are in
+ * keypair.c.
+ *
+ * Touched only by the thread that owns the peer (the event loop).
+ */
+struct keypairs {
+	struct keypair_slot slot[3];
+	struct keypair_slot *current, *previous, *next;
+	struct indextable *indices; /* not owned */
+};
+
+void keypairs_init(struct keypairs *k, struct indextable *indices, struct wg_peer *owner);
+/*
+ * A handshake finished: install its keys. As initiator the new keypair is
+ * current at once; as responder it waits as next. The caller has already
+ * released local_index from the handshake that held it. 0, or -EEXIST /
+ * -ENOSPC from the index table: the rotation has then happened without the
+ * new keypair (as initiator, nothing is current until the next handshake).
+ */
+int keypairs_install(struct keypairs *k, const uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN],
+		     const uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN], uint32_t local_index, uint32_t remote_index,
+		     bool initiator, uint64_t now_ns);
+/* Data arrived under kp: if it is next, it becomes current (the responder's handshake is complete). */
+bool keypairs_confirm(struct keypairs *k, const struct keypair *kp);
+/* Retire every keypair older than REJECT_AFTER_TIME: it can neither send nor receive. */
+void keypairs_expire(struct keypairs *k, uint64_t now_ns);
+/* Wipe all three (new identity, peer removed, keys zeroed by the timers). */
+void keypairs_clear(struct keypairs *k);
+/* The keypair that may send now, or NULL. */
+struct keypair *keypairs_sending(struct keypairs *k, uint64_t now_ns);
 
 #endif

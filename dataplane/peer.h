@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A peer: its handshake, up to three keypairs (previous, current, next, as
- * whitepaper 6.1 and the kernel keep them), timers, endpoint, the bounded
- * queue of packets staged while no session exists, and counters.
- * Owned by the device; touched only from the event loop thread.
+ * whitepaper 6.1 and the kernel keep them; rotation in keypair.c), timers,
+ * endpoint, the bounded queue of packets staged while no session exists,
+ * and counters. Life and configuration are in peer.c; the device (device.c)
+ * holds it in its tables. Touched only from the event loop thread.
  */
 #ifndef WGUD_PEER_H
 #define WGUD_PEER_H
@@ -27,21 +28,6 @@ union wg_sockaddr {
 	struct sockaddr_in6 sin6;
 };
 
-/* What a receiver index names: a handshake in progress or a keypair. */
-enum wg_index_kind { WG_INDEX_HANDSHAKE = 1, WG_INDEX_KEYPAIR = 2 };
-
-struct wg_index_entry {
-	enum wg_index_kind kind;
-	struct wg_peer *peer;
-	struct keypair *kp; /* WG_INDEX_KEYPAIR only */
-};
-
-struct wg_keyslot {
-	struct keypair kp;
-	struct wg_index_entry entry;
-	bool used;
-};
-
 struct wg_staged {
 	uint32_t id; /* pool buffer */
 	uint32_t off, len;
@@ -49,14 +35,15 @@ struct wg_staged {
 
 struct wg_peer {
 	struct wg_device *dev;
+	struct wg_peer *hash_next; /* the device's by-public-key chain */
+	size_t dev_slot;           /* where it sits in dev->peers */
 	struct noise_handshake hs;
 	struct cookie_maker maker;
 	struct wg_index_entry hs_entry;
 	uint32_t hs_index; /* registered while hs is in flight; 0 = none */
 	bool hs_index_valid;
 
-	struct wg_keyslot slots[3];
-	struct wg_keyslot *current, *previous, *next;
+	struct keypairs keypairs;
 
 	struct timers timers;
 	uint64_t last_sent_initiation_ns;
@@ -73,5 +60,18 @@ struct wg_peer {
 	int64_t last_handshake_sec, last_handshake_nsec; /* wall clock, for the UAPI */
 	uint64_t deadline; /* cached timers_next_deadline() */
 };
+
+/* Life (device_add_peer / device_remove_peer call these; they put the peer in the device's tables). */
+struct wg_peer *peer_new(struct wg_device *dev, const uint8_t public_key[NOISE_PUBLIC_KEY_LEN]);
+void peer_free(struct wg_peer *peer);
+/* At device_uninit, after every peer was freed. */
+void peer_slabs_free(struct wg_device *dev);
+
+/* Configuration, from ctrl/ on the loop thread. */
+void peer_set_psk(struct wg_peer *peer, const uint8_t *psk);
+void peer_set_endpoint(struct wg_peer *peer, const union wg_sockaddr *addr);
+void peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t interval, uint64_t now_ns);
+void peer_clear_allowedips(struct wg_peer *peer);
+int peer_add_allowedip(struct wg_peer *peer, int family, const uint8_t *addr, uint8_t cidr);
 
 #endif

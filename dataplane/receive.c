@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * peer -> TUN. Handshake messages pass mac1 always, and under load a cookie
+ * peer -> TUN, inbound only (what it answers with is built and queued by
+ * send.c: responses, cookie replies, keepalives). Handshake messages pass mac1 always, and under load a cookie
  * (mac2) and the per-source rate limiter before any Curve25519 work. Data
  * messages are opened in place; the replay window moves only after the tag
  * verified; the inner source must belong to the peer whose key opened it.
@@ -14,19 +15,6 @@
 
 #include "device_internal.h"
 #include "transport.h"
-
-/* The address bytes (ip then port) that cookies are bound to. */
-static size_t cookie_source(uint8_t out[18], const union wg_sockaddr *a)
-{
-	if (a->sa.sa_family == AF_INET6) {
-		memcpy(out, &a->sin6.sin6_addr, 16);
-		memcpy(out + 16, &a->sin6.sin6_port, 2);
-		return 18;
-	}
-	memcpy(out, &a->sin.sin_addr, 4);
-	memcpy(out + 4, &a->sin.sin_port, 2);
-	return 6;
-}
 
 static bool rate_limit_allows(struct wg_device *dev, const union wg_sockaddr *a, uint64_t now_ns)
 {
@@ -54,26 +42,6 @@ static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src)
 {
 	peer->endpoint = *src;
 	peer->has_endpoint = true;
-}
-
-static void send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len, const union wg_sockaddr *src,
-			      uint64_t now_ns)
-{
-	uint8_t addr[18];
-	size_t alen = cookie_source(addr, src);
-	uint32_t id = pool_get(&dev->pool);
-	struct message_handshake_cookie *reply;
-
-	if (id == POOL_NONE) {
-		device_drop(dev, WG_DROP_NO_BUFFER);
-		return;
-	}
-	reply = (struct message_handshake_cookie *)pool_buf(&dev->pool, id);
-	if (cookie_message_create(reply, &dev->checker, msg, len, addr, alen, now_ns)) {
-		pool_put(&dev->pool, id);
-		return;
-	}
-	device_udp_enqueue(dev, id, (uint8_t *)reply, sizeof(*reply), src);
 }
 
 static struct noise_handshake *lookup_peer(void *ctx, const uint8_t pub[NOISE_PUBLIC_KEY_LEN])
@@ -108,11 +76,8 @@ static void set_last_handshake(struct wg_peer *peer)
 static void receive_initiation(struct wg_device *dev, struct wg_pkt *p, uint64_t now_ns)
 {
 	const struct message_handshake_initiation *msg = (const void *)p->data;
-	struct message_handshake_response *resp;
 	struct noise_handshake *hs;
-	struct noise_session_keys keys;
 	struct wg_peer *peer;
-	uint32_t index;
 
 	if (noise_consume_initiation(msg, dev->identity, lookup_peer, dev, now_ns, &hs)) {
 		device_drop(dev, WG_DROP_HANDSHAKE);
@@ -120,22 +85,12 @@ static void receive_initiation(struct wg_device *dev, struct wg_pkt *p, uint64_t
 	}
 	peer = peer_of_handshake(hs);
 	handshake_received(peer, &p->addr, p->len, now_ns);
-
 	/* The response is written over the initiation's buffer, which is ours to reuse. */
-	resp = (struct message_handshake_response *)pool_buf(&dev->pool, p->id);
-	if (peer_register_handshake_index(peer, &index) || noise_create_response(resp, &peer->hs, dev->identity, index) ||
-	    cookie_add_mac_to_packet(&peer->maker, (uint8_t *)resp, sizeof(*resp), now_ns) ||
-	    noise_derive_session(&keys, &peer->hs)) {
-		peer_forget_handshake(peer);
+	if (peer_send_response(peer, p->id, now_ns)) {
 		device_drop(dev, WG_DROP_HANDSHAKE);
 		return;
 	}
-	peer_install_session(peer, &keys, now_ns);
-	noise_session_keys_wipe(&keys);
-	timers_session_derived(&peer->timers, now_ns);
-	peer_send_handshake_message(peer, p->id, sizeof(*resp), now_ns);
 	p->id = POOL_NONE; /* now owned by the send queue */
-	device_note_deadline(dev, peer);
 }
 
 static void receive_response(struct wg_device *dev, struct wg_pkt *p, uint64_t now_ns)
@@ -171,7 +126,7 @@ static void receive_response(struct wg_device *dev, struct wg_pkt *p, uint64_t n
 static void receive_handshake(struct wg_device *dev, struct wg_pkt *p, enum message_type type, uint64_t now_ns)
 {
 	uint8_t addr[18];
-	size_t alen = cookie_source(addr, &p->addr);
+	size_t alen = device_cookie_source(addr, &p->addr);
 	bool load = under_load(dev, now_ns);
 	enum cookie_mac_state mac;
 
@@ -183,7 +138,7 @@ static void receive_handshake(struct wg_device *dev, struct wg_pkt *p, enum mess
 		return;
 	}
 	if (load && mac != COOKIE_MAC_VALID_WITH_COOKIE) {
-		send_cookie_reply(dev, p->data, p->len, &p->addr, now_ns);
+		device_send_cookie_reply(dev, p->data, p->len, &p->addr, now_ns);
 		device_drop(dev, WG_DROP_UNDER_LOAD);
 		return;
 	}

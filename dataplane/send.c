@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * TUN -> peer: cryptokey routing by inner destination, staging while no
- * session exists, sealing in place, and the handshake and keepalive messages
- * the timers ask for. Runs on the event loop thread.
+ * TUN -> peer, outbound only: cryptokey routing by inner destination,
+ * staging while no session exists, sealing in place, and the handshake and
+ * keepalive messages the timers and the receive path ask for; and, for now,
+ * the device's two output queues (device_udp_enqueue, device_tun_enqueue),
+ * which stay here until the loop's drop-counter change (issue 8, i8-io) is
+ * merged, then move to device.c. Calls peer.c for the handshake index and
+ * nothing in device.c. Runs on the event loop thread.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -115,6 +119,53 @@ void peer_send_initiation(struct wg_peer *peer, uint64_t now_ns, bool is_retry)
 	device_note_deadline(dev, peer);
 }
 
+int peer_send_response(struct wg_peer *peer, uint32_t id, uint64_t now_ns)
+{
+	struct wg_device *dev = peer->dev;
+	struct message_handshake_response *resp = (struct message_handshake_response *)pool_buf(&dev->pool, id);
+	struct noise_session_keys keys;
+	uint32_t index;
+	int ret;
+
+	ret = peer_register_handshake_index(peer, &index);
+	if (!ret)
+		ret = noise_create_response(resp, &peer->hs, dev->identity, index);
+	if (!ret)
+		ret = cookie_add_mac_to_packet(&peer->maker, (uint8_t *)resp, sizeof(*resp), now_ns);
+	if (!ret)
+		ret = noise_derive_session(&keys, &peer->hs);
+	if (ret) {
+		peer_forget_handshake(peer);
+		return ret < 0 ? ret : -EINVAL;
+	}
+	peer_install_session(peer, &keys, now_ns);
+	noise_session_keys_wipe(&keys);
+	timers_session_derived(&peer->timers, now_ns);
+	peer_send_handshake_message(peer, id, sizeof(*resp), now_ns);
+	device_note_deadline(dev, peer);
+	return 0;
+}
+
+void device_send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t len, const union wg_sockaddr *src,
+			      uint64_t now_ns)
+{
+	uint8_t addr[18];
+	size_t alen = device_cookie_source(addr, src);
+	uint32_t id = pool_get(&dev->pool);
+	struct message_handshake_cookie *reply;
+
+	if (id == POOL_NONE) {
+		device_drop(dev, WG_DROP_NO_BUFFER);
+		return;
+	}
+	reply = (struct message_handshake_cookie *)pool_buf(&dev->pool, id);
+	if (cookie_message_create(reply, &dev->checker, msg, len, addr, alen, now_ns)) {
+		pool_put(&dev->pool, id);
+		return;
+	}
+	device_udp_enqueue(dev, id, (uint8_t *)reply, sizeof(*reply), src);
+}
+
 /*
  * Seal the packet at buf[off, off+len) in place (off leaves room for the
  * header) with the current keypair and queue it. The buffer is consumed.
@@ -123,11 +174,11 @@ void peer_send_initiation(struct wg_peer *peer, uint64_t now_ns, bool is_retry)
 static bool seal_and_send(struct wg_peer *peer, uint32_t id, uint32_t off, uint32_t len, uint64_t now_ns)
 {
 	struct wg_device *dev = peer->dev;
-	struct keypair *kp = peer->current ? &peer->current->kp : NULL;
+	struct keypair *kp = keypairs_sending(&peer->keypairs, now_ns);
 	uint8_t *out;
 	ssize_t sealed;
 
-	if (!kp || !keypair_can_send(kp, now_ns))
+	if (!kp)
 		return false;
 	if (!peer->has_endpoint) {
 		pool_put(&dev->pool, id);
@@ -179,17 +230,6 @@ static void stage(struct wg_peer *peer, uint32_t id, uint32_t off, uint32_t len)
 	s->len = len;
 	peer->staged_len++;
 	dev->staged_total++;
-}
-
-void peer_drop_staged(struct wg_peer *peer, enum wg_drop_reason why)
-{
-	while (peer->staged_len) {
-		pool_put(&peer->dev->pool, peer->staged[peer->staged_head].id);
-		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
-		peer->staged_len--;
-		peer->dev->staged_total--;
-		device_drop(peer->dev, why);
-	}
 }
 
 void peer_send_staged(struct wg_peer *peer, uint64_t now_ns)
@@ -263,33 +303,4 @@ void device_receive_tun(struct wg_device *dev, struct wg_pkt *pkts, unsigned int
 			peer_send_staged(peer, now_ns);
 		}
 	}
-}
-
-uint64_t device_tick(struct wg_device *dev, uint64_t now_ns)
-{
-	size_t i;
-
-	if (now_ns < dev->next_deadline)
-		return dev->next_deadline;
-	dev->next_deadline = UINT64_MAX;
-	for (i = 0; i < dev->n_peers; i++) {
-		struct wg_peer *peer = dev->peers[i];
-		unsigned int actions;
-
-		if (peer->deadline <= now_ns) {
-			actions = timers_tick(&peer->timers, now_ns);
-			if (actions & TIMERS_ZERO_KEYS)
-				peer_zero_keys(peer);
-			if (actions & TIMERS_DROP_STAGED)
-				peer_drop_staged(peer, WG_DROP_STAGED_EXPIRED);
-			if (actions & TIMERS_SEND_INITIATION)
-				peer_send_initiation(peer, now_ns, true);
-			if (actions & TIMERS_SEND_KEEPALIVE)
-				peer_send_keepalive(peer, now_ns);
-		}
-		peer->deadline = timers_next_deadline(&peer->timers);
-		if (peer->deadline < dev->next_deadline)
-			dev->next_deadline = peer->deadline;
-	}
-	return dev->next_deadline;
 }

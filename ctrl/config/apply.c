@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "socket.h"
+
+_Static_assert(WG_MAX_PEERS == MODEL_MAX_PEERS, "the device takes every peer a model can hold");
 
 static void to_wg_sockaddr(union wg_sockaddr *out, const union model_sockaddr *in)
 {
@@ -58,23 +61,29 @@ static int apply_peer(struct wg_device *dev, const struct model_peer *mp, uint64
 	return 0;
 }
 
-/* Remove every peer the model does not list (a conf re-read). */
-static void remove_unlisted(struct wg_device *dev, const struct model_device *m)
+/*
+ * Remove every peer the model does not list (a conf re-read): one lookup per
+ * listed peer marks the device's slots to keep, then one pass from the end,
+ * where removing a peer moves only an already visited one into its slot.
+ */
+static int remove_unlisted(struct wg_device *dev, const struct model_device *m)
 {
-	size_t i = 0;
+	bool *keep = calloc(dev->n_peers ? dev->n_peers : 1, sizeof(*keep));
+	size_t i;
 
-	while (i < dev->n_peers) {
-		struct wg_peer *peer = dev->peers[i];
-		size_t j;
-		bool listed = false;
+	if (!keep)
+		return -ENOMEM;
+	for (i = 0; i < m->n_peers; i++) {
+		struct wg_peer *peer = device_find_peer(dev, m->peers[i].public_key);
 
-		for (j = 0; j < m->n_peers && !listed; j++)
-			listed = !sodium_memcmp(m->peers[j].public_key, peer->hs.remote_static, MODEL_KEY_LEN);
-		if (listed)
-			i++;
-		else
-			device_remove_peer(dev, peer); /* moves the last peer into slot i */
+		if (peer)
+			keep[peer->dev_slot] = true;
 	}
+	for (i = dev->n_peers; i-- > 0;)
+		if (!keep[i])
+			device_remove_peer(dev, dev->peers[i]);
+	free(keep);
+	return 0;
 }
 
 int apply_model(struct wg_device *dev, struct loop *loop, const struct model_device *m, enum apply_mode mode)
@@ -103,9 +112,11 @@ int apply_model(struct wg_device *dev, struct loop *loop, const struct model_dev
 		if (ret)
 			return ret;
 	}
-	if (mode == APPLY_SYNC)
-		remove_unlisted(dev, m);
-	else if (m->flags & MODEL_DEVICE_REPLACE_PEERS)
+	if (mode == APPLY_SYNC) {
+		ret = remove_unlisted(dev, m);
+		if (ret)
+			return ret;
+	} else if (m->flags & MODEL_DEVICE_REPLACE_PEERS)
 		device_remove_all_peers(dev);
 	for (i = 0; i < m->n_peers; i++) {
 		ret = apply_peer(dev, &m->peers[i], now);
@@ -140,6 +151,7 @@ int apply_snapshot(struct wg_device *dev, struct model_device **out)
 	m->flags |= MODEL_DEVICE_HAS_LISTEN_PORT | MODEL_DEVICE_HAS_FWMARK;
 	m->listen_port = dev->listen_port;
 	m->fwmark = dev->fwmark;
+	/* One pass over the peers; each walks only its own allowed-ips list. */
 	for (i = 0; i < dev->n_peers; i++) {
 		struct wg_peer *peer = dev->peers[i];
 		struct model_peer *mp;

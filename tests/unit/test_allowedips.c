@@ -482,6 +482,57 @@ static void test_invalid(void **state)
 	allowedips_uninit(&t);
 }
 
+/* Each peer's list follows its prefixes through reassignment, removal and pruning, in insertion order. */
+static void test_peer_lists(void **state)
+{
+	static const struct {
+		const char *addr;
+		uint8_t cidr;
+		int peer;
+	} steps[] = {
+		{ "10.0.0.0", 24, 1 }, { "fd00::", 64, 1 }, { "10.0.1.0", 24, 2 }, { "10.0.0.0", 16, 1 },
+		{ "10.0.1.0", 24, 1 }, /* taken over from peer 2 */
+		{ "192.168.0.0", 16, 2 },
+	};
+	struct seen s = { 0 };
+	struct allowedips t;
+	size_t i;
+
+	(void)state;
+	allowedips_init(&t);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		assert_int_equal(ins(&t, steps[i].addr, steps[i].cidr, P(steps[i].peer)), 0);
+	assert_int_equal(allowedips_walk_by_peer(&t, P(1), collect, &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.addr[0], "10.0.0.0");
+	assert_int_equal(s.cidr[0], 24);
+	assert_int_equal(s.cidr[1], 16);
+	assert_string_equal(s.addr[2], "10.0.1.0");
+	assert_string_equal(s.addr[3], "fd00::");
+	s.n = 0;
+	assert_int_equal(allowedips_walk_by_peer(&t, P(2), collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.addr[0], "192.168.0.0");
+	/* Removing from the middle of a list, then the whole peer. */
+	assert_int_equal(rem(&t, "10.0.0.0", 16, P(1)), 0);
+	s.n = 0;
+	assert_int_equal(allowedips_walk_by_peer(&t, P(1), collect, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.cidr[1], 24);
+	assert_string_equal(s.addr[1], "10.0.1.0");
+	allowedips_remove_by_peer(&t, P(1));
+	assert_int_equal(allowedips_count(&t), 1);
+	assert_int_equal(t.owners_used, 1);
+	assert_ptr_equal(look(&t, "192.168.1.1"), P(2));
+	assert_null(look(&t, "10.0.1.1"));
+	check_shape(&t);
+	allowedips_remove_by_peer(&t, P(2));
+	assert_int_equal(t.owners_used, 0);
+	assert_null(t.root4);
+	assert_null(t.root6);
+	allowedips_uninit(&t);
+}
+
 static void test_walk_stops_early(void **state)
 {
 	struct seen s = { .stop_after = 2 };
@@ -1018,11 +1069,13 @@ static void random_op(struct ref *r, struct allowedips *t)
 		want = ref_remove(r, family, addr, cidr, peer);
 		got = allowedips_remove(t, family, addr, cidr, peer);
 		RCHECK(got == want, "remove random /%u: got %d want %d", cidr, got, want);
-	} else if (dice < 704) {
+	} else if (dice < 712) {
+		/* Per-peer lists: removing one peer leaves every other peer's walk whole. */
 		peer = P(rnd_below(NUM_PEERS));
 		ref_remove_by_peer(r, peer);
 		allowedips_remove_by_peer(t, peer);
 		RCHECK(allowedips_count(t) == r->n, "count after remove_by_peer");
+		check_against_ref(r, t);
 	} else {
 		for (i = 0; i < 4; i++) {
 			family = gen_family();
@@ -1123,6 +1176,7 @@ int main(void)
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_remove_prunes_glue),
 		cmocka_unit_test(test_remove_by_peer),
+		cmocka_unit_test(test_peer_lists),
 		cmocka_unit_test(test_families_independent),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_walk_stops_early),

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -327,6 +328,59 @@ static void expired_session_sends_nothing(void **state)
 	world_uninit(&w);
 }
 
+/*
+ * The peer tables at a size that once hit the fixed limit: every peer is
+ * found by its key, removals keep the rest findable, the index table grew
+ * with them (a handshake and three keypairs each), and a session still
+ * comes up with a peer among thousands.
+ */
+static void many_peers_found_by_key(void **state)
+{
+	enum { N = 5000 };
+	static uint8_t keys[N][32];
+	struct world w;
+	struct wg_peer *p;
+	size_t i;
+
+	(void)state;
+	world_init(&w);
+	for (i = 0; i < N; i++) {
+		randombytes_buf(keys[i], sizeof(keys[i]));
+		assert_int_equal(device_add_peer(&w.b, keys[i], &p), 0);
+		assert_int_equal(peer_add_allowedip(p, AF_INET, (const uint8_t[4]){ 10, (uint8_t)(i >> 8), (uint8_t)i, 0 },
+						    24),
+				 0);
+	}
+	assert_int_equal(w.b.n_peers, N + 1);
+	assert_true(w.b.indices.max_entries >= 4 * w.b.n_peers);
+	for (i = 0; i < N; i++) {
+		p = device_find_peer(&w.b, keys[i]);
+		assert_non_null(p);
+		assert_memory_equal(p->hs.remote_static, keys[i], 32);
+	}
+	assert_ptr_equal(device_find_peer(&w.b, w.a.identity->static_public), w.b_a);
+	for (i = 0; i < N; i += 2)
+		device_remove_peer(&w.b, device_find_peer(&w.b, keys[i]));
+	for (i = 0; i < N; i++)
+		assert_true((device_find_peer(&w.b, keys[i]) != NULL) == (i % 2 == 1));
+	assert_int_equal(allowedips_count(&w.b.allowedips), N / 2 + 1);
+	for (i = 0; i < w.b.n_peers; i++)
+		assert_int_equal(w.b.peers[i]->dev_slot, i);
+	/* Our own key is never a peer; a removed key can come back. */
+	assert_int_equal(device_add_peer(&w.b, w.b.identity->static_public, &p), -EINVAL);
+	assert_int_equal(device_add_peer(&w.b, keys[0], &p), 0);
+	assert_ptr_equal(device_find_peer(&w.b, keys[0]), p);
+	tun_in(&w.a, ip_a, ip_b, 1, NOW);
+	assert_int_equal(deliver(&w.a, &w.b, 1, 51820, NOW), 1);
+	assert_int_equal(deliver(&w.b, &w.a, 2, 51821, NOW), 1);
+	assert_non_null(keypairs_sending(&w.a_b->keypairs, NOW));
+	assert_int_equal(deliver(&w.a, &w.b, 1, 51820, NOW), 1);
+	assert_int_equal(w.b.tx_tun.n, 1);
+	assert_non_null(keypairs_sending(&w.b_a->keypairs, NOW));
+	drain_tun(&w.b);
+	world_uninit(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +390,7 @@ int main(void)
 		cmocka_unit_test(roaming_only_on_fresh_authenticated_packets),
 		cmocka_unit_test(under_load_cookie_then_mac2),
 		cmocka_unit_test(expired_session_sends_nothing),
+		cmocka_unit_test(many_peers_found_by_key),
 	};
 
 	if (sodium_init() < 0)

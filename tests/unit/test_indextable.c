@@ -95,11 +95,42 @@ static void churn_against_model(void **state)
 	indextable_uninit(&t);
 }
 
+/* Raising the ceiling rehashes: every entry stays findable, the table takes more, and it never shrinks. */
+static void reserve_grows(void **state)
+{
+	static int entries[4 * MAX];
+	static uint32_t idx[4 * MAX];
+	struct indextable t;
+	uint32_t extra;
+	size_t cap;
+	int i;
+
+	(void)state;
+	assert_int_equal(indextable_init(&t, 4), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(indextable_insert(&t, &entries[i], &idx[i]), 0);
+	assert_int_equal(indextable_insert(&t, &entries[4], &extra), -ENOSPC);
+	for (i = 4; i < 4 * MAX; i++) {
+		if (i == (int)t.max_entries)
+			assert_int_equal(indextable_reserve(&t, 2 * t.max_entries), 0);
+		assert_int_equal(indextable_insert(&t, &entries[i], &idx[i]), 0);
+	}
+	for (i = 0; i < 4 * MAX; i++)
+		assert_ptr_equal(indextable_lookup(&t, idx[i]), &entries[i]);
+	assert_true(t.capacity >= 2 * t.max_entries);
+	cap = t.capacity;
+	assert_int_equal(indextable_reserve(&t, 8), 0);
+	assert_int_equal(t.capacity, cap);
+	assert_int_equal(indextable_reserve(&t, (1U << 24) + 1), -EINVAL);
+	indextable_uninit(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(unique_random_bounded),
 		cmocka_unit_test(churn_against_model),
+		cmocka_unit_test(reserve_grows),
 	};
 
 	if (sodium_init() < 0)
