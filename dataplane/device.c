@@ -35,6 +35,12 @@ const char *device_drop_name(enum wg_drop_reason why)
 		[WG_DROP_STAGED_OVERFLOW] = "staged_overflow",
 		[WG_DROP_STAGED_EXPIRED] = "staged_expired",
 		[WG_DROP_SEND_ERROR] = "send_error",
+		[WG_DROP_RX_TRUNCATED] = "rx_truncated",
+		[WG_DROP_RX_ERROR] = "rx_error",
+		[WG_DROP_SOCKET_OVERFLOW] = "socket_overflow",
+		[WG_DROP_CQ_OVERFLOW] = "cq_overflow",
+		[WG_DROP_TX_QUEUE_FULL] = "tx_queue_full",
+		[WG_DROP_TUN_WRITE_ERROR] = "tun_write_error",
 	};
 
 	return (unsigned int)why < WG_DROP_COUNT ? names[why] : "unknown";

@@ -50,7 +50,14 @@ enum wg_drop_reason {
 	WG_DROP_NO_BUFFER,
 	WG_DROP_STAGED_OVERFLOW,
 	WG_DROP_STAGED_EXPIRED,    /* handshake gave up */
-	WG_DROP_SEND_ERROR,
+	WG_DROP_SEND_ERROR,        /* the UDP send failed */
+	/* Every way the loops can lose a packet, so none is lost without a count. */
+	WG_DROP_RX_TRUNCATED,      /* datagram larger than a packet buffer */
+	WG_DROP_RX_ERROR,          /* receive completed with an error, or on a socket since replaced */
+	WG_DROP_SOCKET_OVERFLOW,   /* the kernel dropped it: socket receive buffer full (SO_RXQ_OVFL) */
+	WG_DROP_CQ_OVERFLOW,       /* io_uring completions the kernel could not post */
+	WG_DROP_TX_QUEUE_FULL,     /* no room to queue or submit the send or TUN write */
+	WG_DROP_TUN_WRITE_ERROR,   /* the TUN write failed or was short */
 	WG_DROP_COUNT,
 };
 
