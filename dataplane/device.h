@@ -31,6 +31,16 @@
 #define WG_BATCH 64
 #define WG_TXQ_MAX 256
 #define WG_DEFAULT_MTU 1420
+/*
+ * Packet buffers are sized at start for the largest MTU the device may take
+ * later (wg-quick sets 8920 on a 9000-byte uplink, after wgud started): this,
+ * or the configured MTU if larger. Larger MTUs set on the link are refused.
+ */
+#define WG_JUMBO_MTU 9216
+#define WG_MIN_MTU 68
+#define WG_MAX_MTU 65535
+/* Around the MTU in a buffer: io_uring's recvmsg header, address and cmsg, the data header, padding and tag. */
+#define WG_BUF_OVERHEAD 256
 /* The index table holds a handshake and three keypairs per peer, sized for this many at init. */
 #define WG_MAX_PEERS 4096
 /* Headroom before a packet read from TUN, so sealing happens in place. */
@@ -87,6 +97,7 @@ struct wg_device {
 	uint16_t listen_port;
 	uint32_t fwmark;
 	uint32_t mtu;
+	uint32_t max_mtu; /* the largest MTU the buffers hold, fixed at init */
 	int sock4, sock6;
 	int tun_fd;
 
@@ -105,6 +116,8 @@ struct wg_device {
 
 int device_init(struct wg_device *dev, uint32_t mtu, uint32_t n_buffers);
 void device_uninit(struct wg_device *dev);
+/* Follow the TUN link's MTU; -ERANGE when the buffers cannot hold it (dev->max_mtu). */
+int device_set_mtu(struct wg_device *dev, uint32_t mtu);
 
 /* Configuration (from ctrl/, on the loop thread). */
 int device_set_private_key(struct wg_device *dev, const uint8_t *key); /* NULL removes it */
