@@ -23,7 +23,7 @@
 #include "socket.h"
 
 #define SQ_ENTRIES 1024
-#define BR_ENTRIES 512
+#define BR_ENTRIES 1024
 #define BR_GROUP 7
 #define TUN_READS 32
 #define RX_MAX 256
@@ -378,12 +378,22 @@ static void uring_flush(struct wg_device *dev, void *ctx)
 	io_uring_submit(&b->ring);
 }
 
-/* The datagrams gathered so far go through the device; the batch starts empty. */
+/*
+ * The datagrams gathered so far go through the device; the batch starts
+ * empty. The ring gets the buffers back at once, and a receive that ended
+ * for want of them (-ENOBUFS) is re-armed: while it waits the socket fills,
+ * and what overflows it the kernel drops.
+ */
 static void rx_flush(struct wg_device *dev, struct uring_backend *b)
 {
+	int i;
+
 	if (b->n_rx)
 		device_receive_udp(dev, b->rx, b->n_rx, device_now_ns());
 	b->n_rx = 0;
+	refill_ring(dev, b);
+	for (i = 0; i < 2; i++)
+		arm_recv(b, i);
 }
 
 /* The kernel's drops on the socket, told in the datagram's control data. */
