@@ -251,7 +251,8 @@ static int uring_init(struct loop *l)
 		b->free_slots[i] = i;
 	b->n_free_slots = dev->pool.count;
 
-	b->recv_msg.msg_namelen = sizeof(struct sockaddr_in6);
+	/* Rounded up so the control data after the name, and the payload after it, stay 8-byte aligned. */
+	b->recv_msg.msg_namelen = (sizeof(struct sockaddr_in6) + 7) & ~7u;
 	b->recv_msg.msg_controllen = SOCKET_CMSG_SPACE;
 	b->sock[0] = b->sock[1] = -1;
 	l->backend = b;
