@@ -17,7 +17,8 @@
 # due (10 s after the last received data), so every datagram in it is a data
 # message. Datagrams the kernel dropped before wgud read them (socket buffer
 # overflow) are not in InDatagrams; wgud reports those as socket_overflow
-# (SO_RXQ_OVFL), and the test shows them beside Udp RcvbufErrors.
+# (SO_RXQ_OVFL), and the test checks them against Udp RcvbufErrors. Last,
+# datagrams larger than a packet buffer are counted as rx_truncated.
 #
 # Run by hand, as root: WGUD=/path/to/wgud WGUD_IO=uring tests/netns/test_no_silent_loss.sh
 
@@ -120,6 +121,32 @@ iperf_bps BPS "$NB" "$TUN4.2" "$NA"
 sleep 1
 log "iperf3 TCP A -> B: $BPS bit/s"
 check "TCP stream" "$B0" "$(books)"
+
+# Datagrams larger than a packet buffer (9472 bytes) are counted, not lost:
+# three of 20000 bytes (rx_truncated), three of 4000 (received whole; not
+# WireGuard, so invalid_message).
+drop_of()
+{
+	wctl "$NB" "$IB" show --json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["drops"].get(sys.argv[1], 0))' "$1"
+}
+B0=$(books)
+T0=$(drop_of rx_truncated)
+I0=$(drop_of invalid_message)
+nsx "$NA" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for size in (20000, 4000) * 3:
+    s.sendto(b"\x05" * size, (sys.argv[1], 42002))
+' "$V4_2"
+sleep 0.5
+read -r IN0 _ <<<"$B0"
+read -r IN1 _ <<<"$(books)"
+assert_eq "oversized datagrams: six received" 6 $((IN1 - IN0)) || true
+assert_eq "oversized datagrams: the three larger than a buffer counted as rx_truncated" 3 \
+	$(($(drop_of rx_truncated) - T0)) || true
+assert_eq "oversized datagrams: the three that fit received whole (invalid_message)" 3 \
+	$(($(drop_of invalid_message) - I0)) || true
 
 assert "B still running" pid_alive "$PID_B" || true
 t_finish
