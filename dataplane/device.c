@@ -41,6 +41,7 @@ const char *device_drop_name(enum wg_drop_reason why)
 		[WG_DROP_CQ_OVERFLOW] = "cq_overflow",
 		[WG_DROP_TX_QUEUE_FULL] = "tx_queue_full",
 		[WG_DROP_TUN_WRITE_ERROR] = "tun_write_error",
+		[WG_DROP_TUN_TRUNCATED] = "tun_truncated",
 	};
 
 	return (unsigned int)why < WG_DROP_COUNT ? names[why] : "unknown";

@@ -68,6 +68,7 @@ enum wg_drop_reason {
 	WG_DROP_CQ_OVERFLOW,       /* io_uring completions the kernel could not post */
 	WG_DROP_TX_QUEUE_FULL,     /* no room to queue or submit the send or TUN write */
 	WG_DROP_TUN_WRITE_ERROR,   /* the TUN write failed or was short */
+	WG_DROP_TUN_TRUNCATED,     /* a TUN packet larger than a buffer (the link's MTU above max_mtu) */
 	WG_DROP_COUNT,
 };
 

@@ -171,11 +171,15 @@ static void receive_tun(struct loop *l)
 		}
 		pkts[n].id = id;
 		pkts[n].data = pool_buf(&dev->pool, id) + WG_TUN_HEADROOM;
-		/* Leave tail room for padding and the tag. */
-		r = read(dev->tun_fd, pkts[n].data, dev->pool.buf_size - WG_TUN_HEADROOM - 64);
+		r = read(dev->tun_fd, pkts[n].data, loop_tun_read_room(dev));
 		if (r <= 0) {
 			pool_put(&dev->pool, id);
 			break;
+		}
+		if (loop_tun_read_cut(dev, r)) {
+			pool_put(&dev->pool, id);
+			device_drop(dev, WG_DROP_TUN_TRUNCATED);
+			continue;
 		}
 		pkts[n++].len = (uint32_t)r;
 	}

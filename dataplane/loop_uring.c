@@ -132,8 +132,8 @@ static void arm_tun_reads(struct wg_device *dev, struct uring_backend *b)
 			return;
 		}
 		b->tun_ids[i] = id;
-		io_uring_prep_read(sqe, dev->tun_fd, pool_buf(&dev->pool, id) + WG_TUN_HEADROOM,
-				   dev->pool.buf_size - WG_TUN_HEADROOM - 64, (uint64_t)-1);
+		io_uring_prep_read(sqe, dev->tun_fd, pool_buf(&dev->pool, id) + WG_TUN_HEADROOM, loop_tun_read_room(dev),
+				   (uint64_t)-1);
 		io_uring_sqe_set_data64(sqe, ud(OP_TUN_READ, (uint64_t)i));
 		b->tun_armed[i] = true;
 	}
@@ -465,7 +465,10 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 		break;
 	case OP_TUN_READ:
 		b->tun_armed[arg] = false;
-		if (cqe->res > 0 && b->n_tun_rx < TUN_READS) {
+		if (loop_tun_read_cut(dev, cqe->res)) {
+			pool_put(&dev->pool, b->tun_ids[arg]);
+			device_drop(dev, WG_DROP_TUN_TRUNCATED);
+		} else if (cqe->res > 0 && b->n_tun_rx < TUN_READS) {
 			struct wg_pkt *p = &b->tun_rx[b->n_tun_rx++];
 
 			p->id = b->tun_ids[arg];
