@@ -193,7 +193,8 @@ static int ring_init(struct uring_backend *b, uint32_t n_buffers)
 	while (cq < n_buffers + BR_ENTRIES + TUN_READS + LOOP_MAX_FDS)
 		cq *= 2;
 	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_CQSIZE;
+	/* CLAMP: past the kernel's limit (65536) the largest pools get the largest queue, not EINVAL. */
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
 	p.cq_entries = cq;
 	return io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &p);
 }
