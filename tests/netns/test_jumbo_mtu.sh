@@ -65,7 +65,17 @@ NC=$(nsname c)
 ND=$(nsname d)
 jumbo_pair g "$WGGO" "$NC" "$ND" 42200 1
 
+# wgud_mtu_is NS IFACE MTU: wgud's device took the link's MTU (show --json).
+wgud_mtu_is()
+{
+	[[ $(wctl "$1" "$2" show --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["mtu"])') == "$3" ]]
+}
+
 assert_ping "wgud: ping through the tunnel" "$NA" "$TUN4.2"
+if ! is_wggo "$WGUD"; then
+	assert "wgud A follows the MTU set with ip link" wait_for 5 "MTU $TUNNEL_MTU" wgud_mtu_is "$NA" "$UA" $TUNNEL_MTU || true
+	assert "wgud B follows the MTU set with ip link" wgud_mtu_is "$NB" "$UB" $TUNNEL_MTU || true
+fi
 assert "wgud: 8000-byte pings with DF, A -> B" wait_for 5 "8000-byte ping" ping_big "$NA" "$TUN4.2" || true
 assert "wgud: 8000-byte pings with DF, B -> A" ping_big "$NB" "$TUN4.1" || true
 assert "wgud: 8000-byte IPv6 pings, A -> B" ping_big "$NA" "$TUN6:2" || true
@@ -106,6 +116,7 @@ if ! is_wggo "$WGUD"; then
 	ip -n "$NA" link set dev "$UA" mtu 1280
 	ip -n "$NB" link set dev "$UB" mtu 1280
 	assert_ping "wgud: ping at MTU 1280" "$NA" "$TUN4.2"
+	assert "wgud A follows the MTU down to 1280" wait_for 5 "MTU 1280" wgud_mtu_is "$NA" "$UA" 1280 || true
 	assert "wgud A still running" pid_alive "$UPID_A" || true
 	assert "wgud B still running" pid_alive "$UPID_B" || true
 fi
