@@ -318,10 +318,14 @@ static void uring_del_fd(struct loop *l, int fd)
 	io_uring_submit(&b->ring);
 }
 
-static struct tx_slot *take_slot(struct uring_backend *b, uint32_t *slot_id)
+/* A slot for a send; without one, the SQE already taken becomes a no-op rather than stale bytes. */
+static struct tx_slot *take_slot(struct uring_backend *b, struct io_uring_sqe *sqe, uint32_t *slot_id)
 {
-	if (!b->n_free_slots)
+	if (!b->n_free_slots) {
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, 0));
 		return NULL;
+	}
 	*slot_id = b->free_slots[--b->n_free_slots];
 	return &b->slots[*slot_id];
 }
@@ -340,7 +344,7 @@ static void uring_flush(struct wg_device *dev, void *ctx)
 		uint32_t sid;
 
 		sqe = fd >= 0 ? get_sqe(b) : NULL;
-		s = sqe ? take_slot(b, &sid) : NULL;
+		s = sqe ? take_slot(b, sqe, &sid) : NULL;
 		if (!s) {
 			pool_put(&dev->pool, p->id);
 			device_drop(dev, fd < 0 ? WG_DROP_SEND_ERROR : WG_DROP_TX_QUEUE_FULL);
@@ -363,7 +367,7 @@ static void uring_flush(struct wg_device *dev, void *ctx)
 		struct wg_pkt *p = &dev->tx_tun.items[i];
 		struct io_uring_sqe *sqe = get_sqe(b);
 		uint32_t sid = 0;
-		struct tx_slot *s = sqe ? take_slot(b, &sid) : NULL;
+		struct tx_slot *s = sqe ? take_slot(b, sqe, &sid) : NULL;
 
 		if (!s) {
 			pool_put(&dev->pool, p->id);
