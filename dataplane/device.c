@@ -43,6 +43,13 @@ const char *device_drop_name(enum wg_drop_reason why)
 		[WG_DROP_STAGED_OVERFLOW] = "staged_overflow",
 		[WG_DROP_STAGED_EXPIRED] = "staged_expired",
 		[WG_DROP_SEND_ERROR] = "send_error",
+		[WG_DROP_RX_TRUNCATED] = "rx_truncated",
+		[WG_DROP_RX_ERROR] = "rx_error",
+		[WG_DROP_SOCKET_OVERFLOW] = "socket_overflow",
+		[WG_DROP_CQ_OVERFLOW] = "cq_overflow",
+		[WG_DROP_TX_QUEUE_FULL] = "tx_queue_full",
+		[WG_DROP_TUN_WRITE_ERROR] = "tun_write_error",
+		[WG_DROP_TUN_TRUNCATED] = "tun_truncated",
 	};
 
 	return (unsigned int)why < WG_DROP_COUNT ? names[why] : "unknown";
@@ -55,16 +62,22 @@ socklen_t device_sockaddr_len(const union wg_sockaddr *a)
 
 int device_init(struct wg_device *dev, uint32_t mtu, uint32_t n_buffers)
 {
-	uint32_t buf_size = 2048;
+	uint32_t buf_size;
 	int ret;
 
 	memset(dev, 0, sizeof(*dev));
 	dev->sock4 = dev->sock6 = dev->tun_fd = -1;
 	dev->mtu = mtu ? mtu : WG_DEFAULT_MTU;
 	dev->next_deadline = UINT64_MAX;
-	/* Room for a multishot recvmsg header and address, the data header, padding and tag around the MTU. */
-	while (buf_size < dev->mtu + 256)
-		buf_size *= 2;
+	if (dev->mtu < WG_MIN_MTU || dev->mtu > WG_MAX_MTU)
+		return -ERANGE;
+	/*
+	 * One size for every buffer, fixed for the device's life: buffers are in
+	 * the kernel's hands (io_uring's ring, reads, sends) at any time, so they
+	 * cannot grow when the MTU does. Room for a jumbo MTU from the start.
+	 */
+	dev->max_mtu = dev->mtu > WG_JUMBO_MTU ? dev->mtu : WG_JUMBO_MTU;
+	buf_size = (dev->max_mtu + WG_BUF_OVERHEAD + 63) / 64 * 64;
 	dev->identity = sodium_malloc(sizeof(*dev->identity));
 	if (!dev->identity)
 		return -ENOMEM;
@@ -91,6 +104,14 @@ err_identity:
 	sodium_free(dev->identity);
 	dev->identity = NULL;
 	return ret;
+}
+
+int device_set_mtu(struct wg_device *dev, uint32_t mtu)
+{
+	if (mtu < WG_MIN_MTU || mtu > dev->max_mtu)
+		return -ERANGE;
+	dev->mtu = mtu;
+	return 0;
 }
 
 void device_uninit(struct wg_device *dev)

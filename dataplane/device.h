@@ -33,6 +33,16 @@
 #define WG_TXQ_MAX 256
 #define WG_DEFAULT_MTU 1420
 /*
+ * Packet buffers are sized at start for the largest MTU the device may take
+ * later (wg-quick sets 8920 on a 9000-byte uplink, after wgud started): this,
+ * or the configured MTU if larger. Larger MTUs set on the link are refused.
+ */
+#define WG_JUMBO_MTU 9216
+#define WG_MIN_MTU 68
+#define WG_MAX_MTU 65535
+/* Around the MTU in a buffer: io_uring's recvmsg header, address and cmsg, the data header, padding and tag. */
+#define WG_BUF_OVERHEAD 256
+/*
  * A sanity ceiling, the model's (ctrl/config/model.h MODEL_MAX_PEERS). The
  * peer tables and the index table (a handshake and three keypairs per peer)
  * grow as peers are added, at configuration time, never on the packet path.
@@ -55,7 +65,15 @@ enum wg_drop_reason {
 	WG_DROP_NO_BUFFER,
 	WG_DROP_STAGED_OVERFLOW,
 	WG_DROP_STAGED_EXPIRED,    /* handshake gave up */
-	WG_DROP_SEND_ERROR,
+	WG_DROP_SEND_ERROR,        /* the UDP send failed */
+	/* Every way the loops can lose a packet, so none is lost without a count. */
+	WG_DROP_RX_TRUNCATED,      /* datagram larger than a packet buffer */
+	WG_DROP_RX_ERROR,          /* receive completed with an error, or on a socket since replaced */
+	WG_DROP_SOCKET_OVERFLOW,   /* the kernel dropped it: socket receive buffer full (SO_RXQ_OVFL) */
+	WG_DROP_CQ_OVERFLOW,       /* io_uring completions the kernel could not post */
+	WG_DROP_TX_QUEUE_FULL,     /* no room to queue or submit the send or TUN write */
+	WG_DROP_TUN_WRITE_ERROR,   /* the TUN write failed or was short */
+	WG_DROP_TUN_TRUNCATED,     /* a TUN packet larger than a buffer (the link's MTU above max_mtu) */
 	WG_DROP_COUNT,
 };
 
@@ -94,6 +112,7 @@ struct wg_device {
 	uint16_t listen_port;
 	uint32_t fwmark;
 	uint32_t mtu;
+	uint32_t max_mtu; /* the largest MTU the buffers hold, fixed at init */
 	int sock4, sock6;
 	int tun_fd;
 
@@ -112,6 +131,8 @@ struct wg_device {
 
 int device_init(struct wg_device *dev, uint32_t mtu, uint32_t n_buffers);
 void device_uninit(struct wg_device *dev);
+/* Follow the TUN link's MTU; -ERANGE when the buffers cannot hold it (dev->max_mtu). */
+int device_set_mtu(struct wg_device *dev, uint32_t mtu);
 
 /* Configuration (from ctrl/, on the loop thread). */
 int device_set_private_key(struct wg_device *dev, const uint8_t *key); /* NULL removes it */

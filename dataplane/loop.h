@@ -10,6 +10,8 @@
 #ifndef WGUD_LOOP_H
 #define WGUD_LOOP_H
 
+#include <sys/types.h>
+
 #include "device.h"
 
 enum loop_backend { LOOP_AUTO, LOOP_URING, LOOP_EPOLL };
@@ -62,6 +64,23 @@ const char *loop_backend_name(const struct loop *l);
 
 /* Shared by the backends. */
 void loop_dispatch_fd(struct loop *l, int fd);
+
+/*
+ * Room for a packet read from TUN: after the headroom, with tail room for
+ * padding and the tag. TUN cuts a longer packet to the read's length without
+ * a word (IFF_NO_PI), so a read that fills the room is taken as cut short:
+ * the room is larger than max_mtu, and no packet of an MTU wgud accepts
+ * fills it.
+ */
+static inline uint32_t loop_tun_read_room(const struct wg_device *dev)
+{
+	return dev->pool.buf_size - WG_TUN_HEADROOM - 64;
+}
+
+static inline bool loop_tun_read_cut(const struct wg_device *dev, ssize_t len)
+{
+	return len >= (ssize_t)loop_tun_read_room(dev);
+}
 extern const struct loop_ops loop_epoll_ops;
 extern const struct loop_ops loop_uring_ops;
 

@@ -12,6 +12,7 @@
 
 #include "device_internal.h"
 #include "loop.h"
+#include "socket.h"
 
 /*
  * Where input goes when the pool is empty: epoll is level-triggered, so
@@ -22,6 +23,7 @@ static uint8_t discard[65536];
 struct epoll_backend {
 	int epfd;
 	int sock4, sock6; /* as registered */
+	uint32_t kernel_drops[2]; /* SO_RXQ_OVFL count last seen, per socket (v4, v6) */
 };
 
 static int add(struct epoll_backend *b, int fd)
@@ -39,6 +41,7 @@ static int epoll_sockets_changed(struct loop *l)
 	/* Closed sockets left the epoll set by themselves. */
 	b->sock4 = l->dev->sock4;
 	b->sock6 = l->dev->sock6;
+	b->kernel_drops[0] = b->kernel_drops[1] = 0;
 	if (b->sock4 >= 0)
 		ret = add(b, b->sock4);
 	if (!ret && b->sock6 >= 0)
@@ -98,10 +101,13 @@ static void epoll_del_fd(struct loop *l, int fd)
 static void receive_udp(struct loop *l, int fd)
 {
 	struct wg_device *dev = l->dev;
+	struct epoll_backend *b = l->backend;
 	struct mmsghdr msgs[WG_BATCH];
 	struct iovec iov[WG_BATCH];
 	struct wg_pkt pkts[WG_BATCH];
-	unsigned int n = 0, i;
+	_Alignas(struct cmsghdr) uint8_t control[WG_BATCH][SOCKET_CMSG_SPACE];
+	uint32_t *seen = &b->kernel_drops[fd == b->sock6];
+	unsigned int n = 0, i, kept = 0;
 	int got;
 
 	for (i = 0; i < WG_BATCH; i++) {
@@ -118,6 +124,8 @@ static void receive_udp(struct loop *l, int fd)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &pkts[i].addr;
 		msgs[i].msg_hdr.msg_namelen = sizeof(pkts[i].addr);
+		msgs[i].msg_hdr.msg_control = control[i];
+		msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
 		n++;
 	}
 	if (!n) {
@@ -129,14 +137,19 @@ static void receive_udp(struct loop *l, int fd)
 	if (got < 0)
 		got = 0;
 	for (i = 0; i < (unsigned int)got; i++) {
-		pkts[i].len = msgs[i].msg_len;
-		/* A datagram that filled the buffer may have been cut short: not ours to guess at. */
-		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
-			pkts[i].len = 0;
+		socket_count_kernel_drops(dev, &msgs[i].msg_hdr, seen);
+		/* Larger than a buffer: cut short, not ours to guess at. */
+		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			pool_put(&dev->pool, pkts[i].id);
+			device_drop(dev, WG_DROP_RX_TRUNCATED);
+			continue;
+		}
+		pkts[kept] = pkts[i];
+		pkts[kept++].len = msgs[i].msg_len;
 	}
 	for (i = (unsigned int)got; i < n; i++)
 		pool_put(&dev->pool, pkts[i].id);
-	device_receive_udp(dev, pkts, (unsigned int)got, device_now_ns());
+	device_receive_udp(dev, pkts, kept, device_now_ns());
 }
 
 static void receive_tun(struct loop *l)
@@ -158,11 +171,15 @@ static void receive_tun(struct loop *l)
 		}
 		pkts[n].id = id;
 		pkts[n].data = pool_buf(&dev->pool, id) + WG_TUN_HEADROOM;
-		/* Leave tail room for padding and the tag. */
-		r = read(dev->tun_fd, pkts[n].data, dev->pool.buf_size - WG_TUN_HEADROOM - 64);
+		r = read(dev->tun_fd, pkts[n].data, loop_tun_read_room(dev));
 		if (r <= 0) {
 			pool_put(&dev->pool, id);
 			break;
+		}
+		if (loop_tun_read_cut(dev, r)) {
+			pool_put(&dev->pool, id);
+			device_drop(dev, WG_DROP_TUN_TRUNCATED);
+			continue;
 		}
 		pkts[n++].len = (uint32_t)r;
 	}
@@ -225,7 +242,7 @@ static void epoll_flush(struct wg_device *dev, void *ctx)
 		struct wg_pkt *p = &dev->tx_tun.items[i];
 
 		if (write(dev->tun_fd, p->data, p->len) != (ssize_t)p->len)
-			device_drop(dev, WG_DROP_SEND_ERROR);
+			device_drop(dev, WG_DROP_TUN_WRITE_ERROR);
 		pool_put(&dev->pool, p->id);
 	}
 	dev->tx_tun.n = 0;

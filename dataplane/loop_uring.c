@@ -20,9 +20,10 @@
 
 #include "device_internal.h"
 #include "loop.h"
+#include "socket.h"
 
 #define SQ_ENTRIES 1024
-#define BR_ENTRIES 512
+#define BR_ENTRIES 1024
 #define BR_GROUP 7
 #define TUN_READS 32
 #define RX_MAX 256
@@ -36,7 +37,7 @@ static inline uint64_t ud(enum uring_op op, uint64_t arg)
 
 struct tx_slot {
 	struct msghdr msg;
-	struct iovec iov;
+	struct iovec iov; /* iov_len: what a TUN write must report written */
 	union wg_sockaddr addr;
 	uint32_t id;
 };
@@ -49,6 +50,8 @@ struct uring_backend {
 	struct msghdr recv_msg;
 	int sock[2];
 	bool recv_armed[2];
+	uint32_t kernel_drops[2]; /* SO_RXQ_OVFL count last seen per socket */
+	unsigned int cq_overflow; /* the kernel's count of completions it could not post, last seen */
 	uint32_t gen; /* socket generation, so completions of replaced sockets are told apart */
 	uint32_t tun_ids[TUN_READS];
 	bool tun_armed[TUN_READS];
@@ -129,8 +132,8 @@ static void arm_tun_reads(struct wg_device *dev, struct uring_backend *b)
 			return;
 		}
 		b->tun_ids[i] = id;
-		io_uring_prep_read(sqe, dev->tun_fd, pool_buf(&dev->pool, id) + WG_TUN_HEADROOM,
-				   dev->pool.buf_size - WG_TUN_HEADROOM - 64, (uint64_t)-1);
+		io_uring_prep_read(sqe, dev->tun_fd, pool_buf(&dev->pool, id) + WG_TUN_HEADROOM, loop_tun_read_room(dev),
+				   (uint64_t)-1);
 		io_uring_sqe_set_data64(sqe, ud(OP_TUN_READ, (uint64_t)i));
 		b->tun_armed[i] = true;
 	}
@@ -156,6 +159,7 @@ static int uring_sockets_changed(struct loop *l)
 	b->gen++;
 	b->sock[0] = l->dev->sock4;
 	b->sock[1] = l->dev->sock6;
+	b->kernel_drops[0] = b->kernel_drops[1] = 0;
 	for (i = 0; i < 2; i++) {
 		int ret = arm_recv(b, i);
 
@@ -176,6 +180,25 @@ static bool kernel_has_multishot_recv(void)
 	return major >= 6;
 }
 
+/*
+ * Every buffer may be in flight at once (in the receive ring, a TUN read or
+ * a send), each ending in one completion: a completion queue that holds them
+ * all never overflows, so a multishot receive is never cut short by it.
+ */
+static int ring_init(struct uring_backend *b, uint32_t n_buffers)
+{
+	struct io_uring_params p;
+	unsigned int cq = 2 * SQ_ENTRIES;
+
+	while (cq < n_buffers + BR_ENTRIES + TUN_READS + LOOP_MAX_FDS)
+		cq *= 2;
+	memset(&p, 0, sizeof(p));
+	/* CLAMP: past the kernel's limit (65536) the largest pools get the largest queue, not EINVAL. */
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+	p.cq_entries = cq;
+	return io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &p);
+}
+
 static int uring_init(struct loop *l)
 {
 	struct wg_device *dev = l->dev;
@@ -190,7 +213,7 @@ static int uring_init(struct loop *l)
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	ret = io_uring_queue_init(SQ_ENTRIES, &b->ring, 0);
+	ret = ring_init(b, dev->pool.count);
 	if (ret)
 		goto err_free;
 	probe = io_uring_get_probe_ring(&b->ring);
@@ -229,7 +252,9 @@ static int uring_init(struct loop *l)
 		b->free_slots[i] = i;
 	b->n_free_slots = dev->pool.count;
 
-	b->recv_msg.msg_namelen = sizeof(struct sockaddr_in6);
+	/* Rounded up so the control data after the name, and the payload after it, stay 8-byte aligned. */
+	b->recv_msg.msg_namelen = (sizeof(struct sockaddr_in6) + 7) & ~7u;
+	b->recv_msg.msg_controllen = SOCKET_CMSG_SPACE;
 	b->sock[0] = b->sock[1] = -1;
 	l->backend = b;
 	refill_ring(dev, b);
@@ -293,10 +318,14 @@ static void uring_del_fd(struct loop *l, int fd)
 	io_uring_submit(&b->ring);
 }
 
-static struct tx_slot *take_slot(struct uring_backend *b, uint32_t *slot_id)
+/* A slot for a send; without one, the SQE already taken becomes a no-op rather than stale bytes. */
+static struct tx_slot *take_slot(struct uring_backend *b, struct io_uring_sqe *sqe, uint32_t *slot_id)
 {
-	if (!b->n_free_slots)
+	if (!b->n_free_slots) {
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, 0));
 		return NULL;
+	}
 	*slot_id = b->free_slots[--b->n_free_slots];
 	return &b->slots[*slot_id];
 }
@@ -315,10 +344,10 @@ static void uring_flush(struct wg_device *dev, void *ctx)
 		uint32_t sid;
 
 		sqe = fd >= 0 ? get_sqe(b) : NULL;
-		s = sqe ? take_slot(b, &sid) : NULL;
+		s = sqe ? take_slot(b, sqe, &sid) : NULL;
 		if (!s) {
 			pool_put(&dev->pool, p->id);
-			device_drop(dev, WG_DROP_SEND_ERROR);
+			device_drop(dev, fd < 0 ? WG_DROP_SEND_ERROR : WG_DROP_TX_QUEUE_FULL);
 			continue;
 		}
 		s->id = p->id;
@@ -338,20 +367,51 @@ static void uring_flush(struct wg_device *dev, void *ctx)
 		struct wg_pkt *p = &dev->tx_tun.items[i];
 		struct io_uring_sqe *sqe = get_sqe(b);
 		uint32_t sid = 0;
-		struct tx_slot *s = sqe ? take_slot(b, &sid) : NULL;
+		struct tx_slot *s = sqe ? take_slot(b, sqe, &sid) : NULL;
 
 		if (!s) {
 			pool_put(&dev->pool, p->id);
-			device_drop(dev, WG_DROP_SEND_ERROR);
+			device_drop(dev, WG_DROP_TX_QUEUE_FULL);
 			continue;
 		}
 		s->id = p->id;
+		s->iov.iov_len = p->len;
 		/* Offset -1: the device's own position, as TUN is a stream. */
 		io_uring_prep_write(sqe, dev->tun_fd, p->data, p->len, (uint64_t)-1);
 		io_uring_sqe_set_data64(sqe, ud(OP_TUN_WRITE, sid));
 	}
 	dev->tx_tun.n = 0;
 	io_uring_submit(&b->ring);
+}
+
+/*
+ * The datagrams gathered so far go through the device; the batch starts
+ * empty. The ring gets the buffers back at once, and a receive that ended
+ * for want of them (-ENOBUFS) is re-armed: while it waits the socket fills,
+ * and what overflows it the kernel drops.
+ */
+static void rx_flush(struct wg_device *dev, struct uring_backend *b)
+{
+	int i;
+
+	if (b->n_rx)
+		device_receive_udp(dev, b->rx, b->n_rx, device_now_ns());
+	b->n_rx = 0;
+	refill_ring(dev, b);
+	for (i = 0; i < 2; i++)
+		arm_recv(b, i);
+}
+
+/* The kernel's drops on the socket, told in the datagram's control data. */
+static void count_kernel_drops(struct wg_device *dev, struct uring_backend *b, int which,
+			       struct io_uring_recvmsg_out *out)
+{
+	struct msghdr m;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_control = (uint8_t *)(out + 1) + b->recv_msg.msg_namelen;
+	m.msg_controllen = out->controllen;
+	socket_count_kernel_drops(dev, &m, &b->kernel_drops[which]);
 }
 
 static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint64_t arg)
@@ -367,19 +427,29 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint64_t arg)
 	if (current && !(cqe->flags & IORING_CQE_F_MORE))
 		b->recv_armed[which] = false; /* re-armed after this batch; -ENOBUFS ends up here too */
 	if (!(cqe->flags & IORING_CQE_F_BUFFER))
-		return;
+		return; /* no buffer, no datagram taken: -ENOBUFS leaves it in the socket */
 	id = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 	b->br_given--;
-	if (cqe->res <= 0 || !current || b->n_rx == RX_MAX) {
+	if (cqe->res <= 0 || !current) {
 		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_RX_ERROR);
 		return;
 	}
 	out = io_uring_recvmsg_validate(pool_buf(&dev->pool, id), cqe->res, &b->recv_msg);
-	if (!out || (out->flags & MSG_TRUNC) || out->namelen > sizeof(union wg_sockaddr)) {
+	if (!out || out->namelen > sizeof(union wg_sockaddr)) {
 		pool_put(&dev->pool, id);
 		device_drop(dev, WG_DROP_INVALID_MESSAGE);
 		return;
 	}
+	count_kernel_drops(dev, b, which, out);
+	if (out->flags & MSG_TRUNC) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_RX_TRUNCATED);
+		return;
+	}
+	/* A full batch is handled now: the ring may hand out more buffers than a batch holds. */
+	if (b->n_rx == RX_MAX)
+		rx_flush(dev, b);
 	p = &b->rx[b->n_rx++];
 	p->id = id;
 	memset(&p->addr, 0, sizeof(p->addr));
@@ -400,7 +470,10 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 		break;
 	case OP_TUN_READ:
 		b->tun_armed[arg] = false;
-		if (cqe->res > 0 && b->n_tun_rx < TUN_READS) {
+		if (loop_tun_read_cut(dev, cqe->res)) {
+			pool_put(&dev->pool, b->tun_ids[arg]);
+			device_drop(dev, WG_DROP_TUN_TRUNCATED);
+		} else if (cqe->res > 0 && b->n_tun_rx < TUN_READS) {
 			struct wg_pkt *p = &b->tun_rx[b->n_tun_rx++];
 
 			p->id = b->tun_ids[arg];
@@ -411,9 +484,14 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 		}
 		break;
 	case OP_SEND:
-	case OP_TUN_WRITE:
 		if (cqe->res < 0)
 			device_drop(dev, WG_DROP_SEND_ERROR);
+		pool_put(&dev->pool, b->slots[arg].id);
+		b->free_slots[b->n_free_slots++] = (uint32_t)arg;
+		break;
+	case OP_TUN_WRITE:
+		if (cqe->res < 0 || (size_t)cqe->res != b->slots[arg].iov.iov_len)
+			device_drop(dev, WG_DROP_TUN_WRITE_ERROR);
 		pool_put(&dev->pool, b->slots[arg].id);
 		b->free_slots[b->n_free_slots++] = (uint32_t)arg;
 		break;
@@ -436,6 +514,18 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 	case OP_CANCEL:
 		break;
 	}
+}
+
+/*
+ * With a completion queue that holds every buffer this should stay 0; if not,
+ * completions (and the datagrams or sends they were about) were lost.
+ */
+static void count_cq_overflow(struct wg_device *dev, struct uring_backend *b)
+{
+	unsigned int now = b->ring.cq.koverflow ? io_uring_smp_load_acquire(b->ring.cq.koverflow) : 0;
+
+	dev->drops[WG_DROP_CQ_OVERFLOW] += now - b->cq_overflow;
+	b->cq_overflow = now;
 }
 
 static int uring_run_once(struct loop *l, uint64_t timeout_ns)
@@ -466,8 +556,8 @@ static int uring_run_once(struct loop *l, uint64_t timeout_ns)
 		seen++;
 	}
 	io_uring_cq_advance(&b->ring, seen);
-	if (b->n_rx)
-		device_receive_udp(dev, b->rx, b->n_rx, device_now_ns());
+	count_cq_overflow(dev, b);
+	rx_flush(dev, b);
 	if (b->n_tun_rx)
 		device_receive_tun(dev, b->tun_rx, b->n_tun_rx, device_now_ns());
 	uring_flush(dev, l);

@@ -32,7 +32,7 @@ void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint3
 		dev->flush(dev, dev->flush_ctx);
 	if (dev->tx_udp.n == WG_TXQ_MAX) {
 		pool_put(&dev->pool, id);
-		device_drop(dev, WG_DROP_SEND_ERROR);
+		device_drop(dev, WG_DROP_TX_QUEUE_FULL);
 		return;
 	}
 	p = &dev->tx_udp.items[dev->tx_udp.n++];
@@ -50,7 +50,7 @@ void device_tun_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint3
 		dev->flush(dev, dev->flush_ctx);
 	if (dev->tx_tun.n == WG_TXQ_MAX) {
 		pool_put(&dev->pool, id);
-		device_drop(dev, WG_DROP_SEND_ERROR);
+		device_drop(dev, WG_DROP_TX_QUEUE_FULL);
 		return;
 	}
 	p = &dev->tx_tun.items[dev->tx_tun.n++];

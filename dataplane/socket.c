@@ -34,6 +34,9 @@ static int open_one(int family, uint16_t port, uint32_t mark, uint16_t *bound)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* The kernel's count of datagrams it dropped on this socket rides along in a cmsg: counted as socket_overflow. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+		goto err;
 	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
 		goto err;
 	if (bind(fd, &a.sa, alen) < 0)
@@ -93,4 +96,20 @@ void socket_close(struct wg_device *dev)
 	if (dev->sock6 >= 0)
 		close(dev->sock6);
 	dev->sock4 = dev->sock6 = -1;
+}
+
+void socket_count_kernel_drops(struct wg_device *dev, const struct msghdr *msg, uint32_t *seen)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		uint32_t total;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL || c->cmsg_len < CMSG_LEN(sizeof(total)))
+			continue;
+		memcpy(&total, CMSG_DATA(c), sizeof(total));
+		/* A 32-bit counter in the kernel: the difference survives its wrap. */
+		dev->drops[WG_DROP_SOCKET_OVERFLOW] += (uint32_t)(total - *seen);
+		*seen = total;
+	}
 }

@@ -4,6 +4,7 @@
 #define WGUD_SOCKET_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "device.h"
 
@@ -12,5 +13,14 @@ int socket_bind(struct wg_device *dev, uint16_t port);
 /* SO_MARK on both sockets (0 clears); needs CAP_NET_ADMIN. */
 int socket_set_fwmark(struct wg_device *dev, uint32_t mark);
 void socket_close(struct wg_device *dev);
+
+/*
+ * The sockets carry SO_RXQ_OVFL: a received datagram's control data says how
+ * many the kernel has dropped on that socket so far. Given that control data
+ * and the count seen last (*seen, per socket, 0 for a new one), counts the
+ * new kernel drops as socket_overflow.
+ */
+#define SOCKET_CMSG_SPACE 64
+void socket_count_kernel_drops(struct wg_device *dev, const struct msghdr *msg, uint32_t *seen);
 
 #endif

@@ -498,11 +498,28 @@ int rtnl_monitor_fd(const struct rtnl *mon)
 	return mnl_socket_get_fd(mon->nl);
 }
 
+/* A link's news (ip link set ... mtu N, up, down): its MTU, if the message carries one. */
+static void link_news(const struct nlmsghdr *nlh, struct link_watch *watch)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+
+	if (ifi->ifi_family == AF_BRIDGE || (unsigned int)ifi->ifi_index != watch->ifindex)
+		return;
+	watch->ev.link = true;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
+		if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			watch->ev.mtu = mnl_attr_get_u32(attr);
+	}
+}
+
 static int event_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct link_watch *watch = data;
 
-	if (nlh->nlmsg_type == RTM_DELLINK && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct ifinfomsg))) {
+	if (nlh->nlmsg_type == RTM_NEWLINK && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct ifinfomsg))) {
+		link_news(nlh, watch);
+	} else if (nlh->nlmsg_type == RTM_DELLINK && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct ifinfomsg))) {
 		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
 		/* AF_BRIDGE DELLINKs only say a port left its bridge. */
@@ -537,6 +554,8 @@ int rtnl_monitor_read(struct rtnl *mon, unsigned int ifindex, struct rtnl_link_e
 				if (!if_indextoname(ifindex, name) && (errno == ENXIO || errno == ENODEV))
 					watch.ev.gone = true;
 				watch.ev.addresses = true;
+				watch.ev.link = true;
+				watch.ev.mtu = 0;
 				continue;
 			}
 			return -errno;

@@ -101,14 +101,18 @@ int rtnl_table_in_use(struct rtnl *r, int family, uint32_t table, bool *in_use);
  * follow the addresses put on it (wg-quick adds them after wgud started).
  * Close it with rtnl_close. rtnl_monitor_read reads everything pending and
  * reports what happened to ifindex: gone when it was deleted or moved out
- * of this namespace, addresses when an address was added or removed. It
- * never blocks, so call it when rtnl_monitor_fd is readable. Events lost to
- * a socket overrun count as both checks being due: gone is then asked of
- * the kernel directly, and addresses is set.
+ * of this namespace, addresses when an address was added or removed, link
+ * when its attributes changed (`ip link set IFACE mtu N`, as wg-quick does),
+ * with mtu the last MTU an event told (0: none told). It never blocks, so
+ * call it when rtnl_monitor_fd is readable. Events lost to a socket overrun
+ * count as every check being due: gone is then asked of the kernel
+ * directly, addresses and link are set, and mtu is 0 (ask the kernel).
  */
 struct rtnl_link_events {
 	bool gone;
 	bool addresses;
+	bool link;
+	uint32_t mtu;
 };
 
 int rtnl_monitor_open(struct rtnl *mon);

@@ -525,6 +525,33 @@ static void on_signal(void *ctx, int fd)
 	}
 }
 
+/*
+ * The link's MTU, changed by `ip link set` (wg-quick raises it on a jumbo
+ * uplink after start): padding follows it. One the buffers cannot hold is
+ * set back, with a word on why, rather than left to truncate every packet.
+ */
+static void follow_mtu(struct daemon *d, uint32_t told)
+{
+	uint32_t mtu = told;
+	int ret;
+
+	if (!mtu && rtnl_link_info(&d->rtnl, d->ifindex, &mtu, NULL))
+		return;
+	if (!mtu || mtu == d->dev.mtu)
+		return;
+	ret = device_set_mtu(&d->dev, mtu);
+	if (!ret) {
+		log_info("MTU %u (from the link)", mtu);
+		return;
+	}
+	log_error("MTU %u on %s is refused: wgud's packet buffers hold at most MTU %u (start wgud with that MTU in "
+		  "the config to size them for it); setting it back to %u",
+		  mtu, d->o->ifname, d->dev.max_mtu, d->dev.mtu);
+	ret = rtnl_link_set_mtu(&d->rtnl, d->ifindex, d->dev.mtu);
+	if (ret)
+		log_error("setting MTU %u back on %s: %s", d->dev.mtu, d->o->ifname, strerror(-ret));
+}
+
 static void on_link_event(void *ctx, int fd)
 {
 	struct daemon *d = ctx;
@@ -536,7 +563,11 @@ static void on_link_event(void *ctx, int fd)
 	if (ev.gone) {
 		log_info("interface deleted; stopping");
 		loop_stop(&d->loop);
-	} else if (ev.addresses) {
+		return;
+	}
+	if (ev.link)
+		follow_mtu(d, ev.mtu);
+	if (ev.addresses) {
 		/* wg-quick puts the addresses on after start: they must be silent elsewhere too */
 		refresh_gateway(d);
 	}

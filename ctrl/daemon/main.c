@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		"  -v, --verbose       more messages\n"
 		"  --io uring|epoll    force the event loop (default: io_uring, else epoll; env WGUD_IO)\n"
 		"  --run-hooks         run PreUp/PostUp/PreDown/PostDown from the conf\n"
-		"  --buffers N         packet buffers (default 4096, each about 2 KiB)\n"
+		"  --buffers N         packet buffers (default 4096, each 9.25 KiB: room for MTU 9216)\n"
 		"\n"
 		"Gateway and kill switch (the same words as `wgud ctl`; lists take ';' or ','):\n"
 		"  --kill-switch on|off|auto|lockdown  auto: lockdown with --forward-from, on when a peer's\n"

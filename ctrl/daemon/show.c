@@ -94,12 +94,14 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 	if (json) {
 		ctl_buf_printf(out, "{\"interface\":\"%s\",\"listen_port\":%u,\"fwmark\":%u,\"event_loop\":\"%s\",", gw->ifname,
 			       dev->listen_port, dev->fwmark, loop_backend_name(loop));
+		ctl_buf_printf(out, "\"mtu\":%u,\"max_mtu\":%u,", dev->mtu, dev->max_mtu);
 		ctl_buf_printf(out, "\"kill_switch_active\":%s,\"kill_switch_mode\":\"%s\",\"firewall\":%s,\"policy\":%s,\"peers\":[",
 			       gw->mode != POLICY_KILL_SWITCH_OFF ? "true" : "false", mode,
 			       gw->table_installed ? "true" : "false", pol);
 	} else {
 		ctl_buf_printf(out, "interface: %s\n  listen port: %u\n  fwmark: 0x%x\n  event loop: %s\n", gw->ifname,
 			       dev->listen_port, dev->fwmark, loop_backend_name(loop));
+		ctl_buf_printf(out, "  mtu: %u (buffers hold up to %u)\n", dev->mtu, dev->max_mtu);
 		ctl_buf_printf(out, "  kill switch: %s\n  firewall: %s%s\n%s",
 			       gw->mode == POLICY_KILL_SWITCH_LOCKDOWN ? "lockdown (active; stays after a stop)"
 			       : gw->mode == POLICY_KILL_SWITCH_ON	? "active"

@@ -597,7 +597,7 @@ static void wait_readable(int fd)
 static void monitor_sees_deletion(void **state)
 {
 	struct fixture *f = *state;
-	struct rtnl_link_events ev = { true, true };
+	struct rtnl_link_events ev = { true, true, true, 1 };
 	struct rtnl mon;
 	unsigned int a, b;
 
@@ -684,6 +684,45 @@ static void monitor_and_list_addresses(void **state)
 	wait_readable(rtnl_monitor_fd(&mon));
 	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
 	assert_true(ev.addresses);
+	assert_int_equal(rtnl_link_delete(&f->r, other), 0);
+	rtnl_close(&mon);
+}
+
+/* wg-quick raises the MTU with `ip link set` after wgud started: the monitor tells the new one. */
+static void monitor_sees_mtu(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int other = make_link(&f->r, "wgudmon3");
+	struct rtnl_link_events ev;
+	struct rtnl mon;
+	uint32_t mtu = 0;
+
+	assert_int_equal(rtnl_monitor_open(&mon), 0);
+	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
+	assert_false(ev.link);
+	assert_int_equal(ev.mtu, 0);
+
+	assert_int_equal(rtnl_link_set_mtu(&f->r, other, 1300), 0);
+	wait_readable(rtnl_monitor_fd(&mon));
+	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
+	assert_false(ev.link); /* another link's */
+
+	assert_int_equal(rtnl_link_set_mtu(&f->r, f->ifindex, 8920), 0);
+	wait_readable(rtnl_monitor_fd(&mon));
+	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
+	assert_true(ev.link);
+	assert_int_equal(ev.mtu, 8920);
+	assert_false(ev.gone);
+	assert_int_equal(rtnl_link_info(&f->r, f->ifindex, &mtu, NULL), 0);
+	assert_int_equal(mtu, 8920);
+
+	/* Two changes before a read: the last one is what the link has. */
+	assert_int_equal(rtnl_link_set_mtu(&f->r, f->ifindex, 1500), 0);
+	assert_int_equal(rtnl_link_set_mtu(&f->r, f->ifindex, 1420), 0);
+	wait_readable(rtnl_monitor_fd(&mon));
+	assert_int_equal(rtnl_monitor_read(&mon, f->ifindex, &ev), 0);
+	assert_true(ev.link);
+	assert_int_equal(ev.mtu, 1420);
 	assert_int_equal(rtnl_link_delete(&f->r, other), 0);
 	rtnl_close(&mon);
 }
@@ -848,6 +887,7 @@ int main(void)
 		T(rules),
 		T(monitor_sees_deletion),
 		T(monitor_and_list_addresses),
+		T(monitor_sees_mtu),
 		T(refused_before_sending),
 		T(kernel_errors_pass_through),
 		T(sysctl_in_namespace),

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# No packet lost without a counter saying why, at full rate, with the loop
+# $WGUD_IO picks. A floods B through the tunnel (UDP to a port nobody
+# listens on in B, then a TCP stream); in B's namespace, where wgud's socket
+# is the only UDP socket that receives anything,
+#
+#   datagrams the kernel handed to B's UDP sockets (Udp InDatagrams)
+#     = packets wgud wrote to its TUN device (the TUN's rx_packets: a write
+#       to the fd is a packet the interface receives)
+#     + packets wgud counted as dropped (show --json, every reason but those
+#       only the TUN -> peer path counts: B's kernel sends a router
+#       solicitation or two into the tunnel, dropped as no_route).
+#
+# The window starts after the handshake and ends long before a keepalive is
+# due (10 s after the last received data), so every datagram in it is a data
+# message. Datagrams the kernel dropped before wgud read them (socket buffer
+# overflow) are not in InDatagrams; wgud reports those as socket_overflow
+# (SO_RXQ_OVFL), and the test checks them against Udp RcvbufErrors. Last,
+# datagrams larger than a packet buffer are counted as rx_truncated.
+#
+# Run by hand, as root: WGUD=/path/to/wgud WGUD_IO=uring tests/netns/test_no_silent_loss.sh
+
+source "$(dirname "$0")/lib.sh"
+t_init 90
+command -v iperf3 >/dev/null || die "iperf3 is not installed"
+
+if is_wggo "$WGUD"; then
+	log "NOT APPLICABLE: the drop counters are wgud's"
+	skip "test_no_silent_loss"
+	t_finish
+fi
+
+FLOOD_SECONDS=${FLOOD_SECONDS:-5}
+NA=$(nsname a)
+NB=$(nsname b)
+ns_create "$NA"
+ns_create "$NB"
+veth_link "$NA" "$NB" 0
+keypair KA PA
+keypair KB PB
+IA=$(ifname a)
+IB=$(ifname b)
+CA=$T_TMP/a.conf
+CB=$T_TMP/b.conf
+wgconf_iface "$CA" "$KA" 42001
+wgconf_peer "$CA" "$PB" "$TUN4.2/32" "$V4_2:42002"
+wgconf_iface "$CB" "$KB" 42002
+wgconf_peer "$CB" "$PA" "$TUN4.1/32" "$V4_1:42001"
+wg_node "$NA" "$IA" "$WGUD" "$CA" "$TUN4.1/24" "${TUN6}:1/64"
+wg_node "$NB" "$IB" "$WGUD" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
+PID_B=$STARTED_PID
+assert_ping "ping through the tunnel (handshake done before the window)" "$NA" "$TUN4.2"
+
+# The books, all read in B's namespace: "INDATAGRAMS RCVBUFERRORS TUN_RX WGUD_DROPS SOCKET_OVERFLOW"
+books()
+{
+	local snmp tun drops
+	snmp=$(nsx "$NB" awk '/^Udp:/ { if (h) { print $2, $6; exit } h = 1 }' /proc/net/snmp)
+	tun=$(nsx "$NB" cat "/sys/class/net/$IB/statistics/rx_packets")
+	drops=$(wctl "$NB" "$IB" show --json | python3 -c 'import json, sys
+d = json.load(sys.stdin)["drops"]
+out = ("no_route", "no_endpoint", "staged_overflow", "staged_expired", "send_error")
+print(sum(v for k, v in d.items() if k not in out), d.get("socket_overflow", 0))')
+	echo "$snmp $tun $drops"
+}
+
+# Each named drop reason that moved, for the log.
+drops_json()
+{
+	wctl "$NB" "$IB" show --json | python3 -c 'import json, sys
+print({k: v for k, v in json.load(sys.stdin)["drops"].items() if v})'
+}
+
+# check LABEL BEFORE AFTER: the equation over the window.
+check()
+{
+	local label=$1 in0 rb0 tun0 dr0 ov0 in1 rb1 tun1 dr1 ov1
+	read -r in0 rb0 tun0 dr0 ov0 <<<"$2"
+	read -r in1 rb1 tun1 dr1 ov1 <<<"$3"
+	log "$label: received $((in1 - in0)) datagrams; wrote $((tun1 - tun0)) to TUN; counted $((dr1 - dr0)) drops" \
+		"(socket_overflow $((ov1 - ov0)), kernel RcvbufErrors $((rb1 - rb0))); $(drops_json)"
+	assert_gt "$label: traffic arrived" $((in1 - in0)) 1000 || true
+	assert_eq "$label: received = written to TUN + counted drops" $((in1 - in0)) \
+		$((tun1 - tun0 + dr1 - dr0 - (ov1 - ov0))) || true
+	assert_eq "$label: the kernel's socket drops are reported as socket_overflow" $((rb1 - rb0)) $((ov1 - ov0)) || true
+}
+
+# Full rate: two senders, 1200-byte datagrams, as fast as A's wgud takes them.
+flood()
+{
+	nsx "$NA" timeout $((FLOOD_SECONDS + 5)) python3 -c '
+import errno, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end = time.monotonic() + float(sys.argv[2])
+buf = b"x" * 1200
+while time.monotonic() < end:
+    for _ in range(256):
+        try:
+            s.sendto(buf, (sys.argv[1], 9))
+        except OSError as e:
+            if e.errno not in (errno.ENOBUFS, errno.EAGAIN, errno.ECONNREFUSED):
+                raise
+' "$TUN4.2" "$FLOOD_SECONDS"
+}
+
+B0=$(books)
+flood &
+F1=$!
+flood &
+F2=$!
+register_pid "$F1"
+register_pid "$F2"
+wait "$F1" "$F2" || true
+sleep 1 # what is in flight lands
+check "UDP flood" "$B0" "$(books)"
+
+B0=$(books)
+iperf_bps BPS "$NB" "$TUN4.2" "$NA"
+sleep 1
+log "iperf3 TCP A -> B: $BPS bit/s"
+check "TCP stream" "$B0" "$(books)"
+
+# Datagrams larger than a packet buffer (9472 bytes) are counted, not lost:
+# three of 20000 bytes (rx_truncated), three of 4000 (received whole; not
+# WireGuard, so invalid_message).
+drop_of()
+{
+	wctl "$NB" "$IB" show --json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["drops"].get(sys.argv[1], 0))' "$1"
+}
+B0=$(books)
+T0=$(drop_of rx_truncated)
+I0=$(drop_of invalid_message)
+nsx "$NA" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for size in (20000, 4000) * 3:
+    s.sendto(b"\x05" * size, (sys.argv[1], 42002))
+' "$V4_2"
+sleep 0.5
+read -r IN0 _ <<<"$B0"
+read -r IN1 _ <<<"$(books)"
+assert_eq "oversized datagrams: six received" 6 $((IN1 - IN0)) || true
+assert_eq "oversized datagrams: the three larger than a buffer counted as rx_truncated" 3 \
+	$(($(drop_of rx_truncated) - T0)) || true
+assert_eq "oversized datagrams: the three that fit received whole (invalid_message)" 3 \
+	$(($(drop_of invalid_message) - I0)) || true
+
+assert "B still running" pid_alive "$PID_B" || true
+t_finish
