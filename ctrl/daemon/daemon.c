@@ -381,6 +381,19 @@ static void log_drops(const struct wg_device *dev)
 			log_info("dropped %llu packets: %s", (unsigned long long)dev->drops[i], device_drop_name(i));
 }
 
+/*
+ * The MTU a re-read conf asks for, 0 for none: only a change of the conf's
+ * own MTU, so that one set since with `ip link set` stays otherwise.
+ */
+static uint32_t reload_mtu(const struct daemon *d, const struct model_device *next)
+{
+	uint32_t was = d->conf && (d->conf->flags & MODEL_DEVICE_HAS_MTU) ? d->conf->mtu : 0;
+
+	if (!next || !(next->flags & MODEL_DEVICE_HAS_MTU) || next->mtu == was || next->mtu == d->dev.mtu)
+		return 0;
+	return next->mtu;
+}
+
 /* The checked conf (NULL: only the policy file) and policy file (NULL: none) of a reload, applied. */
 static void reload_apply(struct daemon *d, struct model_device *next, struct policy *policy)
 {
@@ -398,6 +411,11 @@ static void reload_apply(struct daemon *d, struct model_device *next, struct pol
 		ret = gateway_check(&d->gw, policy ? policy : &d->gw.policy, facts, err, sizeof(err));
 		free(facts);
 	}
+	if (!ret && reload_mtu(d, next) > d->dev.max_mtu) {
+		snprintf(err, sizeof(err), "MTU %u: the packet buffers hold at most %u; restart wgud to size them for it",
+			 reload_mtu(d, next), d->dev.max_mtu);
+		ret = -EINVAL;
+	}
 	if (ret) {
 		log_error("reload refused (%s%s%s); the running configuration and policy stay", policy ? d->o->policy_path : "",
 			  policy ? ": " : "", err[0] ? err : strerror(-ret));
@@ -412,6 +430,13 @@ static void reload_apply(struct daemon *d, struct model_device *next, struct pol
 		if (!next->fwmark)
 			next->flags &= ~MODEL_DEVICE_HAS_FWMARK;
 		ret = apply_model(&d->dev, &d->loop, next, APPLY_SYNC);
+		if (!ret && reload_mtu(d, next)) {
+			ret = device_set_mtu(&d->dev, reload_mtu(d, next));
+			if (!ret)
+				ret = rtnl_link_set_mtu(&d->rtnl, d->ifindex, d->dev.mtu);
+			if (!ret)
+				log_info("MTU %u (from %s)", d->dev.mtu, d->o->conf_path);
+		}
 		if (!ret)
 			ret = netsetup_routes(&d->net, &d->dev, next);
 		model_device_free(d->conf);

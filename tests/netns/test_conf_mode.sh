@@ -7,6 +7,8 @@
 #    through the tunnel while the encrypted UDP still leaves over the veth;
 #  - SIGHUP with a new peer added: the peer appears, the existing peer keeps
 #    its session (no new handshake), the port stays;
+#  - SIGHUP with the conf's MTU changed: applied to the link; one the
+#    buffers cannot hold refused; none in the conf keeps the link's own;
 #  - SIGHUP with a broken file: refused, everything stays as it was;
 #  - SIGTERM: exit 0, interface, UAPI socket and policy rules gone.
 # wireguard-go has no --conf: not applicable in harness validation.
@@ -86,6 +88,28 @@ assert_ping "tunnel still works after the reload" "$NA" 203.0.113.1
 assert_eq "existing peer kept its session (same handshake)" "$HS1" "$(wg_handshake "$NA" "$IA" "$PB")" || true
 assert_eq "listen port unchanged" "$PORT_A" "$(wg_listen_port "$NA" "$IA")" || true
 assert_eq "fwmark unchanged" "$MARK" "$(nsx "$NA" wg show "$IA" fwmark)" || true
+
+log "---- SIGHUP with the conf's MTU changed"
+link_mtu()
+{
+	ip -n "$NA" -o link show "$IA" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'
+}
+write_a "" "[Peer]" "PublicKey = $PC" "AllowedIPs = 203.0.113.77/32"
+sed -i "s/^Address = .*/&\nMTU = 1380/" "$CA"
+kill -HUP "$PID"
+assert "the reload applies the new MTU" wait_for 5 "MTU 1380" grep -q "MTU 1380 (from $CA)" "$T_TMP/a.log" || true
+assert_eq "the link has it" 1380 "$(link_mtu)" || true
+assert_ping "the tunnel works at MTU 1380" "$NA" 203.0.113.1 -s 1352 -M do
+sed -i "s/^MTU = .*/MTU = 60000/" "$CA"
+kill -HUP "$PID"
+assert "an MTU the buffers cannot hold refuses the reload" \
+	wait_for 5 "the refusal" grep -q "reload refused (MTU 60000: the packet buffers hold at most" "$T_TMP/a.log" || true
+assert_eq "the link keeps its MTU" 1380 "$(link_mtu)" || true
+write_a "" "[Peer]" "PublicKey = $PC" "AllowedIPs = 203.0.113.77/32"
+nsx "$NA" ip link set dev "$IA" mtu 1400
+kill -HUP "$PID"
+sleep 1
+assert_eq "no MTU in the conf: the link's own (set with ip link) stays" 1400 "$(link_mtu)" || true
 
 log "---- SIGHUP with a broken file"
 echo "Bogus = 1" >>"$CA"
