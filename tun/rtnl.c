@@ -33,6 +33,7 @@ struct link_reply {
 	unsigned int ifindex;
 	uint32_t mtu;
 	unsigned int flags;
+	uint64_t tx_dropped;
 };
 
 struct table_scan {
@@ -191,6 +192,13 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
 			reply->mtu = mnl_attr_get_u32(attr);
+		if (mnl_attr_get_type(attr) == IFLA_STATS64 &&
+		    mnl_attr_get_payload_len(attr) >= sizeof(struct rtnl_link_stats64)) {
+			struct rtnl_link_stats64 st;
+
+			memcpy(&st, mnl_attr_get_payload(attr), sizeof(st)); /* netlink aligns to 4 only */
+			reply->tx_dropped = st.tx_dropped;
+		}
 	}
 	return MNL_CB_OK;
 }
@@ -239,6 +247,22 @@ int rtnl_link_info(struct rtnl *r, unsigned int ifindex, uint32_t *mtu, unsigned
 		*mtu = reply.mtu;
 	if (flags)
 		*flags = reply.flags;
+	return 0;
+}
+
+int rtnl_link_tx_dropped(struct rtnl *r, unsigned int ifindex, uint64_t *tx_dropped)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct link_reply reply;
+	int ret;
+
+	ret = check_ifindex(ifindex);
+	if (ret)
+		return ret;
+	ret = link_get(r, put_ifinfo(buf, RTM_GETLINK, ifindex), &reply);
+	if (ret)
+		return ret;
+	*tx_dropped = reply.tx_dropped;
 	return 0;
 }
 

@@ -41,6 +41,11 @@ int rtnl_request(struct rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 int rtnl_link_index(struct rtnl *r, const char *name, unsigned int *ifindex);
 /* The MTU and the IFF_* flags (IFF_UP, IFF_RUNNING ...); either may be NULL. */
 int rtnl_link_info(struct rtnl *r, unsigned int ifindex, uint32_t *mtu, unsigned int *flags);
+/*
+ * What the kernel dropped on its way to the reader of a TUN device: its
+ * queue was full (the link's tx_dropped; TUN transmits to its reader).
+ */
+int rtnl_link_tx_dropped(struct rtnl *r, unsigned int ifindex, uint64_t *tx_dropped);
 int rtnl_link_set_up(struct rtnl *r, unsigned int ifindex, bool up);
 int rtnl_link_set_mtu(struct rtnl *r, unsigned int ifindex, uint32_t mtu);
 int rtnl_link_delete(struct rtnl *r, unsigned int ifindex);

@@ -355,7 +355,12 @@ static int on_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf
 			snprintf(err, err_len, "usage: show [--json]");
 			return -EINVAL;
 		}
-		ret = show_format(out, &d->gw, &d->dev, &d->loop, n_words == 2);
+		struct show_kernel_drops kernel = { .tun_queue_full = -1 };
+		uint64_t n;
+
+		if (!rtnl_link_tx_dropped(&d->rtnl, d->ifindex, &n))
+			kernel.tun_queue_full = n > INT64_MAX ? INT64_MAX : (int64_t)n;
+		ret = show_format(out, &d->gw, &d->dev, &d->loop, &kernel, n_words == 2);
 	} else if (!strcmp(words[0], "help")) {
 		if (n_words > 1) {
 			snprintf(err, err_len, "usage: help");
@@ -372,13 +377,17 @@ static int on_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf
 
 /* ---- running ---- */
 
-static void log_drops(const struct wg_device *dev)
+static void log_drops(struct daemon *d)
 {
+	uint64_t n;
 	int i;
 
 	for (i = 0; i < WG_DROP_COUNT; i++)
-		if (dev->drops[i])
-			log_info("dropped %llu packets: %s", (unsigned long long)dev->drops[i], device_drop_name(i));
+		if (d->dev.drops[i])
+			log_info("dropped %llu packets: %s", (unsigned long long)d->dev.drops[i], device_drop_name(i));
+	if (!rtnl_link_tx_dropped(&d->rtnl, d->ifindex, &n) && n)
+		log_info("the kernel dropped %llu packets: tun_queue_full (the TUN device's queue to wgud was full)",
+			 (unsigned long long)n);
 }
 
 /*
@@ -835,7 +844,7 @@ static int run(struct daemon *d)
 	ret = loop_run(&d->loop);
 	if (ret)
 		log_error("event loop stopped: %s", strerror(-ret));
-	log_drops(&d->dev);
+	log_drops(d);
 	if (d->conf)
 		netsetup_run_hooks(d->conf, MODEL_HOOK_PRE_DOWN, d->o->ifname, d->o->run_hooks);
 	return ret ? 1 : 0;

@@ -61,7 +61,8 @@ static void format_peers(struct ctl_buf *out, const struct model_device *snap, b
 	sodium_memzero(key, sizeof(key));
 }
 
-static void format_drops(struct ctl_buf *out, const struct wg_device *dev, bool json)
+static void format_drops(struct ctl_buf *out, const struct wg_device *dev, const struct show_kernel_drops *k,
+			 bool json)
 {
 	int i;
 
@@ -73,11 +74,19 @@ static void format_drops(struct ctl_buf *out, const struct wg_device *dev, bool 
 		else if (dev->drops[i])
 			ctl_buf_printf(out, "  %s: %llu\n", device_drop_name(i), (unsigned long long)dev->drops[i]);
 	}
-	if (json)
+	if (json) {
+		ctl_buf_printf(out, "},\"kernel_drops\":{");
+		if (k->tun_queue_full >= 0)
+			ctl_buf_printf(out, "\"tun_queue_full\":%lld", (long long)k->tun_queue_full);
 		ctl_buf_printf(out, "}}\n");
+	} else if (k->tun_queue_full > 0) {
+		ctl_buf_printf(out, "  tun_queue_full: %lld (in the kernel: the TUN device's queue to wgud was full)\n",
+			       (long long)k->tun_queue_full);
+	}
 }
 
-int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop, bool json)
+int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop,
+		const struct show_kernel_drops *kernel, bool json)
 {
 	const char *mode = policy_kill_switch_name(gw->mode);
 	struct model_device *snap = NULL;
@@ -109,7 +118,7 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 			       gw->table_installed ? "table inet wgud_" : "none", gw->table_installed ? gw->ifname : "", pol);
 	}
 	format_peers(out, snap, json);
-	format_drops(out, dev, json);
+	format_drops(out, dev, kernel, json);
 	free(pol);
 	model_device_free(snap);
 	return 0;

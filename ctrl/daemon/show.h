@@ -8,13 +8,20 @@
 #define WGUD_SHOW_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "ctl.h"
 #include "device.h"
 #include "gateway.h"
 #include "loop.h"
 
-int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop, bool json);
+/* Drops that happen in the kernel, before wgud sees a packet; -1: not known. */
+struct show_kernel_drops {
+	int64_t tun_queue_full; /* the TUN device's queue to wgud was full (the link's tx_dropped) */
+};
+
+int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop,
+		const struct show_kernel_drops *kernel, bool json);
 int show_help(struct ctl_buf *out);
 
 #endif

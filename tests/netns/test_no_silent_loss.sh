@@ -121,6 +121,12 @@ iperf_bps BPS "$NB" "$TUN4.2" "$NA"
 sleep 1
 log "iperf3 TCP A -> B: $BPS bit/s"
 check "TCP stream" "$B0" "$(books)"
+# The sender's side: what the kernel could not queue to wgud's TUN reads is
+# the link's tx_dropped, and show says it.
+assert_eq "show reports the kernel's TUN queue drops on the sender (the link's tx_dropped)" \
+	"$(nsx "$NA" cat "/sys/class/net/$IA/statistics/tx_dropped")" \
+	"$(wctl "$NA" "$IA" show --json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["kernel_drops"]["tun_queue_full"])')" || true
 
 # Datagrams larger than a packet buffer (9472 bytes) are counted, not lost:
 # three of 20000 bytes (rx_truncated), three of 4000 (received whole; not
