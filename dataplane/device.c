@@ -305,3 +305,37 @@ uint64_t device_tick(struct wg_device *dev, uint64_t now_ns)
 	}
 	return dev->next_deadline;
 }
+
+/*
+ * The output queues the loop flushes in batches. A full queue is flushed
+ * first; if the loop cannot take it, the packet is counted and freed.
+ */
+static void enqueue(struct wg_device *dev, struct wg_txq *q, uint32_t id, uint8_t *data, uint32_t len,
+		    const union wg_sockaddr *dst)
+{
+	struct wg_pkt *p;
+
+	if (q->n == WG_TXQ_MAX && dev->flush)
+		dev->flush(dev, dev->flush_ctx);
+	if (q->n == WG_TXQ_MAX) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_TX_QUEUE_FULL);
+		return;
+	}
+	p = &q->items[q->n++];
+	p->id = id;
+	p->data = data;
+	p->len = len;
+	if (dst)
+		p->addr = *dst;
+}
+
+void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst)
+{
+	enqueue(dev, &dev->tx_udp, id, data, len, dst);
+}
+
+void device_tun_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len)
+{
+	enqueue(dev, &dev->tx_tun, id, data, len, NULL);
+}

@@ -2,11 +2,9 @@
 /*
  * TUN -> peer, outbound only: cryptokey routing by inner destination,
  * staging while no session exists, sealing in place, and the handshake and
- * keepalive messages the timers and the receive path ask for; and, for now,
- * the device's two output queues (device_udp_enqueue, device_tun_enqueue),
- * which stay here until the loop's drop-counter change (issue 8, i8-io) is
- * merged, then move to device.c. Calls peer.c for the handshake index and
- * nothing in device.c. Runs on the event loop thread.
+ * keepalive messages the timers and the receive path ask for. Calls peer.c
+ * for the handshake index, and of device.c only its output queue
+ * (device_udp_enqueue). Runs on the event loop thread.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -22,41 +20,6 @@ uint64_t device_wall_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst)
-{
-	struct wg_pkt *p;
-
-	if (dev->tx_udp.n == WG_TXQ_MAX && dev->flush)
-		dev->flush(dev, dev->flush_ctx);
-	if (dev->tx_udp.n == WG_TXQ_MAX) {
-		pool_put(&dev->pool, id);
-		device_drop(dev, WG_DROP_TX_QUEUE_FULL);
-		return;
-	}
-	p = &dev->tx_udp.items[dev->tx_udp.n++];
-	p->id = id;
-	p->data = data;
-	p->len = len;
-	p->addr = *dst;
-}
-
-void device_tun_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len)
-{
-	struct wg_pkt *p;
-
-	if (dev->tx_tun.n == WG_TXQ_MAX && dev->flush)
-		dev->flush(dev, dev->flush_ctx);
-	if (dev->tx_tun.n == WG_TXQ_MAX) {
-		pool_put(&dev->pool, id);
-		device_drop(dev, WG_DROP_TX_QUEUE_FULL);
-		return;
-	}
-	p = &dev->tx_tun.items[dev->tx_tun.n++];
-	p->id = id;
-	p->data = data;
-	p->len = len;
 }
 
 static void note_sent(struct wg_peer *peer, uint32_t wire_len, bool data, uint64_t now_ns)
