@@ -18,36 +18,55 @@ static void reply_errno(struct sockserver_client *c, int err)
 		log_warn("uapi: no memory for a reply");
 }
 
+/*
+ * Room for the dump of m: the longest line of each kind (wg's own reading
+ * sets them: 64 hex digits a key, 20 digits a counter, a scoped IPv6
+ * endpoint) times how often it appears. Formatting then runs once.
+ */
+static size_t get_reply_bound(const struct model_device *m)
+{
+	size_t n = 256, i;
+
+	for (i = 0; i < m->n_peers; i++)
+		n += 512 + m->peers[i].n_allowedips * 64;
+	return n;
+}
+
 /* The whole dump in one buffer, which the client's queue then owns. */
 static void handle_get(struct uapi_server *s, struct sockserver_client *c)
 {
 	struct model_device *m = NULL;
-	size_t cap = 4096;
+	size_t cap;
 	char *out = NULL;
 	ssize_t n = -ENOSPC;
-	int ret;
+	int ret, tries;
 
 	ret = apply_snapshot(s->dev, &m);
 	if (ret) {
 		reply_errno(c, ret);
 		return;
 	}
-	while (n == -ENOSPC && cap <= UAPI_MAX_REQUEST * 4) {
-		char *grown = realloc(out, cap);
-
-		if (!grown)
+	cap = get_reply_bound(m);
+	/* Should the bound ever be short: twice as much. A format that ran out of room wiped out. */
+	for (tries = 0; tries < 3; tries++) {
+		out = malloc(cap);
+		if (!out)
 			break;
-		out = grown;
 		n = uapi_format_get(out, cap, m);
-		if (n == -ENOSPC)
-			cap *= 2;
+		if (n >= 0)
+			break;
+		free(out);
+		out = NULL;
+		cap *= 2;
 	}
 	model_device_free(m);
 	if (n >= 0 && !sockserver_queue_owned(c, out, (size_t)n, cap))
 		return;
-	if (out) {
+	if (n >= 0) {
 		explicit_bzero(out, cap);
 		free(out);
+	} else if (tries == 3) {
+		log_error("uapi get: the dump did not fit in %zu bytes", cap / 2);
 	}
 	reply_errno(c, -ENOMEM);
 }

@@ -26,6 +26,7 @@
 #define RUN_ROUNDS 8
 #define RUN_EVENTS 32
 #define RUN_REQUESTS 2 /* a request may cost the loop a snapshot of every peer */
+#define ACCEPTS_PER_CALL 8
 #define FLUSH_BUDGET (1U << 20)
 #define READ_BUDGET 64
 
@@ -49,6 +50,7 @@ void sockserver_init(struct sockserver *s, const struct sockserver_proto *proto,
 	s->idle_ns = SOCKSERVER_IDLE_NS;
 	s->request_ns = SOCKSERVER_REQUEST_NS;
 	s->stall_ns = SOCKSERVER_STALL_NS;
+	s->grace_ns = SOCKSERVER_GRACE_NS;
 	s->max_clients = SOCKSERVER_MAX_CLIENTS;
 	for (i = 0; i < SOCKSERVER_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
@@ -353,17 +355,31 @@ static uint64_t deadline(const struct sockserver *s, const struct sockserver_cli
 	return idle < whole ? idle : whole;
 }
 
-/* A free slot; when all are taken, the one of the client waiting longest, else of the one stalled longest. */
-static struct sockserver_client *take_slot(struct sockserver *s)
+/*
+ * A free slot, or one made free. When every slot is taken, the newcomer
+ * displaces the client waiting longest for its request (else the one
+ * stalled longest), with two rules so that a flood of connections cannot
+ * push others out: a client younger than grace_ns is never displaced (the
+ * newcomer is refused instead), and a user who holds half the slots
+ * displaces only its own clients.
+ */
+static struct sockserver_client *take_slot(struct sockserver *s, uid_t uid, uint64_t now)
 {
 	struct sockserver_client *waiting = NULL, *stalled = NULL;
-	unsigned int i;
+	unsigned int i, own = 0;
+	bool own_only;
 
+	for (i = 0; i < s->max_clients; i++) {
+		if (s->clients[i].fd < 0)
+			return &s->clients[i];
+		own += s->clients[i].uid == uid;
+	}
+	own_only = own >= (s->max_clients + 1) / 2;
 	for (i = 0; i < s->max_clients; i++) {
 		struct sockserver_client *c = &s->clients[i];
 
-		if (c->fd < 0)
-			return c;
+		if ((own_only && c->uid != uid) || c->since_ns + s->grace_ns > now)
+			continue;
 		if (!pending(c) && (!waiting || c->since_ns < waiting->since_ns))
 			waiting = c;
 		if (pending(c) && (!stalled || c->last_ns < stalled->last_ns))
@@ -372,9 +388,20 @@ static struct sockserver_client *take_slot(struct sockserver *s)
 	if (!waiting)
 		waiting = stalled;
 	if (!waiting)
-		return NULL; /* max_clients 0 */
+		return NULL;
 	evict(s, waiting, "every slot was taken and a new client came");
 	return waiting;
+}
+
+static uid_t peer_uid(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	/* Unknown counts as a user of its own that shares with nobody. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred))
+		return (uid_t)-1;
+	return cred.uid;
 }
 
 static void expire(struct sockserver *s, uint64_t now)
@@ -424,6 +451,7 @@ static void accept_one(struct sockserver *s, int fd)
 {
 	struct sockserver_client *c;
 	char msg[256];
+	uid_t uid;
 	int ret;
 
 	if (s->proto->refuse) {
@@ -434,11 +462,14 @@ static void accept_one(struct sockserver *s, int fd)
 			return;
 		}
 	}
-	c = take_slot(s);
+	uid = peer_uid(fd);
+	c = take_slot(s, uid, s->now());
 	if (!c) {
+		s->refused++;
 		close(fd);
 		return;
 	}
+	c->uid = uid;
 	c->state = s->proto->state_size ? calloc(1, s->proto->state_size) : NULL;
 	ret = s->proto->state_size && !c->state ? -ENOMEM : 0;
 	if (!ret)
@@ -459,9 +490,12 @@ static void accept_one(struct sockserver *s, int fd)
 	}
 }
 
+/* A few at a time: the clients already in get their turn before the backlog's next ones. */
 static void on_listen(struct sockserver *s)
 {
-	for (;;) {
+	unsigned int n;
+
+	for (n = 0; n < ACCEPTS_PER_CALL; n++) {
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {

@@ -24,9 +24,14 @@
  *   stall_ns   a client with a reply queued that takes no byte of it for
  *              this long is closed and the reply freed. A client that reads
  *              slowly but steadily gets any size of reply whole.
- * At most max_clients at once: a newcomer is never turned away for want of
- * a slot; the client waiting longest for its request is closed for it, or,
- * when every client has a reply queued, the one stalled longest.
+ * At most max_clients at once. When all are taken, a newcomer displaces the
+ * client waiting longest for its request, or, when every client has a reply
+ * queued, the one stalled longest; but never a client younger than
+ * grace_ns (then the newcomer is refused), and a user (SO_PEERCRED) holding
+ * half the slots displaces only its own: a flood of connections cannot push
+ * a client out between its connect and its request, nor another user's.
+ * A few connections are accepted per call, so the clients already in are
+ * served before the rest of the backlog.
  *
  * Single-threaded: everything here runs on the thread that calls
  * sockserver_run() (the loop thread once started).
@@ -37,6 +42,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include "loop.h"
@@ -45,6 +51,7 @@
 #define SOCKSERVER_IDLE_NS (5ULL * 1000000000ULL)
 #define SOCKSERVER_REQUEST_NS (30ULL * 1000000000ULL)
 #define SOCKSERVER_STALL_NS (5ULL * 1000000000ULL)
+#define SOCKSERVER_GRACE_NS (500ULL * 1000000ULL)
 
 /* What a protocol's input hook asks for next. */
 enum sockserver_next {
@@ -55,6 +62,7 @@ enum sockserver_next {
 
 struct sockserver_client {
 	int fd;             /* -1: a free slot */
+	uid_t uid;          /* the connecting process's (SO_PEERCRED); (uid_t)-1 unknown */
 	uint64_t since_ns;  /* began waiting for a request (connect, or the end of its last reply) */
 	uint64_t last_ns;   /* the last byte in while waiting, or out while replying */
 	char *out;          /* the queued reply, out_cap bytes, wiped before it is freed (it may hold keys) */
@@ -92,9 +100,11 @@ struct sockserver {
 	struct loop *loop;
 	uint64_t (*now)(void); /* CLOCK_MONOTONIC by default; tests inject theirs */
 	uint64_t idle_ns, request_ns, stall_ns;
+	uint64_t grace_ns;        /* a client this young is never displaced by a newcomer */
 	unsigned int max_clients; /* at most SOCKSERVER_MAX_CLIENTS */
 	int accept_errno;         /* the last accept failure reported, so that it is reported once */
 	unsigned long evicted;    /* clients closed for a deadline or to make room: tests read it */
+	unsigned long refused;    /* newcomers closed at once: every slot held by a young client */
 	unsigned int answered;    /* requests answered in this sockserver_run(): at most a few per turn */
 	bool deferred;            /* a request read already waits for the next turn */
 	struct sockserver_client clients[SOCKSERVER_MAX_CLIENTS];

@@ -401,6 +401,7 @@ static void full_evicts_oldest_idle(void **state)
 		fds[i] = connect_client(f);
 	}
 	assert_int_equal(sockserver_clients(&f->s), SOCKSERVER_MAX_CLIENTS);
+	fake_now += f->s.grace_ns; /* all past their grace: the oldest waiting one goes */
 	late = connect_client(f);
 	say(late, "served\n");
 	expect(f, late, "served\n");
@@ -431,6 +432,7 @@ static void full_of_stalled_readers(void **state)
 		run(f);
 		fake_now += 1000;
 	}
+	fake_now += f->s.grace_ns;
 	late = connect_client(f);
 	say(late, "x\n");
 	expect(f, late, "x\n");
@@ -440,6 +442,40 @@ static void full_of_stalled_readers(void **state)
 	for (i = 0; i < 4; i++)
 		close(fds[i]);
 	close(late);
+	run(f);
+	assert_int_equal(sockserver_clients(&f->s), 0);
+}
+
+/*
+ * A flood of connections cannot push out a client between its connect and
+ * its request: every slot held by a client younger than the grace time, the
+ * newcomers are refused and the first client is still served.
+ */
+static void young_clients_are_not_displaced(void **state)
+{
+	struct fixture *f = *state;
+	int fds[4], flood[8], i;
+
+	f->s.max_clients = 4;
+	for (i = 0; i < 4; i++)
+		fds[i] = connect_client(f);
+	for (i = 0; i < 8; i++)
+		flood[i] = connect_client(f);
+	assert_int_equal(f->s.refused, 8);
+	for (i = 0; i < 8; i++)
+		assert_true(server_closed(flood[i]));
+	fake_now += 1000;
+	say(fds[0], "first\n");
+	expect(f, fds[0], "first\n");
+	/* Past the grace time a newcomer displaces the one waiting longest (fds[1]: fds[0] asked since). */
+	fake_now += f->s.grace_ns;
+	flood[0] = connect_client(f);
+	assert_true(server_closed(fds[1]));
+	assert_false(server_closed(flood[0]));
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	for (i = 0; i < 8; i++)
+		close(flood[i]);
 	run(f);
 	assert_int_equal(sockserver_clients(&f->s), 0);
 }
@@ -473,6 +509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(trickle_evicted, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_evicts_oldest_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_of_stalled_readers, setup, teardown),
+		cmocka_unit_test_setup_teardown(young_clients_are_not_displaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(timer_follows_deadline, setup, teardown),
 	};
 
