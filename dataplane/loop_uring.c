@@ -534,7 +534,7 @@ static int uring_run_once(struct loop *l, uint64_t timeout_ns)
 	struct uring_backend *b = l->backend;
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
-	unsigned int head, seen = 0;
+	unsigned int ready;
 	int ret, i;
 
 	refill_ring(dev, b);
@@ -550,12 +550,19 @@ static int uring_run_once(struct loop *l, uint64_t timeout_ns)
 		return ret;
 	b->n_rx = 0;
 	b->n_tun_rx = 0;
-	io_uring_for_each_cqe(&b->ring, head, cqe)
-	{
+	/*
+	 * What is ready now, and no more: a full receive batch is handled in
+	 * the middle (rx_flush submits), and completions it causes wait for the
+	 * next turn, so that TUN reads, timers and the other descriptors get
+	 * theirs. Each one is marked seen at once, which keeps room in the
+	 * queue for what the kernel posts meanwhile.
+	 */
+	for (ready = io_uring_cq_ready(&b->ring); ready; ready--) {
+		if (io_uring_peek_cqe(&b->ring, &cqe) || !cqe)
+			break;
 		complete(l, cqe);
-		seen++;
+		io_uring_cqe_seen(&b->ring, cqe);
 	}
-	io_uring_cq_advance(&b->ring, seen);
 	count_cq_overflow(dev, b);
 	rx_flush(dev, b);
 	if (b->n_tun_rx)
