@@ -215,7 +215,9 @@ static void receive_data(struct wg_device *dev, struct wg_pkt *p, uint64_t now_n
 	peer->rx_bytes += p->len;
 	timers_any_authenticated_packet_received(&peer->timers, now_ns);
 	timers_any_authenticated_packet_traversal(&peer->timers, now_ns);
-	if (keypair_should_rekey_on_receive(kp, now_ns) && !peer->timers.sent_lastminute_handshake) {
+	/* As the kernel's keep_key_fresh: the age of the keypair we send with, whichever one this packet used. */
+	if (peer->keypairs.current && keypair_should_rekey_on_receive(&peer->keypairs.current->kp, now_ns) &&
+	    !peer->timers.sent_lastminute_handshake) {
 		peer->timers.sent_lastminute_handshake = true;
 		peer_send_initiation(peer, now_ns, false);
 	}

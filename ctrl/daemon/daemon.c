@@ -70,6 +70,7 @@ struct daemon {
 	struct resolver resolver;      /* a reload's endpoint names, looked up off the loop */
 	struct policy *reload_policy;  /* the policy file read by a reload waiting for those names */
 	bool reload_again;             /* a SIGHUP came while one waited */
+	bool endpoints_capped_said;    /* the warning that lockdown knows only GATEWAY_MAX_ENDPOINTS endpoints */
 	bool other_owner; /* another live process holds the interface's sockets: the wall is its own */
 	int exit_code;
 };
@@ -267,7 +268,7 @@ static int note_default_route(void *ctx, int family, const uint8_t *addr, uint8_
 }
 
 /* The peers' part of the facts, read off the device: each peer's own allowed-ips, no copy of the table. */
-static void device_peer_facts(struct gateway_facts *f, const struct wg_device *dev)
+static void device_peer_facts(struct gateway_facts *f, const struct wg_device *dev, bool *capped_said)
 {
 	size_t i;
 
@@ -278,6 +279,11 @@ static void device_peer_facts(struct gateway_facts *f, const struct wg_device *d
 		if (peer->has_endpoint && f->n_endpoints < GATEWAY_MAX_ENDPOINTS) {
 			_Static_assert(sizeof(f->endpoints[0]) == sizeof(peer->endpoint), "the two sockaddr unions agree");
 			memcpy(&f->endpoints[f->n_endpoints++], &peer->endpoint, sizeof(peer->endpoint));
+		} else if (peer->has_endpoint && !*capped_said) {
+			log_warn("more than %d peers have endpoints: a lockdown left at stop lets wgud's UDP out to the "
+				 "first %d only (the others wait for the next start)",
+				 GATEWAY_MAX_ENDPOINTS, GATEWAY_MAX_ENDPOINTS);
+			*capped_said = true;
 		}
 	}
 }
@@ -290,7 +296,7 @@ static void gather_facts(struct daemon *d, struct gateway_facts *f)
 	memset(f, 0, sizeof(*f));
 	ensure_fwmark(d);
 	f->fwmark = d->dev.fwmark;
-	device_peer_facts(f, &d->dev);
+	device_peer_facts(f, &d->dev, &d->endpoints_capped_said);
 	ret = rtnl_addr_list(&d->rtnl, d->ifindex, f->addresses, GATEWAY_MAX_ADDRESSES, &f->n_addresses);
 	if (ret)
 		log_warn("listing the addresses of %s: %s%s", d->o->ifname, strerror(-ret),
@@ -333,7 +339,7 @@ static void refresh_gateway(struct daemon *d)
 	gather_facts(d, next);
 	d->facts = *next;
 	/* Against what the rule set in force was made for: a failed update is tried again. */
-	if (memcmp(next, &d->gw.facts, sizeof(*next)))
+	if (!gateway_facts_equal(next, &d->gw.facts))
 		gateway_update(&d->gw, &d->facts);
 	free(next);
 }
@@ -424,6 +430,9 @@ static void reload_apply(struct daemon *d, struct model_device *next, struct pol
 		snprintf(err, sizeof(err), "MTU %u: the packet buffers hold at most %u; restart wgud to size them for it",
 			 reload_mtu(d, next), d->dev.max_mtu);
 		ret = -EINVAL;
+	} else if (!ret && reload_mtu(d, next) && reload_mtu(d, next) < WG_MIN_MTU) {
+		snprintf(err, sizeof(err), "MTU %u: at least %u", reload_mtu(d, next), WG_MIN_MTU);
+		ret = -EINVAL;
 	}
 	if (ret) {
 		log_error("reload refused (%s%s%s); the running configuration and policy stay", policy ? d->o->policy_path : "",
@@ -439,12 +448,15 @@ static void reload_apply(struct daemon *d, struct model_device *next, struct pol
 		if (!next->fwmark)
 			next->flags &= ~MODEL_DEVICE_HAS_FWMARK;
 		ret = apply_model(&d->dev, &d->loop, next, APPLY_SYNC);
+		/* The link first: the device never pads for an MTU the link refused. */
 		if (!ret && reload_mtu(d, next)) {
-			ret = device_set_mtu(&d->dev, reload_mtu(d, next));
+			uint32_t mtu = reload_mtu(d, next);
+
+			ret = rtnl_link_set_mtu(&d->rtnl, d->ifindex, mtu);
 			if (!ret)
-				ret = rtnl_link_set_mtu(&d->rtnl, d->ifindex, d->dev.mtu);
+				ret = device_set_mtu(&d->dev, mtu);
 			if (!ret)
-				log_info("MTU %u (from %s)", d->dev.mtu, d->o->conf_path);
+				log_info("MTU %u (from %s)", mtu, d->o->conf_path);
 		}
 		if (!ret)
 			ret = netsetup_routes(&d->net, &d->dev, next);

@@ -137,6 +137,8 @@ int sockserver_queue(struct sockserver_client *c, const void *data, size_t len)
 	size_t need = c->out_len - c->out_off + len, cap;
 	char *p;
 
+	if (!len)
+		return 0;
 	if (need <= c->out_cap - c->out_off) {
 		memcpy(c->out + c->out_len, data, len);
 		c->out_len += len;

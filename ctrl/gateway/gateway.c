@@ -423,6 +423,20 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 	return 0;
 }
 
+bool gateway_facts_equal(const struct gateway_facts *a, const struct gateway_facts *b)
+{
+	size_t i;
+
+	if (a->full_tunnel[0] != b->full_tunnel[0] || a->full_tunnel[1] != b->full_tunnel[1] || a->fwmark != b->fwmark ||
+	    a->n_addresses != b->n_addresses || a->n_dns != b->n_dns || a->n_endpoints != b->n_endpoints)
+		return false;
+	for (i = 0; i < a->n_addresses; i++)
+		if (!cidr_equal(&a->addresses[i], &b->addresses[i]))
+			return false;
+	return !memcmp(a->dns, b->dns, a->n_dns * sizeof(a->dns[0])) &&
+	       !memcmp(a->endpoints, b->endpoints, a->n_endpoints * sizeof(a->endpoints[0]));
+}
+
 int gateway_update(struct gateway *gw, const struct gateway_facts *facts)
 {
 	struct policy *same = malloc(sizeof(*same));

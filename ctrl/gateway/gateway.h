@@ -52,6 +52,13 @@ struct gateway_facts {
 	size_t n_endpoints;
 };
 
+/*
+ * The same tunnel, field by field (padding aside). Addresses as prefixes;
+ * socket addresses byte for byte, so two spellings of one address differ:
+ * that only costs a rendering.
+ */
+bool gateway_facts_equal(const struct gateway_facts *a, const struct gateway_facts *b);
+
 struct gateway_forwarding {
 	const char *path; /* /proc/sys/... */
 	const char *key;  /* its line in the state file */
