@@ -62,7 +62,7 @@ socklen_t device_sockaddr_len(const union wg_sockaddr *a)
 
 int device_init(struct wg_device *dev, uint32_t mtu, uint32_t n_buffers)
 {
-	uint32_t buf_size;
+	uint32_t buf_size, max_mtu;
 	int ret;
 
 	memset(dev, 0, sizeof(*dev));
@@ -76,8 +76,6 @@ int device_init(struct wg_device *dev, uint32_t mtu, uint32_t n_buffers)
 	 * the kernel's hands (io_uring's ring, reads, sends) at any time, so they
 	 * cannot grow when the MTU does. Room for a jumbo MTU from the start.
 	 */
-	dev->max_mtu = dev->mtu > WG_JUMBO_MTU ? dev->mtu : WG_JUMBO_MTU;
-	buf_size = (dev->max_mtu + WG_BUF_OVERHEAD + 63) / 64 * 64;
 	dev->identity = sodium_malloc(sizeof(*dev->identity));
 	if (!dev->identity)
 		return -ENOMEM;
@@ -91,7 +89,13 @@ int device_init(struct wg_device *dev, uint32_t mtu, uint32_t n_buffers)
 	ret = indextable_init(&dev->indices, 4 * WG_INITIAL_PEERS);
 	if (ret)
 		goto err_ratelimiter;
-	ret = pool_init(&dev->pool, n_buffers, buf_size);
+	for (max_mtu = WG_LARGEST_MTU;; max_mtu = WG_SMALL_BUFFER_MTU) {
+		dev->max_mtu = dev->mtu > max_mtu ? dev->mtu : max_mtu;
+		buf_size = (dev->max_mtu + WG_BUF_OVERHEAD + 63) / 64 * 64;
+		ret = pool_init(&dev->pool, n_buffers, buf_size);
+		if (ret != -ENOMEM || max_mtu == WG_SMALL_BUFFER_MTU || dev->mtu >= max_mtu)
+			break;
+	}
 	if (ret)
 		goto err_indices;
 	return 0;

@@ -34,12 +34,17 @@
 #define WG_DEFAULT_MTU 1420
 /*
  * Packet buffers are sized at start for the largest MTU the device may take
- * later (wg-quick sets 8920 on a 9000-byte uplink, after wgud started): this,
- * or the configured MTU if larger. Larger MTUs set on the link are refused.
+ * later (wg-quick sets 8920 on a 9000-byte uplink after wgud started; GSO
+ * needs 64 KiB): the largest whose packets, sealed, still fit one UDP
+ * datagram over IPv6 (65535 - 40 - 8 - 32), so any datagram the socket can
+ * carry is received whole. They are resident only where touched (pool.c).
+ * Where that much address space is refused, buffers for WG_SMALL_BUFFER_MTU.
+ * A larger MTU set on the link is set back.
  */
-#define WG_JUMBO_MTU 9216
+#define WG_LARGEST_MTU 65455
+#define WG_SMALL_BUFFER_MTU 9216
 #define WG_MIN_MTU 68
-#define WG_MAX_MTU 65535
+#define WG_MAX_MTU WG_LARGEST_MTU
 /* Around the MTU in a buffer: io_uring's recvmsg header, address and cmsg, the data header, padding and tag. */
 #define WG_BUF_OVERHEAD 256
 /*

@@ -24,6 +24,7 @@
 
 #define SQ_ENTRIES 1024
 #define BR_ENTRIES 1024
+#define BR_BYTES (8U << 20)
 #define BR_GROUP 7
 #define TUN_READS 32
 #define RX_MAX 256
@@ -77,8 +78,17 @@ static struct io_uring_sqe *get_sqe(struct uring_backend *b)
 static void refill_ring(struct wg_device *dev, struct uring_backend *b)
 {
 	int mask = io_uring_buf_ring_mask(BR_ENTRIES), added = 0;
-	/* At most a quarter of the pool waits for datagrams: TUN reads and sends need the rest. */
+	/*
+	 * At most a quarter of the pool waits for datagrams (TUN reads and sends
+	 * need the rest), and at most BR_BYTES of it: the kernel fills ring
+	 * buffers in turn, so each one a datagram ever filled stays resident,
+	 * and anyone may send datagrams of 64 KiB. What the ring cannot take
+	 * waits in the socket's buffer.
+	 */
 	unsigned int target = dev->pool.count / 4 < BR_ENTRIES ? dev->pool.count / 4 : BR_ENTRIES;
+
+	if (target > BR_BYTES / dev->pool.buf_size)
+		target = BR_BYTES / dev->pool.buf_size;
 
 	while (b->br_given < target) {
 		uint32_t id = pool_get(&dev->pool);

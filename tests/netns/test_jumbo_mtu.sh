@@ -6,7 +6,9 @@
 # wg-quick does on such an uplink). Through $WGUD <-> $WGUD: 8000-byte pings
 # with DF both ways, and TCP at least at the rate of wireguard-go <->
 # wireguard-go in the same setup, measured alternately in the same run.
-# An MTU larger than wgud's buffers hold is set back, with an error in the log.
+# At MTU 16000, datagrams larger than the uplink's MTU (fragmented on the
+# way) arrive whole; an MTU whose packets could not fit one UDP datagram
+# (65535) is set back, with an error in the log.
 #
 # Run by hand, as root: WGUD=/path/to/wgud WGUD_IO=uring tests/netns/test_jumbo_mtu.sh
 
@@ -106,11 +108,24 @@ else
 fi
 
 if ! is_wggo "$WGUD"; then
-	# Beyond what the buffers hold: set back, and the log says why.
-	ip -n "$NA" link set dev "$UA" mtu 9400
+	# Larger than the uplink: datagrams of 16000 bytes, fragmented on the
+	# way and received whole (a buffer holds any datagram the socket takes).
+	for ns_if in "$NA $UA" "$NB $UB"; do
+		read -r ns_ ifc_ <<<"$ns_if"
+		ip -n "$ns_" link set dev "$ifc_" mtu 16000
+	done
+	assert "wgud A follows the MTU up to 16000" wait_for 5 "MTU 16000" wgud_mtu_is "$NA" "$UA" 16000 || true
+	assert "wgud: 15000-byte pings with DF, in datagrams larger than the uplink's MTU" \
+		wait_for 5 "15000-byte ping" nsx "$NA" ping -c 3 -i 0.2 -W 2 -s 15000 -M do "$TUN4.2" || true
+	assert_eq "no datagram was cut short" 0 \
+		"$(wctl "$NB" "$UB" show --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["drops"]["rx_truncated"])')" || true
+	ip -n "$NA" link set dev "$UA" mtu $TUNNEL_MTU
+	ip -n "$NB" link set dev "$UB" mtu $TUNNEL_MTU
+	# Beyond the largest MTU whose packets fit one UDP datagram: set back, and the log says why.
+	ip -n "$NA" link set dev "$UA" mtu 65535
 	assert "wgud sets an MTU its buffers cannot hold back" \
 		wait_for 5 "MTU back at $TUNNEL_MTU" mtu_is "$NA" "$UA" $TUNNEL_MTU || true
-	assert "wgud's log says the MTU was refused" grep -q "MTU 9400 on $UA is refused" "$T_TMP/$UA.log" || true
+	assert "wgud's log says the MTU was refused" grep -q "MTU 65535 on $UA is refused" "$T_TMP/$UA.log" || true
 	assert "wgud: 8000-byte pings still pass" ping_big "$NA" "$TUN4.2" || true
 	# Down again: padding follows, small packets still pass.
 	ip -n "$NA" link set dev "$UA" mtu 1280

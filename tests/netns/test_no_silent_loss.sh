@@ -18,7 +18,7 @@
 # message. Datagrams the kernel dropped before wgud read them (socket buffer
 # overflow) are not in InDatagrams; wgud reports those as socket_overflow
 # (SO_RXQ_OVFL), and the test checks them against Udp RcvbufErrors. Last,
-# datagrams larger than a packet buffer are counted as rx_truncated.
+# datagrams up to the largest a UDP socket takes are received whole.
 #
 # Run by hand, as root: WGUD=/path/to/wgud WGUD_IO=uring tests/netns/test_no_silent_loss.sh
 
@@ -128,9 +128,9 @@ assert_eq "show reports the kernel's TUN queue drops on the sender (the link's t
 	"$(wctl "$NA" "$IA" show --json | python3 -c 'import json, sys
 print(json.load(sys.stdin)["kernel_drops"]["tun_queue_full"])')" || true
 
-# Datagrams larger than a packet buffer (9472 bytes) are counted, not lost:
-# three of 20000 bytes (rx_truncated), three of 4000 (received whole; not
-# WireGuard, so invalid_message).
+# Datagrams up to the largest a UDP socket takes (65507 bytes over IPv4)
+# are received whole: three of 65507 and three of 20000 bytes, not
+# WireGuard, so each counted as invalid_message, none as rx_truncated.
 drop_of()
 {
 	wctl "$NB" "$IB" show --json | python3 -c 'import json, sys
@@ -142,16 +142,15 @@ I0=$(drop_of invalid_message)
 nsx "$NA" python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for size in (20000, 4000) * 3:
+for size in (65507, 20000) * 3:
     s.sendto(b"\x05" * size, (sys.argv[1], 42002))
 ' "$V4_2"
 sleep 0.5
 read -r IN0 _ <<<"$B0"
 read -r IN1 _ <<<"$(books)"
-assert_eq "oversized datagrams: six received" 6 $((IN1 - IN0)) || true
-assert_eq "oversized datagrams: the three larger than a buffer counted as rx_truncated" 3 \
-	$(($(drop_of rx_truncated) - T0)) || true
-assert_eq "oversized datagrams: the three that fit received whole (invalid_message)" 3 \
+assert_eq "the largest datagrams: six received" 6 $((IN1 - IN0)) || true
+assert_eq "the largest datagrams: none cut short (rx_truncated)" 0 $(($(drop_of rx_truncated) - T0)) || true
+assert_eq "the largest datagrams: all six received whole (invalid_message)" 6 \
 	$(($(drop_of invalid_message) - I0)) || true
 
 assert "B still running" pid_alive "$PID_B" || true

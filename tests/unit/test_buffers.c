@@ -21,15 +21,17 @@
 #include "loop.h"
 #include "socket.h"
 
-static void buffers_hold_a_jumbo_mtu(void **state)
+static void buffers_hold_the_largest_mtu(void **state)
 {
 	struct wg_device dev;
 
 	(void)state;
 	assert_int_equal(device_init(&dev, 1420, 64), 0);
 	assert_int_equal(dev.mtu, 1420);
-	assert_int_equal(dev.max_mtu, WG_JUMBO_MTU);
-	assert_true(dev.pool.buf_size >= WG_JUMBO_MTU + WG_BUF_OVERHEAD);
+	assert_int_equal(dev.max_mtu, WG_LARGEST_MTU);
+	assert_true(dev.pool.buf_size >= WG_LARGEST_MTU + WG_BUF_OVERHEAD);
+	/* the largest IPv6 UDP payload, with recvmsg's header, address and control data */
+	assert_true(dev.pool.buf_size >= 65527 + 16 + 32 + 32);
 	assert_int_equal(dev.pool.buf_size % 64, 0);
 	/* A packet of the largest MTU fits a TUN read and is not taken for one cut short. */
 	assert_true(loop_tun_read_room(&dev) > dev.max_mtu);
@@ -38,23 +40,24 @@ static void buffers_hold_a_jumbo_mtu(void **state)
 
 	assert_int_equal(device_set_mtu(&dev, 8920), 0);
 	assert_int_equal(dev.mtu, 8920);
-	assert_int_equal(device_set_mtu(&dev, WG_JUMBO_MTU + 1), -ERANGE);
+	assert_int_equal(device_set_mtu(&dev, WG_LARGEST_MTU + 1), -ERANGE);
 	assert_int_equal(device_set_mtu(&dev, 60), -ERANGE);
 	assert_int_equal(dev.mtu, 8920);
+	assert_int_equal(device_set_mtu(&dev, 16000), 0);
 	assert_int_equal(device_set_mtu(&dev, 1280), 0);
 	device_uninit(&dev);
 }
 
-static void a_larger_configured_mtu_sizes_the_buffers(void **state)
+static void mtu_bounds_at_init(void **state)
 {
 	struct wg_device dev;
 
 	(void)state;
-	assert_int_equal(device_init(&dev, 16000, 16), 0);
-	assert_int_equal(dev.max_mtu, 16000);
-	assert_true(dev.pool.buf_size >= 16000 + WG_BUF_OVERHEAD);
+	assert_int_equal(device_init(&dev, WG_LARGEST_MTU, 16), 0);
+	assert_int_equal(dev.max_mtu, WG_LARGEST_MTU);
 	device_uninit(&dev);
-	assert_int_equal(device_init(&dev, 70000, 16), -ERANGE);
+	assert_int_equal(device_init(&dev, WG_LARGEST_MTU + 1, 16), -ERANGE);
+	assert_int_equal(device_init(&dev, 67, 16), -ERANGE);
 }
 
 /* A control buffer as recvmsg fills it: a foreign cmsg first, then SO_RXQ_OVFL with total. */
@@ -126,8 +129,8 @@ static void every_drop_reason_has_its_own_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(buffers_hold_a_jumbo_mtu),
-		cmocka_unit_test(a_larger_configured_mtu_sizes_the_buffers),
+		cmocka_unit_test(buffers_hold_the_largest_mtu),
+		cmocka_unit_test(mtu_bounds_at_init),
 		cmocka_unit_test(kernel_drops_become_socket_overflow),
 		cmocka_unit_test(every_drop_reason_has_its_own_name),
 	};
