@@ -231,16 +231,19 @@ int rtnl_link_index(struct rtnl *r, const char *name, unsigned int *ifindex)
 	return ret;
 }
 
-int rtnl_link_info(struct rtnl *r, unsigned int ifindex, uint32_t *mtu, unsigned int *flags)
+static int link_query(struct rtnl *r, unsigned int ifindex, struct link_reply *reply)
 {
 	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
-	struct link_reply reply;
-	int ret;
+	int ret = check_ifindex(ifindex);
 
-	ret = check_ifindex(ifindex);
-	if (ret)
-		return ret;
-	ret = link_get(r, put_ifinfo(buf, RTM_GETLINK, ifindex), &reply);
+	return ret ? ret : link_get(r, put_ifinfo(buf, RTM_GETLINK, ifindex), reply);
+}
+
+int rtnl_link_info(struct rtnl *r, unsigned int ifindex, uint32_t *mtu, unsigned int *flags)
+{
+	struct link_reply reply;
+	int ret = link_query(r, ifindex, &reply);
+
 	if (ret)
 		return ret;
 	if (mtu)
@@ -252,18 +255,12 @@ int rtnl_link_info(struct rtnl *r, unsigned int ifindex, uint32_t *mtu, unsigned
 
 int rtnl_link_tx_dropped(struct rtnl *r, unsigned int ifindex, uint64_t *tx_dropped)
 {
-	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
 	struct link_reply reply;
-	int ret;
+	int ret = link_query(r, ifindex, &reply);
 
-	ret = check_ifindex(ifindex);
-	if (ret)
-		return ret;
-	ret = link_get(r, put_ifinfo(buf, RTM_GETLINK, ifindex), &reply);
-	if (ret)
-		return ret;
-	*tx_dropped = reply.tx_dropped;
-	return 0;
+	if (!ret)
+		*tx_dropped = reply.tx_dropped;
+	return ret;
 }
 
 int rtnl_link_set_up(struct rtnl *r, unsigned int ifindex, bool up)

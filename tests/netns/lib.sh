@@ -511,6 +511,41 @@ wg_node()
 	if_setup "$ns" "$ifc" "$5" "$6"
 }
 
+
+# pair_ns: namespaces NA and NB joined by a veth (V4_1 in NA, V4_2 in NB),
+# keys KA/PA and KB/PB, interface names IA/IB and the conf paths CA/CB (not
+# written yet).
+pair_ns()
+{
+	NA=$(nsname a)
+	NB=$(nsname b)
+	ns_create "$NA"
+	ns_create "$NB"
+	veth_link "$NA" "$NB" 0
+	keypair KA PA
+	keypair KB PB
+	IA=$(ifname a)
+	IB=$(ifname b)
+	CA=$T_TMP/a.conf
+	CB=$T_TMP/b.conf
+}
+
+# pair_up IMPL_A IMPL_B PORT: pair_ns, then a tunnel between them, IMPL_A in
+# NA on UDP PORT ($TUN4.1) and IMPL_B in NB on PORT + 1 ($TUN4.2), each
+# peer's allowed-ips the other's tunnel address. Sets PID_A PID_B.
+pair_up()
+{
+	pair_ns
+	wgconf_iface "$CA" "$KA" "$3"
+	wgconf_peer "$CA" "$PB" "$TUN4.2/32" "$V4_2:$(($3 + 1))"
+	wgconf_iface "$CB" "$KB" "$(($3 + 1))"
+	wgconf_peer "$CB" "$PA" "$TUN4.1/32" "$V4_1:$3"
+	wg_node "$NA" "$IA" "$1" "$CA" "$TUN4.1/24" "${TUN6}:1/64"
+	PID_A=$STARTED_PID
+	wg_node "$NB" "$IB" "$2" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
+	PID_B=$STARTED_PID
+}
+
 # ------------------------------------------------------------ wg queries
 
 # wg_field NS IFACE FIELD PUBKEY: the value column of `wg show IFACE FIELD`

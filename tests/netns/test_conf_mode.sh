@@ -22,16 +22,8 @@ if is_wggo "$WGUD"; then
 	t_finish
 fi
 
-NA=$(nsname a)
-NB=$(nsname b)
-ns_create "$NA"
-ns_create "$NB"
-veth_link "$NA" "$NB" 0
-keypair KA PA
-keypair KB PB
+pair_ns
 keypair KC PC
-IA=$(ifname a)
-IB=$(ifname b)
 PORT_A=$((20000 + RANDOM % 20000))
 PORT_B=$((PORT_A + 1))
 
@@ -100,10 +92,10 @@ kill -HUP "$PID"
 assert "the reload applies the new MTU" wait_for 5 "MTU 1380" grep -q "MTU 1380 (from $CA)" "$T_TMP/a.log" || true
 assert_eq "the link has it" 1380 "$(link_mtu)" || true
 assert_ping "the tunnel works at MTU 1380" "$NA" 203.0.113.1 -s 1352 -M do
-sed -i "s/^MTU = .*/MTU = 60000/" "$CA"
+sed -i "s/^MTU = .*/MTU = 65500/" "$CA"
 kill -HUP "$PID"
 assert "an MTU the buffers cannot hold refuses the reload" \
-	wait_for 5 "the refusal" grep -q "reload refused (MTU 60000: the packet buffers hold at most" "$T_TMP/a.log" || true
+	wait_for 5 "the refusal" grep -q "reload refused (MTU 65500: the packet buffers hold at most" "$T_TMP/a.log" || true
 assert_eq "the link keeps its MTU" 1380 "$(link_mtu)" || true
 write_a "" "[Peer]" "PublicKey = $PC" "AllowedIPs = 203.0.113.77/32"
 nsx "$NA" ip link set dev "$IA" mtu 1400

@@ -18,15 +18,7 @@ fi
 NOU=${NO_URING_EXEC:-$NETNS_DIR/../../build/tests/no_uring_exec}
 [[ -x $NOU ]] || die "NO_URING_EXEC=$NOU is not built"
 
-NA=$(nsname a)
-NB=$(nsname b)
-ns_create "$NA"
-ns_create "$NB"
-veth_link "$NA" "$NB" 0
-keypair KA PA
-keypair KB PB
-IA=$(ifname a)
-IB=$(ifname b)
+pair_ns
 
 log "---- forced io_uring under the filter"
 RC=0
@@ -44,8 +36,6 @@ require "wgud starts under the filter" wait_for 10 "UAPI of $IA" impl_ready "$NA
 assert "reports the fallback once" test "$(grep -c 'io_uring not used' "$T_TMP/a.log")" = 1 || true
 assert "runs the epoll loop" grep -q "epoll event loop" "$T_TMP/a.log" || true
 
-CA=$T_TMP/a.conf
-CB=$T_TMP/b.conf
 wgconf_iface "$CA" "$KA" 40001
 wgconf_peer "$CA" "$PB" "$TUN4.2/32" "$V4_2:40002"
 wgconf_iface "$CB" "$KB" 40002

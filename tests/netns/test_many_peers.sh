@@ -16,17 +16,7 @@ t_init 120
 N_PEERS=${N_PEERS:-10000}
 LIMIT_S=${LIMIT_S:-10}
 
-NA=$(nsname a)
-NB=$(nsname b)
-ns_create "$NA"
-ns_create "$NB"
-veth_link "$NA" "$NB" 0
-keypair KA PA
-keypair KB PB
-IA=$(ifname a)
-IB=$(ifname b)
-CA=$T_TMP/a.conf
-CB=$T_TMP/b.conf
+pair_ns
 
 # The real peer first, then N_PEERS - 1 random 32-byte keys (wg takes any 32
 # bytes as a public key), each with three IPv4 /26s and one IPv6 /64.

@@ -33,24 +33,7 @@ if is_wggo "$WGUD"; then
 fi
 
 FLOOD_SECONDS=${FLOOD_SECONDS:-5}
-NA=$(nsname a)
-NB=$(nsname b)
-ns_create "$NA"
-ns_create "$NB"
-veth_link "$NA" "$NB" 0
-keypair KA PA
-keypair KB PB
-IA=$(ifname a)
-IB=$(ifname b)
-CA=$T_TMP/a.conf
-CB=$T_TMP/b.conf
-wgconf_iface "$CA" "$KA" 42001
-wgconf_peer "$CA" "$PB" "$TUN4.2/32" "$V4_2:42002"
-wgconf_iface "$CB" "$KB" 42002
-wgconf_peer "$CB" "$PA" "$TUN4.1/32" "$V4_1:42001"
-wg_node "$NA" "$IA" "$WGUD" "$CA" "$TUN4.1/24" "${TUN6}:1/64"
-wg_node "$NB" "$IB" "$WGUD" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
-PID_B=$STARTED_PID
+pair_up "$WGUD" "$WGUD" 42001
 assert_ping "ping through the tunnel (handshake done before the window)" "$NA" "$TUN4.2"
 
 # The books, all read in B's namespace: "INDATAGRAMS RCVBUFERRORS TUN_RX WGUD_DROPS SOCKET_OVERFLOW"

@@ -15,15 +15,7 @@ if is_wggo "$WGUD"; then
 	t_finish
 fi
 
-NA=$(nsname a)
-NB=$(nsname b)
-ns_create "$NA"
-ns_create "$NB"
-veth_link "$NA" "$NB" 0
-keypair KA PA
-keypair KB PB
-IA=$(ifname a)
-IB=$(ifname b)
+pair_ns
 
 rm -f "$(sock_path "$IA")"
 ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" -f --buffers 256 "$IA" </dev/null >"$T_TMP/a.log" 2>&1 &
@@ -31,8 +23,6 @@ PID=$!
 register_pid "$PID"
 require "wgud starts with 256 buffers" wait_for 10 "UAPI of $IA" impl_ready "$NA" "$IA" "$PID"
 
-CA=$T_TMP/a.conf
-CB=$T_TMP/b.conf
 wgconf_iface "$CA" "$KA" 42001
 wgconf_peer "$CA" "$PB" "$TUN4.2/32" "$V4_2:42002"
 wgconf_iface "$CB" "$KB" 42002

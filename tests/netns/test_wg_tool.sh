@@ -12,25 +12,9 @@
 source "$(dirname "$0")/lib.sh"
 t_init 90
 
-NA=$(nsname a)
-NB=$(nsname b)
-ns_create "$NA"
-ns_create "$NB"
-veth_link "$NA" "$NB" 0
-keypair KA PA
-keypair KB PB
 keypair KC PC
-IA=$(ifname a)
-IB=$(ifname b)
-CA=$T_TMP/a.conf
-CB=$T_TMP/b.conf
-wgconf_iface "$CA" "$KA" 41001
-wgconf_peer "$CA" "$PB" "$TUN4.2/32" "$V4_2:41002"
-wgconf_iface "$CB" "$KB" 41002
-wgconf_peer "$CB" "$PA" "$TUN4.1/32" "$V4_1:41001"
-wg_node "$NA" "$IA" "$WGUD" "$CA" "$TUN4.1/24" "${TUN6}:1/64"
-PIDA=$STARTED_PID
-wg_node "$NB" "$IB" "$WGGO" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
+pair_up "$WGUD" "$WGGO" 41001
+PIDA=$PID_A
 assert_ping "tunnel up" "$NA" "$TUN4.2"
 
 log "---- showconf / setconf round trip"
