@@ -10,6 +10,10 @@
  * failure hands the wall to gateway_abort(), which in lockdown installs the
  * blocking table and otherwise leaves the table it finds as it is. Only a
  * clean stop removes a table, and not in lockdown. Teardown runs in reverse.
+ *
+ * Past 900 lines: start, stop, the SIGHUP reload and the facts the gateway is
+ * given all work on struct daemon's one state; the reload (with its lookup
+ * off the loop) is the part to move to a file of its own next.
  */
 #include "daemon.h"
 
