@@ -18,10 +18,11 @@ static size_t capacity_for(size_t max_entries)
 
 int indextable_init(struct indextable *t, size_t max_entries)
 {
-	size_t cap = capacity_for(max_entries);
+	size_t cap;
 
 	if (!max_entries || max_entries > MAX_ENTRIES)
 		return -EINVAL;
+	cap = capacity_for(max_entries);
 	t->slots = calloc(cap, sizeof(*t->slots));
 	if (!t->slots)
 		return -ENOMEM;
@@ -36,12 +37,13 @@ static size_t find(const struct indextable *t, uint32_t index);
 int indextable_reserve(struct indextable *t, size_t max_entries)
 {
 	struct indextable_slot *old = t->slots;
-	size_t old_cap = t->capacity, cap = capacity_for(max_entries), i;
+	size_t old_cap = t->capacity, cap, i;
 
 	if (max_entries > MAX_ENTRIES)
 		return -EINVAL;
 	if (max_entries <= t->max_entries)
 		return 0;
+	cap = capacity_for(max_entries);
 	if (cap > old_cap) {
 		t->slots = calloc(cap, sizeof(*t->slots));
 		if (!t->slots) {

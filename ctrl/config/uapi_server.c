@@ -77,7 +77,7 @@ static void handle_set(struct uapi_server *s, struct sockserver_client *c, const
 	int ret = uapi_parse_set(body, len, &m);
 
 	if (!ret) {
-		ret = apply_model(s->dev, s->loop, m, APPLY_UAPI);
+		ret = apply_model(s->dev, s->core.loop, m, APPLY_UAPI);
 		if (ret)
 			log_warn("uapi set: %s", strerror(-ret));
 		if (s->after_set)
@@ -156,7 +156,6 @@ int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device
 
 int uapi_server_start(struct uapi_server *s, struct loop *loop)
 {
-	s->loop = loop;
 	return sockserver_start(&s->core, loop);
 }
 

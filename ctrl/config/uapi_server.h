@@ -21,7 +21,6 @@
 struct uapi_server {
 	struct sockserver core; /* each client's state is a struct uapi_conn */
 	struct wg_device *dev;
-	struct loop *loop;
 	/* Called after a successful set (peers or fwmark may have changed). */
 	void (*after_set)(void *ctx);
 	void *after_set_ctx;

@@ -329,23 +329,12 @@ static const struct gateway_facts *conf_facts(struct daemon *d)
  */
 static void refresh_gateway(struct daemon *d)
 {
-	struct gateway_facts *next;
-
 	if (!d->gw.started)
 		return;
-	next = malloc(sizeof(*next));
-	if (!next) {
-		/* without memory to compare, render anew: never keep a wall that may be stale */
-		gather_facts(d, &d->facts);
-		gateway_update(&d->gw, &d->facts);
-		return;
-	}
-	gather_facts(d, next);
-	d->facts = *next;
+	gather_facts(d, &d->facts);
 	/* Against what the rule set in force was made for: a failed update is tried again. */
-	if (!gateway_facts_equal(next, &d->gw.facts))
+	if (!gateway_facts_equal(&d->facts, &d->gw.facts))
 		gateway_update(&d->gw, &d->facts);
-	free(next);
 }
 
 static void on_uapi_set(void *ctx)
@@ -416,6 +405,7 @@ static uint32_t reload_mtu(const struct daemon *d, const struct model_device *ne
 /* The checked conf (NULL: only the policy file) and policy file (NULL: none) of a reload, applied. */
 static void reload_apply(struct daemon *d, struct model_device *next, struct policy *policy)
 {
+	uint32_t mtu = reload_mtu(d, next); /* before d->conf becomes next */
 	struct gateway_facts *facts;
 	char err[320] = "";
 	int ret = 0;
@@ -430,12 +420,12 @@ static void reload_apply(struct daemon *d, struct model_device *next, struct pol
 		ret = gateway_check(&d->gw, policy ? policy : &d->gw.policy, facts, err, sizeof(err));
 		free(facts);
 	}
-	if (!ret && reload_mtu(d, next) > d->dev.max_mtu) {
+	if (!ret && mtu > d->dev.max_mtu) {
 		snprintf(err, sizeof(err), "MTU %u: the packet buffers hold at most %u; restart wgud to size them for it",
-			 reload_mtu(d, next), d->dev.max_mtu);
+			 mtu, d->dev.max_mtu);
 		ret = -EINVAL;
-	} else if (!ret && reload_mtu(d, next) && reload_mtu(d, next) < WG_MIN_MTU) {
-		snprintf(err, sizeof(err), "MTU %u: at least %u", reload_mtu(d, next), WG_MIN_MTU);
+	} else if (!ret && mtu && mtu < WG_MIN_MTU) {
+		snprintf(err, sizeof(err), "MTU %u: at least %u", mtu, WG_MIN_MTU);
 		ret = -EINVAL;
 	}
 	if (ret) {
@@ -453,9 +443,7 @@ static void reload_apply(struct daemon *d, struct model_device *next, struct pol
 			next->flags &= ~MODEL_DEVICE_HAS_FWMARK;
 		ret = apply_model(&d->dev, &d->loop, next, APPLY_SYNC);
 		/* The link first: the device never pads for an MTU the link refused. */
-		if (!ret && reload_mtu(d, next)) {
-			uint32_t mtu = reload_mtu(d, next);
-
+		if (!ret && mtu) {
 			ret = rtnl_link_set_mtu(&d->rtnl, d->ifindex, mtu);
 			if (!ret)
 				ret = device_set_mtu(&d->dev, mtu);

@@ -30,14 +30,6 @@
 #define FLUSH_BUDGET (1U << 20)
 #define READ_BUDGET 64
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 void sockserver_init(struct sockserver *s, const struct sockserver_proto *proto, void *ctx)
 {
 	unsigned int i;
@@ -46,7 +38,7 @@ void sockserver_init(struct sockserver *s, const struct sockserver_proto *proto,
 	s->proto = proto;
 	s->ctx = ctx;
 	s->listen_fd = s->epfd = s->timerfd = -1;
-	s->now = monotonic_ns;
+	s->now = device_now_ns;
 	s->idle_ns = SOCKSERVER_IDLE_NS;
 	s->request_ns = SOCKSERVER_REQUEST_NS;
 	s->stall_ns = SOCKSERVER_STALL_NS;
@@ -289,11 +281,9 @@ static void settle(struct sockserver *s, struct sockserver_client *c)
 		if (!c->replied)
 			break;
 		c->since_ns = c->last_ns = s->now();
-		if (s->answered >= RUN_REQUESTS) {
-			/* The next request waits for another turn; the timer brings it. */
-			s->deferred = true;
+		/* The next request waits for another turn; the timer brings it. */
+		if (s->answered >= RUN_REQUESTS)
 			return;
-		}
 		c->replied = false;
 		apply(s, c, s->proto->input(s->ctx, c, "", 0), true);
 	}
@@ -525,8 +515,6 @@ static void resume(struct sockserver *s)
 		if (c->fd >= 0 && c->replied && !pending(c))
 			settle(s, c);
 	}
-	if (s->answered >= RUN_REQUESTS)
-		s->deferred = true;
 }
 
 static void dispatch(struct sockserver *s, const struct epoll_event *ev)
@@ -550,7 +538,6 @@ void sockserver_run(struct sockserver *s)
 	if (s->epfd < 0)
 		return;
 	s->answered = 0;
-	s->deferred = false;
 	resume(s);
 	for (round = 0; round < RUN_ROUNDS && s->answered < RUN_REQUESTS; round++) {
 		n = epoll_wait(s->epfd, ev, RUN_EVENTS, 0);
@@ -562,7 +549,7 @@ void sockserver_run(struct sockserver *s)
 		for (i = 0; i < n && s->answered < RUN_REQUESTS; i++)
 			dispatch(s, &ev[i]);
 	}
-	busy = busy || s->deferred;
+	/* busy unless the set ran dry: a spent request budget leaves it true */
 	expire(s, s->now());
 	/* The loop may watch the set edge-wise (io_uring's poll): work left over must wake it again. */
 	arm(s, s->now(), busy);

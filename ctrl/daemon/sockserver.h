@@ -106,7 +106,6 @@ struct sockserver {
 	unsigned long evicted;    /* clients closed for a deadline or to make room: tests read it */
 	unsigned long refused;    /* newcomers closed at once: every slot held by a young client */
 	unsigned int answered;    /* requests answered in this sockserver_run(): at most a few per turn */
-	bool deferred;            /* a request read already waits for the next turn */
 	struct sockserver_client clients[SOCKSERVER_MAX_CLIENTS];
 };
 
