@@ -32,7 +32,9 @@
 #include <stdint.h>
 
 #define OFFLOAD_VNET_HDR_LEN 10 /* sizeof(struct virtio_net_hdr) */
-#define OFFLOAD_MAX_SEGS 64     /* segments per super-packet, either way */
+#define OFFLOAD_MAX_SEGS 64     /* segments per coalesced super-packet, and per UDP GSO send */
+/* Segments of one super-packet from TUN: a 64 KiB one at a 576-byte MTU has about 120. */
+#define OFFLOAD_MAX_TSO_SEGS 1024
 #define OFFLOAD_MAX_PACKET 65535
 
 /* ---- checksums (RFC 1071), shared by the paths and the tests ---- */
@@ -68,9 +70,9 @@ struct offload_frame {
  * csum_start/csum_offset outside the packet; for GSO, a packet that is not
  * IPv4/IPv6 + TCP/UDP as gso_type says (IPv6 extension headers refused),
  * IP lengths that disagree with the bytes, csum_start other than the IP
- * header length, gso_size 0, no payload, or more than OFFLOAD_MAX_SEGS
- * segments. A frame without GSO and without NEEDS_CSUM is any bytes (the
- * packet path checks them as it checks any packet).
+ * header length, gso_size 0, no payload, or more than
+ * OFFLOAD_MAX_TSO_SEGS segments. A frame without GSO and without NEEDS_CSUM
+ * is any bytes (the packet path checks them as it checks any packet).
  */
 int offload_parse(uint8_t *frame, size_t frame_len, struct offload_frame *f);
 
@@ -114,6 +116,7 @@ struct offload_gro_item {
 	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP; 0: a packet passed alone */
 	bool v6;
 	bool closed; /* a shorter segment or PSH came: nothing more joins */
+	bool psh;    /* TCP: the last member had PSH (set again on the head at finish) */
 };
 
 struct offload_gro {
