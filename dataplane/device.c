@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "device_internal.h"
+#include "transport.h"
 
 /* Tables start small and double; a handful of peers never reallocates. */
 #define WG_INITIAL_PEERS 16
@@ -307,6 +308,7 @@ uint64_t device_tick(struct wg_device *dev, uint64_t now_ns)
 		if (peer->deadline < dev->next_deadline)
 			dev->next_deadline = peer->deadline;
 	}
+	device_seal_pending(dev); /* keepalives and staged packets the timers sent */
 	return dev->next_deadline;
 }
 
@@ -314,7 +316,7 @@ uint64_t device_tick(struct wg_device *dev, uint64_t now_ns)
  * The output queues the loop flushes in batches. A full queue is flushed
  * first; if the loop cannot take it, the packet is counted and freed.
  */
-static void enqueue(struct wg_device *dev, struct wg_txq *q, uint32_t id, uint8_t *data, uint32_t len,
+static bool enqueue(struct wg_device *dev, struct wg_txq *q, uint32_t id, uint8_t *data, uint32_t len,
 		    const union wg_sockaddr *dst)
 {
 	struct wg_pkt *p;
@@ -324,22 +326,165 @@ static void enqueue(struct wg_device *dev, struct wg_txq *q, uint32_t id, uint8_
 	if (q->n == WG_TXQ_MAX) {
 		pool_put(&dev->pool, id);
 		device_drop(dev, WG_DROP_TX_QUEUE_FULL);
-		return;
+		return false;
 	}
 	p = &q->items[q->n++];
 	p->id = id;
 	p->data = data;
 	p->len = len;
+	p->segs = 1;
+	p->skip = 0;
 	if (dst)
 		p->addr = *dst;
+	return true;
 }
 
-void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst)
+static void seal_job(void *ctx, unsigned int i)
 {
-	enqueue(dev, &dev->tx_udp, id, data, len, dst);
+	struct wg_seal_job *j = &((struct wg_device *)ctx)->seal_jobs[i];
+
+	/* libsodium's ChaCha20-Poly1305 cannot fail; if it did, the datagram leaves zeroed, not in the clear. */
+	(void)transport_seal_encrypt(j->kp, j->out, j->out + sizeof(struct message_data), j->plain_len, j->sealed_len);
+}
+
+void device_seal_pending(struct wg_device *dev)
+{
+	if (!dev->n_seal_jobs)
+		return;
+	if (dev->workers)
+		workers_run(dev->workers, seal_job, dev, dev->n_seal_jobs);
+	else
+		for (unsigned int i = 0; i < dev->n_seal_jobs; i++)
+			seal_job(dev, i);
+	dev->n_seal_jobs = 0;
+}
+
+bool device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst)
+{
+	return enqueue(dev, &dev->tx_udp, id, data, len, dst);
 }
 
 void device_tun_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len)
 {
 	enqueue(dev, &dev->tx_tun, id, data, len, NULL);
+}
+
+void device_set_tun_offload(struct wg_device *dev, bool vnet, bool tso, bool uso)
+{
+	dev->tun_vnet = vnet;
+	dev->tun_tso = vnet && tso;
+	dev->tun_uso = vnet && uso;
+	offload_gro_init(&dev->gro, dev->tun_tso, dev->tun_uso);
+}
+
+/* One TUN write of n members: all of it queued, or none (counted). */
+static void tun_enqueue_write(struct wg_device *dev, const struct offload_gro_member *m, unsigned int n,
+			      const uint8_t vnet[OFFLOAD_VNET_HDR_LEN])
+{
+	struct wg_txq *q = &dev->tx_tun;
+	struct wg_pkt *p;
+	unsigned int j;
+
+	if (q->n + n > WG_TXQ_MAX && dev->flush)
+		dev->flush(dev, dev->flush_ctx);
+	if (q->n + n > WG_TXQ_MAX) {
+		for (j = 0; j < n; j++)
+			pool_put(&dev->pool, dev->gro_pkts[m[j].user].id);
+		dev->drops[WG_DROP_TX_QUEUE_FULL] += n;
+		return;
+	}
+	for (j = 0; j < n; j++) {
+		const struct wg_pkt *src = &dev->gro_pkts[m[j].user];
+
+		p = &q->items[q->n++];
+		p->id = src->id;
+		p->data = src->data;
+		p->len = src->len;
+		p->segs = j ? 0 : (uint16_t)n;
+		p->skip = m[j].skip;
+	}
+	/* The header goes in the bytes before the first packet: the data message's own header, consumed. */
+	p = &q->items[q->n - n];
+	p->data -= OFFLOAD_VNET_HDR_LEN;
+	p->len += OFFLOAD_VNET_HDR_LEN;
+	memcpy(p->data, vnet, OFFLOAD_VNET_HDR_LEN);
+}
+
+void device_tun_flush_gro(struct wg_device *dev)
+{
+	struct offload_gro_member m[OFFLOAD_MAX_SEGS];
+	uint8_t vnet[OFFLOAD_VNET_HDR_LEN];
+	unsigned int k, n;
+
+	for (k = 0; k < offload_gro_count(&dev->gro); k++) {
+		n = offload_gro_finish(&dev->gro, k, vnet, m);
+		tun_enqueue_write(dev, m, n, vnet);
+	}
+	offload_gro_reset(&dev->gro);
+}
+
+unsigned int device_udp_run(const struct wg_device *dev, unsigned int i)
+{
+	const struct wg_txq *q = &dev->tx_udp;
+	const struct wg_pkt *first = &q->items[i];
+	socklen_t alen = device_sockaddr_len(&first->addr);
+	uint32_t total = first->len;
+	unsigned int j;
+
+	if (!dev->udp_gso)
+		return 1;
+	/* A GSO send is one UDP datagram to the kernel: at most 64 KiB with its headers. */
+	for (j = i + 1; j < q->n && j - i < OFFLOAD_MAX_SEGS; j++) {
+		const struct wg_pkt *p = &q->items[j];
+
+		if (p->len > first->len || total + p->len > 65535 - 8 - 40 || memcmp(&p->addr, &first->addr, alen))
+			break;
+		total += p->len;
+		if (p->len < first->len) {
+			j++;
+			break;
+		}
+	}
+	return j - i;
+}
+
+unsigned int device_split_datagrams(struct wg_device *dev, struct wg_pkt *out, unsigned int max, uint32_t id,
+				    uint8_t *data, uint32_t len, uint32_t seg, const union wg_sockaddr *src)
+{
+	unsigned int n = 0, shared = 0;
+	uint32_t off;
+
+	if (!seg || seg > len)
+		seg = len;
+	for (off = 0; off < len; off += seg) {
+		uint32_t piece = len - off < seg ? len - off : seg;
+		struct wg_pkt *p = &out[n];
+
+		if (n == max) {
+			device_drop(dev, WG_DROP_RX_TRUNCATED);
+			continue;
+		}
+		p->segs = 1;
+		p->skip = 0;
+		p->addr = *src;
+		p->len = piece;
+		if (seg == len || (piece >= 1 && data[off] == MESSAGE_DATA)) {
+			if (shared++)
+				pool_hold(&dev->pool, id);
+			p->id = id;
+			p->data = data + off;
+		} else {
+			p->id = pool_get(&dev->pool);
+			if (p->id == POOL_NONE) {
+				device_drop(dev, WG_DROP_NO_BUFFER);
+				continue;
+			}
+			p->data = pool_buf(&dev->pool, p->id);
+			memcpy(p->data, data + off, piece);
+		}
+		n++;
+	}
+	if (!shared)
+		pool_put(&dev->pool, id);
+	return n;
 }

@@ -20,14 +20,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "allowedips.h"
 #include "cookie.h"
 #include "indextable.h"
 #include "noise.h"
+#include "offload.h"
 #include "peer.h"
 #include "pool.h"
 #include "ratelimiter.h"
+#include "workers.h"
 
 #define WG_BATCH 64
 #define WG_TXQ_MAX 256
@@ -86,10 +89,35 @@ struct wg_pkt {
 	uint32_t id;
 	uint8_t *data;
 	uint32_t len;
+	/*
+	 * In tx_tun, one TUN write is a run of entries: the first has segs, the
+	 * number of entries in the write (its data starts with the virtio-net
+	 * header when the device has one); the others have segs 0 and give
+	 * their bytes from data + skip on. Elsewhere segs is 1 and skip 0.
+	 */
+	uint16_t segs, skip;
 	union wg_sockaddr addr; /* source of a received datagram, destination of one to send */
 };
 
 struct peer_slab;
+
+/* A packet sealed or opened on the workers: set up and finished on the loop thread, in packet order. */
+struct wg_seal_job {
+	const struct keypair *kp;
+	uint8_t *out; /* header already written; the plaintext sits right behind it */
+	uint32_t plain_len, sealed_len;
+};
+
+struct wg_open_job {
+	struct wg_peer *peer;
+	struct keypair *kp;
+	struct wg_pkt pkt; /* the data message; its buffer is the job's */
+	ssize_t result;    /* of transport_open_decrypt, then of commit */
+	uint64_t now_ns;
+};
+
+/* Datagrams per pass through device_receive_udp, at most. */
+#define WG_RX_MAX 256
 
 struct wg_txq {
 	struct wg_pkt items[WG_TXQ_MAX];
@@ -120,6 +148,36 @@ struct wg_device {
 	uint32_t max_mtu; /* the largest MTU the buffers hold, fixed at init */
 	int sock4, sock6;
 	int tun_fd;
+
+	/*
+	 * Offloads, set before the loop runs. offload: allowed at all (--offload).
+	 * tun_vnet: TUN frames carry a virtio_net_hdr (then tun_tso/tun_uso say
+	 * what the kernel accepted, and decrypted TCP/UDP is coalesced); udp_gso:
+	 * runs of equal datagrams to one endpoint leave in one send (cleared
+	 * when the kernel refuses one with EIO, which is then sent again
+	 * datagram by datagram); udp_gro: the sockets may hand over many
+	 * datagrams in one buffer.
+	 */
+	bool offload;
+	bool tun_vnet, tun_tso, tun_uso;
+	bool udp_gso, udp_gro;
+	/* The receive batch's decrypted packets, coalescing until the batch ends (device_tun_flush_gro). */
+	struct offload_gro gro;
+	struct wg_pkt gro_pkts[OFFLOAD_GRO_MAX];
+
+	/*
+	 * The crypto of a batch, spread over workers (NULL: all on the loop
+	 * thread). seal_jobs are entries of tx_udp still to encrypt (done before
+	 * any flush sends them); open_jobs are data messages of the receive
+	 * batch, decrypted together, then committed in order (before any other
+	 * message of the batch is handled). Loop thread only, outside
+	 * workers_run; inside it each job's bytes are its thread's.
+	 */
+	struct workers *workers;
+	struct wg_seal_job seal_jobs[WG_TXQ_MAX];
+	unsigned int n_seal_jobs;
+	struct wg_open_job open_jobs[WG_RX_MAX];
+	unsigned int n_open_jobs;
 
 	struct wg_txq tx_udp; /* sealed datagrams and handshake messages to send */
 	struct wg_txq tx_tun; /* decrypted packets to write to the TUN device */
@@ -158,8 +216,31 @@ const char *device_drop_name(enum wg_drop_reason why);
 
 /* Helpers for the loops. */
 uint64_t device_now_ns(void);
-void device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst);
+/* false: the queue was full and stayed full; the buffer is freed and counted. */
+bool device_udp_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, const union wg_sockaddr *dst);
+/* Encrypt what tx_udp holds sealed only in name: the loops call it before they send. */
+void device_seal_pending(struct wg_device *dev);
 void device_tun_enqueue(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len);
+/* The TUN device's virtio-net header and what TUNSETOFFLOAD accepted (tun_set_offload). */
+void device_set_tun_offload(struct wg_device *dev, bool vnet, bool tso, bool uso);
+/* The coalesced packets of the batch so far go to tx_tun; called at the end of every receive batch. */
+void device_tun_flush_gro(struct wg_device *dev);
+/*
+ * How many entries of tx_udp from i on leave in one send: a run to one
+ * endpoint of equal lengths (the last may be shorter) that UDP GSO takes
+ * as one, or 1.
+ */
+unsigned int device_udp_run(const struct wg_device *dev, unsigned int i);
+/*
+ * A received buffer (pool id, held by the caller) with datagrams of seg
+ * bytes each, the last perhaps shorter (UDP GRO; seg >= len: one datagram),
+ * from src: its datagrams into out (room for max), data messages sharing
+ * the buffer, others copied to buffers of their own (handshake replies are
+ * written over their buffer). The caller's hold passes to the entries.
+ * Returns the number of entries; what does not fit is counted.
+ */
+unsigned int device_split_datagrams(struct wg_device *dev, struct wg_pkt *out, unsigned int max, uint32_t id,
+				    uint8_t *data, uint32_t len, uint32_t seg, const union wg_sockaddr *src);
 socklen_t device_sockaddr_len(const union wg_sockaddr *a);
 
 #endif

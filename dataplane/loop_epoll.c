@@ -4,10 +4,12 @@
  * Used where io_uring is disabled (sysctl, seccomp) or too old.
  */
 #include <errno.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "device_internal.h"
@@ -19,6 +21,9 @@
  * leaving it unread would spin. Dropping it is what a full queue means.
  */
 static uint8_t discard[65536];
+
+/* Datagrams per pass through the device: a UDP GRO buffer holds up to OFFLOAD_MAX_SEGS. */
+#define RX_BATCH 256
 
 struct epoll_backend {
 	int epfd;
@@ -104,7 +109,7 @@ static void receive_udp(struct loop *l, int fd)
 	struct epoll_backend *b = l->backend;
 	struct mmsghdr msgs[WG_BATCH];
 	struct iovec iov[WG_BATCH];
-	struct wg_pkt pkts[WG_BATCH];
+	struct wg_pkt pkts[WG_BATCH], batch[RX_BATCH];
 	_Alignas(struct cmsghdr) uint8_t control[WG_BATCH][SOCKET_CMSG_SPACE];
 	uint32_t *seen = &b->kernel_drops[fd == b->sock6];
 	unsigned int n = 0, i, kept = 0;
@@ -117,6 +122,7 @@ static void receive_udp(struct loop *l, int fd)
 			break;
 		pkts[i].id = id;
 		pkts[i].data = pool_buf(&dev->pool, id);
+		memset(&pkts[i].addr, 0, sizeof(pkts[i].addr));
 		iov[i].iov_base = pkts[i].data;
 		iov[i].iov_len = dev->pool.buf_size;
 		memset(&msgs[i], 0, sizeof(msgs[i]));
@@ -137,19 +143,24 @@ static void receive_udp(struct loop *l, int fd)
 	if (got < 0)
 		got = 0;
 	for (i = 0; i < (unsigned int)got; i++) {
-		socket_count_kernel_drops(dev, &msgs[i].msg_hdr, seen);
+		uint32_t seg = socket_read_cmsg(dev, &msgs[i].msg_hdr, seen);
+
 		/* Larger than a buffer: cut short, not ours to guess at. */
 		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			pool_put(&dev->pool, pkts[i].id);
 			device_drop(dev, WG_DROP_RX_TRUNCATED);
 			continue;
 		}
-		pkts[kept] = pkts[i];
-		pkts[kept++].len = msgs[i].msg_len;
+		if (kept + OFFLOAD_MAX_SEGS > RX_BATCH) {
+			device_receive_udp(dev, batch, kept, device_now_ns());
+			kept = 0;
+		}
+		kept += device_split_datagrams(dev, &batch[kept], RX_BATCH - kept, pkts[i].id, pkts[i].data,
+					       msgs[i].msg_len, seg, &pkts[i].addr);
 	}
 	for (i = (unsigned int)got; i < n; i++)
 		pool_put(&dev->pool, pkts[i].id);
-	device_receive_udp(dev, pkts, kept, device_now_ns());
+	device_receive_udp(dev, batch, kept, device_now_ns());
 }
 
 static void receive_tun(struct loop *l)
@@ -186,66 +197,120 @@ static void receive_tun(struct loop *l)
 	device_receive_tun(dev, pkts, n, device_now_ns());
 }
 
-static void send_udp_batch(struct wg_device *dev, int fd, struct wg_pkt **p, unsigned int n)
+/*
+ * The datagrams of tx_udp, one message per datagram or per GSO run, sent
+ * with sendmmsg in runs of one socket. A run the kernel refuses with EIO
+ * (an egress that cannot segment it) turns GSO off and goes again datagram
+ * by datagram; any other failed message is skipped and counted.
+ */
+static void send_udp(struct wg_device *dev)
 {
 	struct mmsghdr msgs[WG_TXQ_MAX];
 	struct iovec iov[WG_TXQ_MAX];
-	unsigned int i, done = 0;
+	_Alignas(struct cmsghdr) uint8_t control[WG_TXQ_MAX][CMSG_SPACE(sizeof(uint16_t))];
+	unsigned int first[WG_TXQ_MAX], count[WG_TXQ_MAX];
+	int fds[WG_TXQ_MAX];
+	unsigned int i, n, m = 0, done;
 
-	for (i = 0; i < n; i++) {
-		iov[i].iov_base = p[i]->data;
-		iov[i].iov_len = p[i]->len;
-		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &p[i]->addr;
-		msgs[i].msg_hdr.msg_namelen = device_sockaddr_len(&p[i]->addr);
-	}
-	while (done < n) {
-		int r = sendmmsg(fd, msgs + done, n - done, 0);
+	for (i = 0; i < dev->tx_udp.n; i += n) {
+		struct wg_pkt *p = &dev->tx_udp.items[i];
+		struct msghdr *h = &msgs[m].msg_hdr;
+		unsigned int j;
 
-		if (r <= 0) {
-			/* Skip the datagram that failed (unreachable, EAGAIN under overload) and go on. */
-			device_drop(dev, WG_DROP_SEND_ERROR);
-			done++;
+		n = device_udp_run(dev, i);
+		fds[m] = p->addr.sa.sa_family == AF_INET6 ? dev->sock6 : dev->sock4;
+		if (fds[m] < 0) {
+			dev->drops[WG_DROP_SEND_ERROR] += n;
 			continue;
 		}
-		done += (unsigned int)r;
+		for (j = 0; j < n; j++) {
+			iov[i + j].iov_base = p[j].data;
+			iov[i + j].iov_len = p[j].len;
+		}
+		memset(&msgs[m], 0, sizeof(msgs[m]));
+		h->msg_iov = &iov[i];
+		h->msg_iovlen = n;
+		h->msg_name = &p->addr;
+		h->msg_namelen = device_sockaddr_len(&p->addr);
+		if (n > 1) {
+			struct cmsghdr *c = (struct cmsghdr *)control[m];
+			uint16_t seg = (uint16_t)p->len;
+
+			h->msg_control = control[m];
+			h->msg_controllen = sizeof(control[m]);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+		first[m] = i;
+		count[m++] = n;
 	}
+	for (done = 0; done < m;) {
+		unsigned int same = 1;
+		int r;
+
+		while (done + same < m && fds[done + same] == fds[done])
+			same++;
+		r = sendmmsg(fds[done], msgs + done, same, 0);
+		if (r > 0) {
+			done += (unsigned int)r;
+			continue;
+		}
+		if (errno == EIO && count[done] > 1) {
+			/* This message again as single datagrams: its own msghdrs, one iovec each. */
+			struct msghdr *h = &msgs[done].msg_hdr;
+			unsigned int j;
+
+			dev->udp_gso = false;
+			for (j = 0; j < count[done]; j++) {
+				struct msghdr one = { .msg_name = h->msg_name, .msg_namelen = h->msg_namelen,
+						      .msg_iov = &iov[first[done] + j], .msg_iovlen = 1 };
+
+				if (sendmsg(fds[done], &one, 0) < 0)
+					device_drop(dev, WG_DROP_SEND_ERROR);
+			}
+		} else {
+			/* Unreachable, or EAGAIN under overload: skip the message that failed and go on. */
+			dev->drops[WG_DROP_SEND_ERROR] += count[done];
+		}
+		done++;
+	}
+	for (i = 0; i < dev->tx_udp.n; i++)
+		pool_put(&dev->pool, dev->tx_udp.items[i].id);
+	dev->tx_udp.n = 0;
+}
+
+/* One write per TUN packet, a coalesced one gathered from its members' buffers. */
+static void write_tun(struct wg_device *dev)
+{
+	struct iovec iov[OFFLOAD_MAX_SEGS];
+	unsigned int i, j, n;
+
+	for (i = 0; i < dev->tx_tun.n; i += n) {
+		struct wg_pkt *p = &dev->tx_tun.items[i];
+		size_t want = 0;
+
+		n = p->segs && p->segs <= dev->tx_tun.n - i ? p->segs : 1;
+		for (j = 0; j < n; j++) {
+			iov[j].iov_base = p[j].data + p[j].skip;
+			iov[j].iov_len = p[j].len - p[j].skip;
+			want += iov[j].iov_len;
+		}
+		if (writev(dev->tun_fd, iov, (int)n) != (ssize_t)want)
+			device_drop(dev, WG_DROP_TUN_WRITE_ERROR);
+	}
+	for (i = 0; i < dev->tx_tun.n; i++)
+		pool_put(&dev->pool, dev->tx_tun.items[i].id);
+	dev->tx_tun.n = 0;
 }
 
 static void epoll_flush(struct wg_device *dev, void *ctx)
 {
-	struct wg_pkt *v4[WG_TXQ_MAX], *v6[WG_TXQ_MAX];
-	unsigned int n4 = 0, n6 = 0, i;
-
 	(void)ctx;
-	for (i = 0; i < dev->tx_udp.n; i++) {
-		struct wg_pkt *p = &dev->tx_udp.items[i];
-
-		if (p->addr.sa.sa_family == AF_INET6 && dev->sock6 >= 0)
-			v6[n6++] = p;
-		else if (p->addr.sa.sa_family == AF_INET && dev->sock4 >= 0)
-			v4[n4++] = p;
-		else
-			device_drop(dev, WG_DROP_SEND_ERROR);
-	}
-	if (n4)
-		send_udp_batch(dev, dev->sock4, v4, n4);
-	if (n6)
-		send_udp_batch(dev, dev->sock6, v6, n6);
-	for (i = 0; i < dev->tx_udp.n; i++)
-		pool_put(&dev->pool, dev->tx_udp.items[i].id);
-	dev->tx_udp.n = 0;
-
-	for (i = 0; i < dev->tx_tun.n; i++) {
-		struct wg_pkt *p = &dev->tx_tun.items[i];
-
-		if (write(dev->tun_fd, p->data, p->len) != (ssize_t)p->len)
-			device_drop(dev, WG_DROP_TUN_WRITE_ERROR);
-		pool_put(&dev->pool, p->id);
-	}
-	dev->tx_tun.n = 0;
+	device_seal_pending(dev);
+	send_udp(dev);
+	write_tun(dev);
 }
 
 static int epoll_run_once(struct loop *l, uint64_t timeout_ns)

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <liburing.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +37,15 @@ static inline uint64_t ud(enum uring_op op, uint64_t arg)
 	return (uint64_t)op | arg << 8;
 }
 
+/* One send or TUN write in flight: a datagram, a GSO run of them, or a TUN write of a coalesced packet. */
 struct tx_slot {
 	struct msghdr msg;
-	struct iovec iov; /* iov_len: what a TUN write must report written */
 	union wg_sockaddr addr;
-	uint32_t id;
+	_Alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))];
+	uint32_t n;       /* buffers, one iovec each */
+	uint32_t written; /* what a TUN write must report written */
+	struct iovec iov[OFFLOAD_MAX_SEGS];
+	uint32_t ids[OFFLOAD_MAX_SEGS];
 };
 
 struct uring_backend {
@@ -62,6 +67,8 @@ struct uring_backend {
 	unsigned int n_rx;
 	struct wg_pkt tun_rx[TUN_READS];
 	unsigned int n_tun_rx;
+	unsigned int tun_in_flight; /* reads of the chain still pending; a new chain only when none is */
+	struct io_uring_sqe *chain_tail; /* the last SQE of the chain being built, not yet submitted */
 };
 
 static struct io_uring_sqe *get_sqe(struct uring_backend *b)
@@ -70,9 +77,28 @@ static struct io_uring_sqe *get_sqe(struct uring_backend *b)
 
 	if (!sqe) {
 		io_uring_submit(&b->ring);
+		b->chain_tail = NULL;
 		sqe = io_uring_get_sqe(&b->ring);
 	}
 	return sqe;
+}
+
+/*
+ * TUN reads must take packets off the device in the order they complete, or
+ * a TCP flow inside the tunnel is reordered (measured: with reads re-armed
+ * one by one beside older ones still pending, whole super-packets swap
+ * places and the sender retransmits them). So the reads go out as one chain
+ * (IOSQE_IO_HARDLINK: each starts when the one before completed, failed or
+ * not), and the next chain only once this one is done. Sends and TUN writes
+ * are not chained: they run at submission, in order, and a chain of one
+ * flush would run beside the next flush's, which reorders (measured too).
+ * chain(b, sqe) appends sqe to the chain being built; chain(b, NULL) ends it.
+ */
+static void chain(struct uring_backend *b, struct io_uring_sqe *sqe)
+{
+	if (b->chain_tail && sqe)
+		b->chain_tail->flags |= IOSQE_IO_HARDLINK;
+	b->chain_tail = sqe;
 }
 
 static void refill_ring(struct wg_device *dev, struct uring_backend *b)
@@ -121,32 +147,34 @@ static int arm_recv(struct uring_backend *b, int which)
 	return 0;
 }
 
+/* A chain of TUN reads, once the one before is done: packets come off TUN in order. */
 static void arm_tun_reads(struct wg_device *dev, struct uring_backend *b)
 {
 	int i;
 
-	if (dev->tun_fd < 0)
+	if (dev->tun_fd < 0 || b->tun_in_flight)
 		return;
+	chain(b, NULL);
 	for (i = 0; i < TUN_READS; i++) {
 		struct io_uring_sqe *sqe;
-		uint32_t id;
+		uint32_t id = pool_get(&dev->pool);
 
-		if (b->tun_armed[i])
-			continue;
-		id = pool_get(&dev->pool);
 		if (id == POOL_NONE)
-			return;
+			break;
 		sqe = get_sqe(b);
 		if (!sqe) {
 			pool_put(&dev->pool, id);
-			return;
+			break;
 		}
 		b->tun_ids[i] = id;
 		io_uring_prep_read(sqe, dev->tun_fd, pool_buf(&dev->pool, id) + WG_TUN_HEADROOM, loop_tun_read_room(dev),
 				   (uint64_t)-1);
 		io_uring_sqe_set_data64(sqe, ud(OP_TUN_READ, (uint64_t)i));
 		b->tun_armed[i] = true;
+		b->tun_in_flight++;
+		chain(b, sqe);
 	}
+	chain(b, NULL);
 }
 
 static int uring_sockets_changed(struct loop *l)
@@ -202,8 +230,21 @@ static int ring_init(struct uring_backend *b, uint32_t n_buffers)
 
 	while (cq < n_buffers + BR_ENTRIES + TUN_READS + LOOP_MAX_FDS)
 		cq *= 2;
+	int ret;
+
 	memset(&p, 0, sizeof(p));
-	/* CLAMP: past the kernel's limit (65536) the largest pools get the largest queue, not EINVAL. */
+	/*
+	 * CLAMP: past the kernel's limit (65536) the largest pools get the
+	 * largest queue, not EINVAL. SINGLE_ISSUER and DEFER_TASKRUN (Linux
+	 * 6.1): the loop thread alone submits, and completions are made ready
+	 * when it asks for them, not by interrupting it while it works.
+	 */
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	p.cq_entries = cq;
+	ret = io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &p);
+	if (ret != -EINVAL)
+		return ret;
+	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
 	p.cq_entries = cq;
 	return io_uring_queue_init_params(SQ_ENTRIES, &b->ring, &p);
@@ -328,70 +369,137 @@ static void uring_del_fd(struct loop *l, int fd)
 	io_uring_submit(&b->ring);
 }
 
-/* A slot for a send; without one, the SQE already taken becomes a no-op rather than stale bytes. */
-static struct tx_slot *take_slot(struct uring_backend *b, struct io_uring_sqe *sqe, uint32_t *slot_id)
+static struct tx_slot *take_slot(struct uring_backend *b, uint32_t *slot_id)
 {
-	if (!b->n_free_slots) {
-		io_uring_prep_nop(sqe);
-		io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, 0));
+	if (!b->n_free_slots)
 		return NULL;
-	}
 	*slot_id = b->free_slots[--b->n_free_slots];
 	return &b->slots[*slot_id];
 }
 
+static void release_slot(struct wg_device *dev, struct uring_backend *b, uint32_t slot_id)
+{
+	struct tx_slot *s = &b->slots[slot_id];
+	uint32_t j;
+
+	for (j = 0; j < s->n; j++)
+		pool_put(&dev->pool, s->ids[j]);
+	b->free_slots[b->n_free_slots++] = slot_id;
+}
+
+/* n entries of q from i on, into a slot's buffers and iovecs (the first from data + skip on, as all). */
+static void fill_slot(struct tx_slot *s, const struct wg_pkt *items, unsigned int n)
+{
+	unsigned int j;
+
+	s->n = n;
+	s->written = 0;
+	for (j = 0; j < n; j++) {
+		s->ids[j] = items[j].id;
+		s->iov[j].iov_base = items[j].data + items[j].skip;
+		s->iov[j].iov_len = items[j].len - items[j].skip;
+		s->written += (uint32_t)s->iov[j].iov_len;
+	}
+}
+
+static void drop_items(struct wg_device *dev, const struct wg_pkt *items, unsigned int n, enum wg_drop_reason why)
+{
+	unsigned int j;
+
+	for (j = 0; j < n; j++)
+		pool_put(&dev->pool, items[j].id);
+	dev->drops[why] += n;
+}
+
+/* One sendmsg per datagram or per GSO run, one write per TUN packet (coalesced or not); one submit for all. */
 static void uring_flush(struct wg_device *dev, void *ctx)
 {
 	struct loop *l = ctx;
 	struct uring_backend *b = l->backend;
-	unsigned int i;
+	unsigned int i, n;
 
-	for (i = 0; i < dev->tx_udp.n; i++) {
+	device_seal_pending(dev);
+	for (i = 0; i < dev->tx_udp.n; i += n) {
 		struct wg_pkt *p = &dev->tx_udp.items[i];
 		int fd = p->addr.sa.sa_family == AF_INET6 ? dev->sock6 : dev->sock4;
 		struct io_uring_sqe *sqe;
 		struct tx_slot *s;
 		uint32_t sid;
 
-		sqe = fd >= 0 ? get_sqe(b) : NULL;
-		s = sqe ? take_slot(b, sqe, &sid) : NULL;
-		if (!s) {
-			pool_put(&dev->pool, p->id);
-			device_drop(dev, fd < 0 ? WG_DROP_SEND_ERROR : WG_DROP_TX_QUEUE_FULL);
+		n = device_udp_run(dev, i);
+		s = fd >= 0 ? take_slot(b, &sid) : NULL;
+		sqe = s ? get_sqe(b) : NULL;
+		if (!sqe) {
+			if (s)
+				b->free_slots[b->n_free_slots++] = sid;
+			drop_items(dev, p, n, fd < 0 ? WG_DROP_SEND_ERROR : WG_DROP_TX_QUEUE_FULL);
 			continue;
 		}
-		s->id = p->id;
+		fill_slot(s, p, n);
 		s->addr = p->addr;
-		s->iov.iov_base = p->data;
-		s->iov.iov_len = p->len;
 		memset(&s->msg, 0, sizeof(s->msg));
 		s->msg.msg_name = &s->addr;
 		s->msg.msg_namelen = device_sockaddr_len(&s->addr);
-		s->msg.msg_iov = &s->iov;
-		s->msg.msg_iovlen = 1;
+		s->msg.msg_iov = s->iov;
+		s->msg.msg_iovlen = n;
+		if (n > 1) {
+			struct cmsghdr *c = (struct cmsghdr *)s->control;
+			uint16_t seg = (uint16_t)p->len;
+
+			s->msg.msg_control = s->control;
+			s->msg.msg_controllen = sizeof(s->control);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
 		io_uring_prep_sendmsg(sqe, fd, &s->msg, 0);
 		io_uring_sqe_set_data64(sqe, ud(OP_SEND, sid));
 	}
 	dev->tx_udp.n = 0;
-	for (i = 0; i < dev->tx_tun.n; i++) {
+	for (i = 0; i < dev->tx_tun.n; i += n) {
 		struct wg_pkt *p = &dev->tx_tun.items[i];
-		struct io_uring_sqe *sqe = get_sqe(b);
-		uint32_t sid = 0;
-		struct tx_slot *s = sqe ? take_slot(b, sqe, &sid) : NULL;
+		struct io_uring_sqe *sqe;
+		struct tx_slot *s;
+		uint32_t sid;
 
-		if (!s) {
-			pool_put(&dev->pool, p->id);
-			device_drop(dev, WG_DROP_TX_QUEUE_FULL);
+		n = p->segs && p->segs <= dev->tx_tun.n - i ? p->segs : 1;
+		s = take_slot(b, &sid);
+		sqe = s ? get_sqe(b) : NULL;
+		if (!sqe) {
+			if (s)
+				b->free_slots[b->n_free_slots++] = sid;
+			drop_items(dev, p, n, WG_DROP_TX_QUEUE_FULL);
 			continue;
 		}
-		s->id = p->id;
-		s->iov.iov_len = p->len;
+		fill_slot(s, p, n);
 		/* Offset -1: the device's own position, as TUN is a stream. */
-		io_uring_prep_write(sqe, dev->tun_fd, p->data, p->len, (uint64_t)-1);
+		if (n == 1)
+			io_uring_prep_write(sqe, dev->tun_fd, s->iov[0].iov_base, (unsigned int)s->iov[0].iov_len,
+					    (uint64_t)-1);
+		else
+			io_uring_prep_writev(sqe, dev->tun_fd, s->iov, n, (uint64_t)-1);
 		io_uring_sqe_set_data64(sqe, ud(OP_TUN_WRITE, sid));
 	}
 	dev->tx_tun.n = 0;
 	io_uring_submit(&b->ring);
+}
+
+/*
+ * A GSO run the kernel refused (EIO: the egress cannot segment it): GSO
+ * stops for good and the run goes again datagram by datagram, from the
+ * buffers the slot still holds.
+ */
+static void resend_run(struct wg_device *dev, struct uring_backend *b, uint32_t slot_id)
+{
+	struct tx_slot *s = &b->slots[slot_id];
+	uint32_t j;
+
+	dev->udp_gso = false;
+	for (j = 0; j < s->n; j++)
+		device_udp_enqueue(dev, s->ids[j], s->iov[j].iov_base, (uint32_t)s->iov[j].iov_len, &s->addr);
+	s->n = 0;
+	release_slot(dev, b, slot_id);
 }
 
 /*
@@ -412,16 +520,15 @@ static void rx_flush(struct wg_device *dev, struct uring_backend *b)
 		arm_recv(b, i);
 }
 
-/* The kernel's drops on the socket, told in the datagram's control data. */
-static void count_kernel_drops(struct wg_device *dev, struct uring_backend *b, int which,
-			       struct io_uring_recvmsg_out *out)
+/* The kernel's drops on the socket and the GRO segment size, told in the datagram's control data. */
+static uint32_t read_cmsg(struct wg_device *dev, struct uring_backend *b, int which, struct io_uring_recvmsg_out *out)
 {
 	struct msghdr m;
 
 	memset(&m, 0, sizeof(m));
 	m.msg_control = (uint8_t *)(out + 1) + b->recv_msg.msg_namelen;
 	m.msg_controllen = out->controllen;
-	socket_count_kernel_drops(dev, &m, &b->kernel_drops[which]);
+	return socket_read_cmsg(dev, &m, &b->kernel_drops[which]);
 }
 
 static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint64_t arg)
@@ -431,8 +538,8 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint64_t arg)
 	int which = (int)(arg & 1);
 	bool current = (arg >> 1) == b->gen;
 	struct io_uring_recvmsg_out *out;
-	struct wg_pkt *p;
-	uint32_t id;
+	union wg_sockaddr src;
+	uint32_t id, seg;
 
 	if (current && !(cqe->flags & IORING_CQE_F_MORE))
 		b->recv_armed[which] = false; /* re-armed after this batch; -ENOBUFS ends up here too */
@@ -451,21 +558,20 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint64_t arg)
 		device_drop(dev, WG_DROP_INVALID_MESSAGE);
 		return;
 	}
-	count_kernel_drops(dev, b, which, out);
+	seg = read_cmsg(dev, b, which, out);
 	if (out->flags & MSG_TRUNC) {
 		pool_put(&dev->pool, id);
 		device_drop(dev, WG_DROP_RX_TRUNCATED);
 		return;
 	}
 	/* A full batch is handled now: the ring may hand out more buffers than a batch holds. */
-	if (b->n_rx == RX_MAX)
+	if (b->n_rx + OFFLOAD_MAX_SEGS > RX_MAX)
 		rx_flush(dev, b);
-	p = &b->rx[b->n_rx++];
-	p->id = id;
-	memset(&p->addr, 0, sizeof(p->addr));
-	memcpy(&p->addr, io_uring_recvmsg_name(out), out->namelen);
-	p->data = io_uring_recvmsg_payload(out, &b->recv_msg);
-	p->len = io_uring_recvmsg_payload_length(out, cqe->res, &b->recv_msg);
+	memset(&src, 0, sizeof(src));
+	memcpy(&src, io_uring_recvmsg_name(out), out->namelen);
+	b->n_rx += device_split_datagrams(dev, &b->rx[b->n_rx], RX_MAX - b->n_rx, id,
+					  io_uring_recvmsg_payload(out, &b->recv_msg),
+					  io_uring_recvmsg_payload_length(out, cqe->res, &b->recv_msg), seg, &src);
 }
 
 static void complete(struct loop *l, struct io_uring_cqe *cqe)
@@ -480,6 +586,7 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 		break;
 	case OP_TUN_READ:
 		b->tun_armed[arg] = false;
+		b->tun_in_flight--;
 		if (loop_tun_read_cut(dev, cqe->res)) {
 			pool_put(&dev->pool, b->tun_ids[arg]);
 			device_drop(dev, WG_DROP_TUN_TRUNCATED);
@@ -494,16 +601,18 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 		}
 		break;
 	case OP_SEND:
+		if (cqe->res == -EIO && b->slots[arg].n > 1) {
+			resend_run(dev, b, (uint32_t)arg);
+			break;
+		}
 		if (cqe->res < 0)
-			device_drop(dev, WG_DROP_SEND_ERROR);
-		pool_put(&dev->pool, b->slots[arg].id);
-		b->free_slots[b->n_free_slots++] = (uint32_t)arg;
+			dev->drops[WG_DROP_SEND_ERROR] += b->slots[arg].n;
+		release_slot(dev, b, (uint32_t)arg);
 		break;
 	case OP_TUN_WRITE:
-		if (cqe->res < 0 || (size_t)cqe->res != b->slots[arg].iov.iov_len)
+		if (cqe->res < 0 || (uint32_t)cqe->res != b->slots[arg].written)
 			device_drop(dev, WG_DROP_TUN_WRITE_ERROR);
-		pool_put(&dev->pool, b->slots[arg].id);
-		b->free_slots[b->n_free_slots++] = (uint32_t)arg;
+		release_slot(dev, b, (uint32_t)arg);
 		break;
 	case OP_POLL:
 		if (cqe->res > 0)

@@ -32,7 +32,10 @@ int pool_init(struct pool *p, uint32_t count, uint32_t buf_size)
 	(void)madvise(p->mem, bytes, MADV_DONTDUMP);
 	(void)madvise(p->mem, bytes, MADV_NOHUGEPAGE);
 	p->free_ids = calloc(count, sizeof(*p->free_ids));
-	if (!p->free_ids) {
+	p->refs = calloc(count, sizeof(*p->refs));
+	if (!p->free_ids || !p->refs) {
+		free(p->free_ids);
+		free(p->refs);
 		munmap(p->mem, bytes);
 		p->mem = NULL;
 		return -ENOMEM;
@@ -58,16 +61,32 @@ void pool_uninit(struct pool *p)
 		munmap(p->mem, bytes);
 	}
 	free(p->free_ids);
+	free(p->refs);
 	memset(p, 0, sizeof(*p));
 }
 
 uint32_t pool_get(struct pool *p)
 {
-	return p->n_free ? p->free_ids[--p->n_free] : POOL_NONE;
+	uint32_t id;
+
+	if (!p->n_free)
+		return POOL_NONE;
+	id = p->free_ids[--p->n_free];
+	p->refs[id] = 1;
+	return id;
+}
+
+void pool_hold(struct pool *p, uint32_t id)
+{
+	if (id < p->count && p->refs[id] && p->refs[id] < UINT16_MAX)
+		p->refs[id]++;
 }
 
 void pool_put(struct pool *p, uint32_t id)
 {
-	if (id < p->count && p->n_free < p->count)
+	/* A put of a free buffer (a bug) must not put it on the stack twice. */
+	if (id >= p->count || !p->refs[id])
+		return;
+	if (--p->refs[id] == 0 && p->n_free < p->count)
 		p->free_ids[p->n_free++] = id;
 }

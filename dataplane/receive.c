@@ -165,6 +165,33 @@ static void receive_cookie(struct wg_device *dev, struct wg_pkt *p, uint64_t now
 		device_drop(dev, WG_DROP_HANDSHAKE);
 }
 
+/*
+ * To TUN: straight to the queue, or with the virtio-net header through the
+ * batch's coalescing, which never merges packets of two peers.
+ */
+static void deliver(struct wg_device *dev, struct wg_peer *peer, uint32_t id, uint8_t *plain, uint32_t len)
+{
+	struct wg_pkt *p;
+	unsigned int n = dev->gro.n_members;
+
+	if (!dev->tun_vnet) {
+		device_tun_enqueue(dev, id, plain, len);
+		return;
+	}
+	if (n == OFFLOAD_GRO_MAX) {
+		device_tun_flush_gro(dev);
+		n = 0;
+	}
+	p = &dev->gro_pkts[n];
+	p->id = id;
+	p->data = plain;
+	p->len = len;
+	if (offload_gro_add(&dev->gro, plain, len, peer, n)) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_TX_QUEUE_FULL);
+	}
+}
+
 /* Length of the IP packet at p (at most len), or 0 when it is not a well-formed IPv4/IPv6 packet. */
 static uint32_t ip_packet_len(const uint8_t *p, uint32_t len)
 {
@@ -182,24 +209,35 @@ static uint32_t ip_packet_len(const uint8_t *p, uint32_t len)
 	return stated <= len ? stated : 0;
 }
 
-static void receive_data(struct wg_device *dev, struct wg_pkt *p, uint64_t now_ns)
+/*
+ * Data messages are handled in three steps so that the decryption of a
+ * batch runs on every core: data_begin (in order, loop thread) finds the
+ * keypair and checks what can be checked before decrypting; the batch's
+ * decryptions run together (open_job); data_finish (in order, loop thread)
+ * commits each to its replay window and does what receiving it means. Any
+ * other message waits until the data before it is finished, so a handshake
+ * never changes a keypair that a pending decryption uses.
+ */
+static void open_job(void *ctx, unsigned int i)
 {
-	struct wg_index_entry *e = indextable_lookup(&dev->indices, message_le32_load(p->data + 4));
-	struct wg_peer *peer;
-	struct keypair *kp;
-	uint8_t *plain;
+	struct wg_open_job *j = &((struct wg_device *)ctx)->open_jobs[i];
+	uint8_t *msg = j->pkt.data;
+
+	j->result = transport_open_decrypt(j->kp, msg + sizeof(struct message_data),
+					   j->pkt.len - sizeof(struct message_data), msg, j->pkt.len, j->now_ns);
+}
+
+static void data_received(struct wg_device *dev, struct wg_open_job *j, uint64_t now_ns)
+{
+	struct wg_peer *peer = j->peer;
+	struct keypair *kp = j->kp;
+	struct wg_pkt *p = &j->pkt;
+	uint8_t *plain = p->data + sizeof(struct message_data);
 	uint32_t inner;
 	ssize_t n;
 
-	if (!e || e->kind != WG_INDEX_KEYPAIR) {
-		device_drop(dev, WG_DROP_UNKNOWN_INDEX);
-		return;
-	}
-	peer = e->peer;
-	kp = e->kp;
-	plain = p->data + sizeof(struct message_data);
-	/* Decrypt in place: the plaintext lands where the ciphertext was. */
-	n = transport_open(kp, plain, p->len - sizeof(struct message_data), p->data, p->len, now_ns);
+	/* Decrypted in place: the plaintext lands where the ciphertext was. */
+	n = transport_open_commit(kp, plain, p->len - sizeof(struct message_data), p->data, p->len, j->result, now_ns);
 	if (n < 0) {
 		device_drop(dev, WG_DROP_DECRYPT);
 		return;
@@ -233,10 +271,50 @@ static void receive_data(struct wg_device *dev, struct wg_pkt *p, uint64_t now_n
 		goto out;
 	}
 	timers_data_received(&peer->timers, now_ns);
-	device_tun_enqueue(dev, p->id, plain, inner);
+	deliver(dev, peer, p->id, plain, inner);
 	p->id = POOL_NONE;
 out:
 	device_note_deadline(dev, peer);
+}
+
+static void data_finish(struct wg_device *dev, uint64_t now_ns)
+{
+	unsigned int i, n = dev->n_open_jobs;
+
+	if (!n)
+		return;
+	if (dev->workers)
+		workers_run(dev->workers, open_job, dev, n);
+	else
+		for (i = 0; i < n; i++)
+			open_job(dev, i);
+	dev->n_open_jobs = 0;
+	for (i = 0; i < n; i++) {
+		struct wg_open_job *j = &dev->open_jobs[i];
+
+		data_received(dev, j, now_ns);
+		if (j->pkt.id != POOL_NONE)
+			pool_put(&dev->pool, j->pkt.id);
+	}
+}
+
+static void data_begin(struct wg_device *dev, struct wg_pkt *p, uint64_t now_ns)
+{
+	struct wg_index_entry *e = indextable_lookup(&dev->indices, message_le32_load(p->data + 4));
+	struct wg_open_job *j;
+
+	if (!e || e->kind != WG_INDEX_KEYPAIR) {
+		device_drop(dev, WG_DROP_UNKNOWN_INDEX);
+		return;
+	}
+	if (dev->n_open_jobs == WG_RX_MAX)
+		data_finish(dev, now_ns);
+	j = &dev->open_jobs[dev->n_open_jobs++];
+	j->peer = e->peer;
+	j->kp = e->kp;
+	j->pkt = *p;
+	j->now_ns = now_ns;
+	p->id = POOL_NONE; /* the job's now */
 }
 
 void device_receive_udp(struct wg_device *dev, struct wg_pkt *pkts, unsigned int n, uint64_t now_ns)
@@ -247,6 +325,8 @@ void device_receive_udp(struct wg_device *dev, struct wg_pkt *pkts, unsigned int
 		struct wg_pkt *p = &pkts[i];
 		enum message_type type = message_classify(p->data, p->len);
 
+		if (type != MESSAGE_DATA)
+			data_finish(dev, now_ns);
 		switch (type) {
 		case MESSAGE_HANDSHAKE_INITIATION:
 		case MESSAGE_HANDSHAKE_RESPONSE:
@@ -256,7 +336,7 @@ void device_receive_udp(struct wg_device *dev, struct wg_pkt *pkts, unsigned int
 			receive_cookie(dev, p, now_ns);
 			break;
 		case MESSAGE_DATA:
-			receive_data(dev, p, now_ns);
+			data_begin(dev, p, now_ns);
 			break;
 		default:
 			device_drop(dev, WG_DROP_INVALID_MESSAGE);
@@ -265,4 +345,7 @@ void device_receive_udp(struct wg_device *dev, struct wg_pkt *pkts, unsigned int
 		if (p->id != POOL_NONE)
 			pool_put(&dev->pool, p->id);
 	}
+	data_finish(dev, now_ns);
+	device_tun_flush_gro(dev);
+	device_seal_pending(dev); /* keepalives, responses' data, staged packets released */
 }

@@ -131,13 +131,16 @@ void device_send_cookie_reply(struct wg_device *dev, const uint8_t *msg, size_t 
 
 /*
  * Seal the packet at buf[off, off+len) in place (off leaves room for the
- * header) with the current keypair and queue it. The buffer is consumed.
- * Returns false, buffer untouched, when there is no keypair that may send.
+ * header) with the current keypair and queue it: its nonce and header now,
+ * in order, the encryption with the rest of the batch before anything is
+ * sent (device_seal_pending). The buffer is consumed. Returns false, buffer
+ * untouched, when there is no keypair that may send.
  */
 static bool seal_and_send(struct wg_peer *peer, uint32_t id, uint32_t off, uint32_t len, uint64_t now_ns)
 {
 	struct wg_device *dev = peer->dev;
 	struct keypair *kp = keypairs_sending(&peer->keypairs, now_ns);
+	struct wg_seal_job *j;
 	uint8_t *out;
 	ssize_t sealed;
 
@@ -149,15 +152,22 @@ static bool seal_and_send(struct wg_peer *peer, uint32_t id, uint32_t off, uint3
 		return true;
 	}
 	out = pool_buf(&dev->pool, id) + off - sizeof(struct message_data);
-	sealed = transport_seal(kp, out, dev->pool.buf_size - (off - sizeof(struct message_data)), out + 16, len,
-				dev->mtu, now_ns);
+	sealed = transport_seal_prepare(kp, out, dev->pool.buf_size - (off - sizeof(struct message_data)), len, dev->mtu,
+					now_ns);
 	if (sealed < 0) {
 		/* Counter or key exhausted between the check and here: a new session is needed. */
 		pool_put(&dev->pool, id);
 		device_drop(dev, WG_DROP_SEND_ERROR);
 		return true;
 	}
-	device_udp_enqueue(dev, id, out, (uint32_t)sealed, &peer->endpoint);
+	/* The queue's flush, if it comes now, encrypts what is pending first: this one joins after. */
+	if (device_udp_enqueue(dev, id, out, (uint32_t)sealed, &peer->endpoint)) {
+		j = &dev->seal_jobs[dev->n_seal_jobs++];
+		j->kp = kp;
+		j->out = out;
+		j->plain_len = len;
+		j->sealed_len = (uint32_t)sealed;
+	}
 	note_sent(peer, (uint32_t)sealed, len > 0, now_ns);
 	if (keypair_should_rekey_on_send(kp, now_ns))
 		peer_send_initiation(peer, now_ns, false);
@@ -240,30 +250,89 @@ static uint32_t inner_len(const uint8_t *p, uint32_t len)
 	return 0;
 }
 
+/* One packet from TUN (in pool buffer id at data) to its peer: sealed and queued, staged, or dropped. */
+static void route_packet(struct wg_device *dev, uint32_t id, uint8_t *data, uint32_t len, uint64_t now_ns)
+{
+	uint32_t off = (uint32_t)(data - pool_buf(&dev->pool, id));
+	struct wg_peer *peer;
+
+	if (!inner_len(data, len) || off < sizeof(struct message_data)) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_INNER_INVALID);
+		return;
+	}
+	peer = allowedips_lookup_dst(&dev->allowedips, data, len);
+	if (!peer) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_NO_ROUTE);
+		return;
+	}
+	/* Keep order: once anything is staged, later packets queue behind it. */
+	if (peer->staged_len || !seal_and_send(peer, id, off, len, now_ns)) {
+		stage(peer, id, off, len);
+		peer_send_staged(peer, now_ns);
+	}
+}
+
+/*
+ * A frame with the virtio-net header: a packet whose checksum may still be
+ * partial, or a super-packet cut here into packets of the MTU the kernel
+ * chose. The segments are packed into as few buffers as hold them, each with
+ * room around it to be sealed in place (header before; padding and tag
+ * after), each holding a reference to its buffer: a 64 KiB super-packet
+ * takes two buffers, not forty.
+ */
+static void route_frame(struct wg_device *dev, uint32_t id, uint8_t *frame, uint32_t len, uint64_t now_ns)
+{
+	struct offload_frame f;
+	uint32_t buf = POOL_NONE, at = 0, room;
+	unsigned int i;
+
+	if (offload_parse(frame, len, &f)) {
+		pool_put(&dev->pool, id);
+		device_drop(dev, WG_DROP_INNER_INVALID);
+		return;
+	}
+	if (f.gso == OFFLOAD_GSO_NONE) {
+		if (f.needs_csum)
+			offload_complete_csum(&f);
+		route_packet(dev, id, f.pkt, f.pkt_len, now_ns);
+		return;
+	}
+	/* Header before, then the segment, up to 15 bytes of padding and the tag; 16-byte aligned. */
+	room = (sizeof(struct message_data) + f.hdr_len + f.gso_size + MESSAGE_PADDING_MULTIPLE + NOISE_AUTHTAG_LEN + 15) & ~15u;
+	for (i = 0; i < f.n_segs; i++) {
+		uint8_t *out;
+
+		if (buf == POOL_NONE || at + room > dev->pool.buf_size) {
+			if (buf != POOL_NONE)
+				pool_put(&dev->pool, buf); /* the packing's own hold */
+			buf = pool_get(&dev->pool);
+			at = 0;
+			if (buf == POOL_NONE) {
+				dev->drops[WG_DROP_NO_BUFFER] += f.n_segs - i;
+				break;
+			}
+		}
+		pool_hold(&dev->pool, buf);
+		out = pool_buf(&dev->pool, buf) + at + sizeof(struct message_data);
+		route_packet(dev, buf, out, offload_segment(&f, i, out), now_ns);
+		at += room;
+	}
+	if (buf != POOL_NONE)
+		pool_put(&dev->pool, buf);
+	pool_put(&dev->pool, id);
+}
+
 void device_receive_tun(struct wg_device *dev, struct wg_pkt *pkts, unsigned int n, uint64_t now_ns)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		struct wg_pkt *p = &pkts[i];
-		struct wg_peer *peer;
-		uint32_t off = (uint32_t)(p->data - pool_buf(&dev->pool, p->id));
-
-		if (!inner_len(p->data, p->len) || off < sizeof(struct message_data)) {
-			pool_put(&dev->pool, p->id);
-			device_drop(dev, WG_DROP_INNER_INVALID);
-			continue;
-		}
-		peer = allowedips_lookup_dst(&dev->allowedips, p->data, p->len);
-		if (!peer) {
-			pool_put(&dev->pool, p->id);
-			device_drop(dev, WG_DROP_NO_ROUTE);
-			continue;
-		}
-		/* Keep order: once anything is staged, later packets queue behind it. */
-		if (peer->staged_len || !seal_and_send(peer, p->id, off, p->len, now_ns)) {
-			stage(peer, p->id, off, p->len);
-			peer_send_staged(peer, now_ns);
-		}
+		if (dev->tun_vnet)
+			route_frame(dev, pkts[i].id, pkts[i].data, pkts[i].len, now_ns);
+		else
+			route_packet(dev, pkts[i].id, pkts[i].data, pkts[i].len, now_ns);
 	}
+	device_seal_pending(dev);
 }

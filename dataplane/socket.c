@@ -3,11 +3,12 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int open_one(int family, uint16_t port, uint32_t mark, uint16_t *bound)
+static int open_one(int family, uint16_t port, uint32_t mark, bool offload, uint16_t *bound, bool *gro)
 {
 	union wg_sockaddr a;
 	socklen_t alen;
@@ -39,6 +40,8 @@ static int open_one(int family, uint16_t port, uint32_t mark, uint16_t *bound)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
 		goto err;
+	/* Many datagrams of one flow in one buffer, their size in a cmsg (Linux 5.0). */
+	*gro = offload && !setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	if (bind(fd, &a.sa, alen) < 0)
 		goto err;
 	alen = sizeof(a);
@@ -55,14 +58,16 @@ err:
 int socket_bind(struct wg_device *dev, uint16_t port)
 {
 	uint16_t bound4 = 0, bound6 = 0;
-	int fd4, fd6, tries;
+	bool gro4 = false, gro6 = false;
+	int fd4, fd6, tries, seg = 0;
+	socklen_t seglen = sizeof(seg);
 
 	/* With port 0, the kernel's pick for IPv4 may be taken for IPv6: try a few times. */
 	for (tries = 0; tries < 8; tries++) {
-		fd4 = open_one(AF_INET, port, dev->fwmark, &bound4);
+		fd4 = open_one(AF_INET, port, dev->fwmark, dev->offload, &bound4, &gro4);
 		if (fd4 < 0)
 			return fd4;
-		fd6 = open_one(AF_INET6, bound4, dev->fwmark, &bound6);
+		fd6 = open_one(AF_INET6, bound4, dev->fwmark, dev->offload, &bound6, &gro6);
 		if (fd6 >= 0 || fd6 == -EAFNOSUPPORT)
 			break;
 		close(fd4);
@@ -75,6 +80,9 @@ int socket_bind(struct wg_device *dev, uint16_t port)
 	dev->sock4 = fd4;
 	dev->sock6 = fd6 >= 0 ? fd6 : -1; /* a host without IPv6 still works over IPv4 */
 	dev->listen_port = bound4;
+	dev->udp_gro = gro4 && (fd6 < 0 || gro6);
+	/* UDP GSO (Linux 4.18): the option is there to read. An egress that refuses it answers EIO, and the loop stops using it. */
+	dev->udp_gso = dev->offload && !getsockopt(fd4, SOL_UDP, UDP_SEGMENT, &seg, &seglen);
 	return 0;
 }
 
@@ -98,13 +106,21 @@ void socket_close(struct wg_device *dev)
 	dev->sock4 = dev->sock6 = -1;
 }
 
-void socket_count_kernel_drops(struct wg_device *dev, const struct msghdr *msg, uint32_t *seen)
+uint32_t socket_read_cmsg(struct wg_device *dev, const struct msghdr *msg, uint32_t *seen)
 {
 	struct cmsghdr *c;
+	uint32_t seg = 0;
 
 	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
 		uint32_t total;
 
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int size;
+
+			memcpy(&size, CMSG_DATA(c), sizeof(size));
+			seg = size > 0 ? (uint32_t)size : 0;
+			continue;
+		}
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL || c->cmsg_len < CMSG_LEN(sizeof(total)))
 			continue;
 		memcpy(&total, CMSG_DATA(c), sizeof(total));
@@ -112,4 +128,5 @@ void socket_count_kernel_drops(struct wg_device *dev, const struct msghdr *msg, 
 		dev->drops[WG_DROP_SOCKET_OVERFLOW] += (uint32_t)(total - *seen);
 		*seen = total;
 	}
+	return seg;
 }

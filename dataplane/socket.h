@@ -18,9 +18,11 @@ void socket_close(struct wg_device *dev);
  * The sockets carry SO_RXQ_OVFL: a received datagram's control data says how
  * many the kernel has dropped on that socket so far. Given that control data
  * and the count seen last (*seen, per socket, 0 for a new one), counts the
- * new kernel drops as socket_overflow.
+ * new kernel drops as socket_overflow. With UDP GRO, the control data also
+ * gives the size of the datagrams the buffer holds: returned, 0 for one
+ * datagram.
  */
 #define SOCKET_CMSG_SPACE 64
-void socket_count_kernel_drops(struct wg_device *dev, const struct msghdr *msg, uint32_t *seen);
+uint32_t socket_read_cmsg(struct wg_device *dev, const struct msghdr *msg, uint32_t *seen);
 
 #endif

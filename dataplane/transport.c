@@ -3,7 +3,7 @@
  * Seal and open are each split in two: a phase that touches the keypair's
  * counters in packet order, and one that only does crypto on a packet. The
  * batch forms run all of one phase, then all of the other, which is the shape
- * a multi-core version needs; today both phases are plain loops.
+ * the packet paths use to spread the crypto over cores (workers.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -54,7 +54,7 @@ static void make_nonce(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES
 }
 
 /* Phase one of sealing, in packet order: checks, takes a nonce, writes the header. */
-static ssize_t seal_prepare(struct keypair *kp, uint8_t *out, size_t out_cap, size_t plain_len,
+ssize_t transport_seal_prepare(struct keypair *kp, uint8_t *out, size_t out_cap, size_t plain_len,
 			    size_t mtu, uint64_t now_ns)
 {
 	size_t sealed;
@@ -74,7 +74,7 @@ static ssize_t seal_prepare(struct keypair *kp, uint8_t *out, size_t out_cap, si
 }
 
 /* Phase two: pads and encrypts behind the header seal_prepare wrote. */
-static ssize_t seal_encrypt(const struct keypair *kp, uint8_t *out, const uint8_t *plain,
+ssize_t transport_seal_encrypt(const struct keypair *kp, uint8_t *out, const uint8_t *plain,
 			    size_t plain_len, size_t sealed)
 {
 	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
@@ -98,11 +98,11 @@ static ssize_t seal_encrypt(const struct keypair *kp, uint8_t *out, const uint8_
 ssize_t transport_seal(struct keypair *kp, uint8_t *out, size_t out_cap, const uint8_t *plain,
 		       size_t plain_len, size_t mtu, uint64_t now_ns)
 {
-	ssize_t r = seal_prepare(kp, out, out_cap, plain_len, mtu, now_ns);
+	ssize_t r = transport_seal_prepare(kp, out, out_cap, plain_len, mtu, now_ns);
 
 	if (r < 0)
 		return r;
-	return seal_encrypt(kp, out, plain, plain_len, (size_t)r);
+	return transport_seal_encrypt(kp, out, plain, plain_len, (size_t)r);
 }
 
 /* The checks that depend on the bytes alone, never on the counters or the clock. */
@@ -118,7 +118,7 @@ static bool well_formed(const struct keypair *kp, const uint8_t *msg, size_t len
  * would give against the window as it is now. libsodium writes no plaintext
  * when the tag is wrong; phase two wipes out on every error all the same.
  */
-static ssize_t open_decrypt(const struct keypair *kp, uint8_t *out, size_t out_cap,
+ssize_t transport_open_decrypt(const struct keypair *kp, uint8_t *out, size_t out_cap,
 			    const uint8_t *msg, size_t len, uint64_t now_ns)
 {
 	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
@@ -159,7 +159,7 @@ static void wipe_out(uint8_t *out, size_t out_cap, size_t len)
  * moves, so deciding them again in packet order gives each packet of a batch
  * the answer a single call would have given it at its turn.
  */
-static ssize_t open_commit(struct keypair *kp, uint8_t *out, size_t out_cap, const uint8_t *msg,
+ssize_t transport_open_commit(struct keypair *kp, uint8_t *out, size_t out_cap, const uint8_t *msg,
 			   size_t len, ssize_t r, uint64_t now_ns)
 {
 	uint64_t counter;
@@ -191,9 +191,9 @@ refuse:
 ssize_t transport_open(struct keypair *kp, uint8_t *out, size_t out_cap, const uint8_t *msg,
 		       size_t len, uint64_t now_ns)
 {
-	ssize_t r = open_decrypt(kp, out, out_cap, msg, len, now_ns);
+	ssize_t r = transport_open_decrypt(kp, out, out_cap, msg, len, now_ns);
 
-	return open_commit(kp, out, out_cap, msg, len, r, now_ns);
+	return transport_open_commit(kp, out, out_cap, msg, len, r, now_ns);
 }
 
 void transport_seal_batch(struct keypair *kp, struct transport_pkt *pkts, size_t n, size_t mtu,
@@ -202,10 +202,10 @@ void transport_seal_batch(struct keypair *kp, struct transport_pkt *pkts, size_t
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		pkts[i].result = seal_prepare(kp, pkts[i].out, pkts[i].out_cap, pkts[i].in_len, mtu, now_ns);
+		pkts[i].result = transport_seal_prepare(kp, pkts[i].out, pkts[i].out_cap, pkts[i].in_len, mtu, now_ns);
 	for (i = 0; i < n; i++) {
 		if (pkts[i].result >= 0)
-			pkts[i].result = seal_encrypt(kp, pkts[i].out, pkts[i].in, pkts[i].in_len,
+			pkts[i].result = transport_seal_encrypt(kp, pkts[i].out, pkts[i].in, pkts[i].in_len,
 						      (size_t)pkts[i].result);
 	}
 }
@@ -215,9 +215,9 @@ void transport_open_batch(struct keypair *kp, struct transport_pkt *pkts, size_t
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		pkts[i].result = open_decrypt(kp, pkts[i].out, pkts[i].out_cap, pkts[i].in, pkts[i].in_len,
+		pkts[i].result = transport_open_decrypt(kp, pkts[i].out, pkts[i].out_cap, pkts[i].in, pkts[i].in_len,
 					      now_ns);
 	for (i = 0; i < n; i++)
-		pkts[i].result = open_commit(kp, pkts[i].out, pkts[i].out_cap, pkts[i].in, pkts[i].in_len,
+		pkts[i].result = transport_open_commit(kp, pkts[i].out, pkts[i].out_cap, pkts[i].in, pkts[i].in_len,
 					     pkts[i].result, now_ns);
 }

@@ -56,6 +56,24 @@ ssize_t transport_open(struct keypair *kp, uint8_t *out, size_t out_cap, const u
 		       size_t len, uint64_t now_ns);
 
 /*
+ * The two steps of each, for spreading the crypto over cores: the first
+ * and the last in packet order on the thread that owns the keypair, the
+ * middle one on any thread (it reads the keypair and writes only out).
+ * transport_seal = prepare (checks, nonce, header; returns the sealed
+ * length) then encrypt. transport_open = decrypt (every check against the
+ * window as it is; returns what a single call would) then commit (checks
+ * again in order and records the counter; wipes out on any error).
+ */
+ssize_t transport_seal_prepare(struct keypair *kp, uint8_t *out, size_t out_cap, size_t plain_len, size_t mtu,
+			       uint64_t now_ns);
+ssize_t transport_seal_encrypt(const struct keypair *kp, uint8_t *out, const uint8_t *plain, size_t plain_len,
+			       size_t sealed);
+ssize_t transport_open_decrypt(const struct keypair *kp, uint8_t *out, size_t out_cap, const uint8_t *msg, size_t len,
+			       uint64_t now_ns);
+ssize_t transport_open_commit(struct keypair *kp, uint8_t *out, size_t out_cap, const uint8_t *msg, size_t len,
+			      ssize_t decrypted, uint64_t now_ns);
+
+/*
  * Batches: each packet gets the result the single call would give in the same
  * order. Both run in two phases so that the middle one can be spread over
  * cores: seal assigns every nonce in order, then encrypts; open decrypts

@@ -9,6 +9,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+/* Linux 6.2 has them; Debian 12's headers are older, the running kernel may not be. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
 bool tun_ifname_valid(const char *name)
 {
 	size_t i, n = strnlen(name, IFNAMSIZ);
@@ -54,4 +60,21 @@ void tun_close(struct tun_device *dev)
 	if (dev->fd >= 0)
 		close(dev->fd);
 	dev->fd = -1;
+}
+
+unsigned int tun_set_offload(struct tun_device *dev)
+{
+	const unsigned long tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+	const unsigned long uso = TUN_F_USO4 | TUN_F_USO6;
+
+	if (!dev->vnet_hdr)
+		return 0;
+	if (uso && !ioctl(dev->fd, TUNSETOFFLOAD, tso | uso))
+		return TUN_OFFLOAD_CSUM | TUN_OFFLOAD_TSO | TUN_OFFLOAD_USO;
+	if (!ioctl(dev->fd, TUNSETOFFLOAD, tso))
+		return TUN_OFFLOAD_CSUM | TUN_OFFLOAD_TSO;
+	if (!ioctl(dev->fd, TUNSETOFFLOAD, TUN_F_CSUM))
+		return TUN_OFFLOAD_CSUM;
+	(void)ioctl(dev->fd, TUNSETOFFLOAD, 0UL);
+	return 0;
 }

@@ -28,4 +28,18 @@ bool tun_ifname_valid(const char *name);
 int tun_open(struct tun_device *dev, const char *name, bool want_vnet_hdr);
 void tun_close(struct tun_device *dev);
 
+/* What TUNSETOFFLOAD accepted. */
+enum tun_offload {
+	TUN_OFFLOAD_CSUM = 1, /* partial checksums both ways */
+	TUN_OFFLOAD_TSO = 2,  /* TCP super-packets over IPv4 and IPv6 */
+	TUN_OFFLOAD_USO = 4,  /* UDP super-packets (Linux 6.2) */
+};
+
+/*
+ * On a device opened with the virtio-net header: ask for checksum, TSO and
+ * USO offloads, then without USO where the kernel refuses it. Returns what
+ * was accepted (0: none, the header stays and carries nothing).
+ */
+unsigned int tun_set_offload(struct tun_device *dev);
+
 #endif

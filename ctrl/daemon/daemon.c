@@ -61,6 +61,7 @@ struct daemon {
 	struct tun_device tun;
 	struct uapi_server uapi;
 	struct loop loop;
+	struct workers workers;        /* crypto threads (--threads), started with the loop */
 	struct rtnl rtnl, monitor;
 	struct netsetup net;
 	unsigned int ifindex;
@@ -684,7 +685,7 @@ static void detach_ready(int *ready_fd)
 
 static int open_tun(struct daemon *d)
 {
-	return tun_open(&d->tun, d->o->ifname, false);
+	return tun_open(&d->tun, d->o->ifname, !d->o->no_offload);
 }
 
 static int bind_sockets(struct daemon *d)
@@ -713,12 +714,25 @@ static int patiently(struct daemon *d, int (*step)(struct daemon *), int busy, c
 	return ret;
 }
 
+/* Once, at start: which offloads the kernel took, and which it refused. */
+static void log_offloads(const struct wg_device *dev)
+{
+	if (!dev->offload) {
+		log_info("offloads off (--offload off): one packet per TUN read and write, one datagram per send");
+		return;
+	}
+	log_info("offloads: TUN %s, UDP GSO %s, UDP GRO %s", dev->tun_tso ? (dev->tun_uso ? "TSO and USO" : "TSO (USO refused)")
+									      : "none (refused)",
+		 dev->udp_gso ? "on" : "refused", dev->udp_gro ? "on" : "refused");
+}
+
 /* The device, its sockets and the network around it, in conf mode as wg-quick would. */
 static int bring_up(struct daemon *d)
 {
 	const struct daemon_options *o = d->o;
 	uint32_t mtu = d->conf && (d->conf->flags & MODEL_DEVICE_HAS_MTU) ? d->conf->mtu : WG_DEFAULT_MTU;
 	const char *why = NULL;
+	unsigned int offloads;
 	int ret;
 
 	ret = device_init(&d->dev, mtu, o->buffers ? o->buffers : DEFAULT_BUFFERS);
@@ -748,6 +762,9 @@ static int bring_up(struct daemon *d)
 	}
 	d->stage = STAGE_TUN;
 	d->dev.tun_fd = d->tun.fd;
+	d->dev.offload = !o->no_offload;
+	offloads = tun_set_offload(&d->tun);
+	device_set_tun_offload(&d->dev, d->tun.vnet_hdr, offloads & TUN_OFFLOAD_TSO, offloads & TUN_OFFLOAD_USO);
 	ret = rtnl_open(&d->rtnl);
 	if (!ret)
 		ret = rtnl_monitor_open(&d->monitor);
@@ -765,6 +782,7 @@ static int bring_up(struct daemon *d)
 		log_error("binding UDP port: %s", strerror(-ret));
 		return ret;
 	}
+	log_offloads(&d->dev);
 	if (d->conf) {
 		ret = apply_model(&d->dev, NULL, d->conf, APPLY_UAPI);
 		if (ret) {
@@ -785,6 +803,11 @@ static int bring_up(struct daemon *d)
 	d->stage = STAGE_LOOP;
 	if (why)
 		log_warn("io_uring not used: %s; falling back to epoll with recvmmsg/sendmmsg", why);
+	ret = workers_start(&d->workers, o->threads);
+	if (ret)
+		log_warn("crypto threads: %s; all crypto runs on the loop thread", strerror(-ret));
+	d->dev.workers = d->workers.n_threads > 1 ? &d->workers : NULL;
+	log_info("crypto on %u thread%s", d->workers.n_threads, d->workers.n_threads > 1 ? "s" : "");
 	return 0;
 }
 
@@ -820,8 +843,11 @@ static void take_down(struct daemon *d)
 	d->reload_policy = NULL;
 	ctl_server_close(&d->ctl);
 	uapi_server_close(&d->uapi);
-	if (d->stage >= STAGE_LOOP)
+	if (d->stage >= STAGE_LOOP) {
 		loop_uninit(&d->loop);
+		d->dev.workers = NULL;
+		workers_stop(&d->workers);
+	}
 	if (d->stage >= STAGE_NETWORK)
 		netsetup_down(&d->net);
 	if (d->stage >= STAGE_TUN) {

@@ -25,7 +25,9 @@ struct daemon_options {
 	bool run_hooks;
 	int verbose;
 	enum loop_backend io;
+	bool no_offload;          /* --offload off: no virtio-net header on TUN, no UDP GSO/GRO */
 	unsigned int buffers;
+	unsigned int threads;     /* --threads: crypto threads, the loop's included; 0: one per core */
 	const char *policy_path;  /* --policy FILE */
 	struct daemon_policy_flag policy_flags[DAEMON_MAX_POLICY_FLAGS];
 	size_t n_policy_flags;

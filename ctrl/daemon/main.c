@@ -38,6 +38,10 @@ static void usage(FILE *f)
 		"  -f, --foreground    stay in the foreground\n"
 		"  -v, --verbose       more messages\n"
 		"  --io uring|epoll    force the event loop (default: io_uring, else epoll; env WGUD_IO)\n"
+		"  --offload on|off    TUN TSO/USO and UDP GSO/GRO where the kernel has them (default on;\n"
+		"                      env WGUD_OFFLOAD)\n"
+		"  --threads N         crypto threads, the loop's included (default: one per core; 1: none;\n"
+		"                      env WGUD_THREADS)\n"
 		"  --run-hooks         run PreUp/PostUp/PreDown/PostDown from the conf\n"
 		"  --buffers N         packet buffers (default 4096, each 64 KiB of address space: room for\n"
 		"                      any datagram; resident only where packets touched them)\n"
@@ -123,6 +127,29 @@ static int cmd_genkey(bool clamp)
 	return 0;
 }
 
+static int parse_threads(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long n = strtoul(s, &end, 10);
+
+	if (*end || !*s || n < 1 || n > WORKERS_MAX)
+		return -1;
+	*out = (unsigned int)n;
+	return 0;
+}
+
+/* "on" or "off" into *off. */
+static int parse_on_off(const char *s, bool *off)
+{
+	if (!strcmp(s, "on"))
+		*off = false;
+	else if (!strcmp(s, "off"))
+		*off = true;
+	else
+		return -1;
+	return 0;
+}
+
 static int parse_io(const char *s, enum loop_backend *out)
 {
 	if (!strcmp(s, "uring") || !strcmp(s, "io_uring"))
@@ -196,6 +223,8 @@ static int run_daemon(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "io", required_argument, NULL, 'o' },
+		{ "offload", required_argument, NULL, 'O' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ "run-hooks", no_argument, NULL, 'H' },
 		{ "buffers", required_argument, NULL, 'b' },
 		{ "policy", required_argument, NULL, 'P' },
@@ -220,6 +249,16 @@ static int run_daemon(int argc, char **argv)
 		fprintf(stderr, "wgud: WGUD_IO must be uring, epoll or auto, not '%s'\n", env);
 		return 2;
 	}
+	env = getenv("WGUD_THREADS");
+	if (env && *env && parse_threads(env, &o.threads)) {
+		fprintf(stderr, "wgud: WGUD_THREADS must be a number from 1 to %d, not '%s'\n", WORKERS_MAX, env);
+		return 2;
+	}
+	env = getenv("WGUD_OFFLOAD");
+	if (env && *env && parse_on_off(env, &o.no_offload)) {
+		fprintf(stderr, "wgud: WGUD_OFFLOAD must be on or off, not '%s'\n", env);
+		return 2;
+	}
 	while ((opt = getopt_long(argc, argv, "fv", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -237,6 +276,12 @@ static int run_daemon(int argc, char **argv)
 		case 'o':
 			if (parse_io(optarg, &o.io)) {
 				fprintf(stderr, "wgud: --io takes uring, epoll or auto, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'O':
+			if (parse_on_off(optarg, &o.no_offload)) {
+				fprintf(stderr, "wgud: --offload takes on or off, not '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -259,6 +304,12 @@ static int run_daemon(int argc, char **argv)
 			o.ctl_gid = (int)g->gr_gid;
 			break;
 		}
+		case 'T':
+			if (parse_threads(optarg, &o.threads)) {
+				fprintf(stderr, "wgud: --threads takes a number from 1 to %d\n", WORKERS_MAX);
+				return 2;
+			}
+			break;
 		case 'b': {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);

@@ -104,6 +104,12 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 		ctl_buf_printf(out, "{\"interface\":\"%s\",\"listen_port\":%u,\"fwmark\":%u,\"event_loop\":\"%s\",", gw->ifname,
 			       dev->listen_port, dev->fwmark, loop_backend_name(loop));
 		ctl_buf_printf(out, "\"mtu\":%u,\"max_mtu\":%u,", dev->mtu, dev->max_mtu);
+		ctl_buf_printf(out,
+			       "\"offloads\":{\"tun_vnet_hdr\":%s,\"tun_tso\":%s,\"tun_uso\":%s,\"udp_gso\":%s,"
+			       "\"udp_gro\":%s},\"crypto_threads\":%u,",
+			       dev->tun_vnet ? "true" : "false", dev->tun_tso ? "true" : "false",
+			       dev->tun_uso ? "true" : "false", dev->udp_gso ? "true" : "false",
+			       dev->udp_gro ? "true" : "false", dev->workers ? dev->workers->n_threads : 1);
 		ctl_buf_printf(out, "\"kill_switch_active\":%s,\"kill_switch_mode\":\"%s\",\"firewall\":%s,\"policy\":%s,\"peers\":[",
 			       gw->mode != POLICY_KILL_SWITCH_OFF ? "true" : "false", mode,
 			       gw->table_installed ? "true" : "false", pol);
@@ -111,6 +117,13 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 		ctl_buf_printf(out, "interface: %s\n  listen port: %u\n  fwmark: 0x%x\n  event loop: %s\n", gw->ifname,
 			       dev->listen_port, dev->fwmark, loop_backend_name(loop));
 		ctl_buf_printf(out, "  mtu: %u (buffers hold up to %u)\n", dev->mtu, dev->max_mtu);
+		if (dev->offload)
+			ctl_buf_printf(out, "  offloads: TUN %s, UDP GSO %s, UDP GRO %s\n",
+				       dev->tun_tso ? (dev->tun_uso ? "TSO+USO" : "TSO") : "none",
+				       dev->udp_gso ? "on" : "off", dev->udp_gro ? "on" : "off");
+		else
+			ctl_buf_printf(out, "  offloads: off (--offload off)\n");
+		ctl_buf_printf(out, "  crypto threads: %u\n", dev->workers ? dev->workers->n_threads : 1);
 		ctl_buf_printf(out, "  kill switch: %s\n  firewall: %s%s\n%s",
 			       gw->mode == POLICY_KILL_SWITCH_LOCKDOWN ? "lockdown (active; stays after a stop)"
 			       : gw->mode == POLICY_KILL_SWITCH_ON	? "active"
