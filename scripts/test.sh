@@ -28,7 +28,7 @@ build build -DCMAKE_BUILD_TYPE=Release
 echo "== ASan+UBSan build"
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DWGUD_SANITIZE=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	ctest --output-on-failure -j "$jobs" -LE long) || status=1
+	ctest --output-on-failure -j "$jobs" -LE "long|nooffload") || status=1
 
 if [ "${WGUD_SKIP_FUZZ:-0}" != 1 ]; then
 	echo "== libFuzzer harnesses (${WGUD_FUZZ_SECONDS:-30} s each)"

@@ -190,7 +190,7 @@ t_init()
 	) </dev/null >/dev/null 2>&1 &
 	T_WATCHDOG=$!
 
-	log "WGUD=$WGUD ($(impl_kind "$WGUD")), WGUD_IO=${WGUD_IO:-<unset>}, peer=$WGGO, limit ${timeout}s, tmp=$T_TMP"
+	log "WGUD=$WGUD ($(impl_kind "$WGUD")), WGUD_IO=${WGUD_IO:-<unset>}, WGUD_OFFLOAD=${WGUD_OFFLOAD:-<unset>}, peer=$WGGO, limit ${timeout}s, tmp=$T_TMP"
 }
 
 # is_wggo PATH: true if PATH is wireguard-go, i.e. we are validating the
