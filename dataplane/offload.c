@@ -22,47 +22,57 @@
 #define TCP_ACK 0x10
 #define TCP_CWR 0x80
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-/* Big-endian 16-bit words; an odd last byte is the high half of a word. */
+/*
+ * The sum of the big-endian 16-bit words (an odd last byte is the high half
+ * of one), added to sum. Summed as 64-bit words in the host's order with the
+ * carries folded back in: folded to 16 bits that is the same sum, byte
+ * swapped on a little-endian host (RFC 1071, 2(B)), and swapped back here.
+ */
 uint64_t offload_csum_add(uint64_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+	uint64_t acc = 0, v;
+	uint32_t w;
+	uint16_t h;
 
 	while (len >= 8) {
-		sum += get32(p);
-		sum += get32(p + 4);
+		memcpy(&v, p, 8);
+		acc += v;
+		acc += acc < v;
 		p += 8;
 		len -= 8;
 	}
-	while (len >= 2) {
-		sum += get16(p);
+	if (len >= 4) {
+		memcpy(&w, p, 4);
+		acc += w;
+		acc += acc < w;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		acc += h;
+		acc += acc < h;
 		p += 2;
 		len -= 2;
 	}
-	if (len)
-		sum += (uint64_t)p[0] << 8;
-	return sum;
+	if (len) {
+		const uint8_t last[2] = { p[0], 0 };
+
+		memcpy(&h, last, 2);
+		acc += h;
+		acc += acc < h;
+	}
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	h = (uint16_t)acc;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	h = __builtin_bswap16(h);
+#endif
+	return sum + h;
 }
 
 uint16_t offload_csum_fold(uint64_t sum)
@@ -90,8 +100,8 @@ static uint16_t csum_l4(const uint8_t *ip, uint16_t ip_len, uint8_t proto, uint3
 
 static void ip4_fix_csum(uint8_t *ip, uint16_t ip_len)
 {
-	put16(ip + 10, 0);
-	put16(ip + 10, (uint16_t)~offload_csum_fold(offload_csum_add(0, ip, ip_len)));
+	offload_put16(ip + 10, 0);
+	offload_put16(ip + 10, (uint16_t)~offload_csum_fold(offload_csum_add(0, ip, ip_len)));
 }
 
 /* ---- outbound ---- */
@@ -129,14 +139,14 @@ static int parse_gso_ip(struct offload_frame *f, uint8_t proto)
 
 	if (f->gso == OFFLOAD_GSO_TCP6 || f->gso == OFFLOAD_GSO_UDP6) {
 		/* No extension headers: the L4 header must follow directly. */
-		if (f->pkt_len < 40 || get16(p + 4) + 40u != f->pkt_len || p[6] != proto)
+		if (f->pkt_len < 40 || offload_get16(p + 4) + 40u != f->pkt_len || p[6] != proto)
 			return -EINVAL;
 		f->ip_len = 40;
 		return 0;
 	}
-	if (f->pkt_len < 20 || (p[0] & 15) < 5 || get16(p + 2) != f->pkt_len || p[9] != proto)
+	if (f->pkt_len < 20 || (p[0] & 15) < 5 || offload_get16(p + 2) != f->pkt_len || p[9] != proto)
 		return -EINVAL;
-	if (get16(p + 6) & 0x3fff) /* MF or a fragment offset */
+	if (offload_get16(p + 6) & 0x3fff) /* MF or a fragment offset */
 		return -EINVAL;
 	f->ip_len = (uint16_t)((p[0] & 15) * 4);
 	return f->ip_len <= f->pkt_len ? 0 : -EINVAL;
@@ -215,7 +225,7 @@ void offload_complete_csum(const struct offload_frame *f)
 	field = f->pkt + f->csum_start + f->csum_offset;
 	c = (uint16_t)~offload_csum_fold(offload_csum_add(0, f->pkt + f->csum_start, f->pkt_len - f->csum_start));
 	/* 0 and 0xffff are the same sum; only 0xffff is a valid UDP checksum. */
-	put16(field, c ? c : 0xffff);
+	offload_put16(field, c ? c : 0xffff);
 }
 
 uint32_t offload_segment(const struct offload_frame *f, unsigned int i, uint8_t *out)
@@ -235,25 +245,25 @@ uint32_t offload_segment(const struct offload_frame *f, unsigned int i, uint8_t 
 	memcpy(out + f->hdr_len, f->pkt + off, plen);
 
 	if (f->gso == OFFLOAD_GSO_TCP6 || f->gso == OFFLOAD_GSO_UDP6) {
-		put16(out + 4, (uint16_t)(len - 40));
+		offload_put16(out + 4, (uint16_t)(len - 40));
 	} else {
-		put16(out + 2, (uint16_t)len);
-		put16(out + 4, (uint16_t)(get16(out + 4) + i));
+		offload_put16(out + 2, (uint16_t)len);
+		offload_put16(out + 4, (uint16_t)(offload_get16(out + 4) + i));
 		ip4_fix_csum(out, f->ip_len);
 	}
 	if (gso_is_tcp(f->gso)) {
-		put32(l4 + 4, get32(l4 + 4) + i * (uint32_t)f->gso_size);
+		offload_put32(l4 + 4, offload_get32(l4 + 4) + i * (uint32_t)f->gso_size);
 		if (i + 1u < f->n_segs)
 			l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
 		if (i)
 			l4[13] &= (uint8_t)~TCP_CWR;
-		put16(l4 + 16, 0);
-		put16(l4 + 16, csum_l4(out, f->ip_len, IPPROTO_TCP, len));
+		offload_put16(l4 + 16, 0);
+		offload_put16(l4 + 16, csum_l4(out, f->ip_len, IPPROTO_TCP, len));
 	} else {
-		put16(l4 + 4, (uint16_t)(len - f->ip_len));
-		put16(l4 + 6, 0);
+		offload_put16(l4 + 4, (uint16_t)(len - f->ip_len));
+		offload_put16(l4 + 6, 0);
 		c = csum_l4(out, f->ip_len, IPPROTO_UDP, len);
-		put16(l4 + 6, c ? c : 0xffff);
+		offload_put16(l4 + 6, c ? c : 0xffff);
 	}
 	return len;
 }
@@ -277,7 +287,7 @@ static bool gro_ip(struct gro_pkt *k)
 	const uint8_t *p = k->p;
 
 	if (k->len >= 40 && (p[0] >> 4) == 6) {
-		if (get16(p + 4) + 40u != k->len)
+		if (offload_get16(p + 4) + 40u != k->len)
 			return false;
 		k->v6 = true;
 		k->proto = p[6];
@@ -285,7 +295,7 @@ static bool gro_ip(struct gro_pkt *k)
 		return true;
 	}
 	/* Options and fragments are not coalesced. */
-	if (k->len < 20 || p[0] != 0x45 || get16(p + 2) != k->len || (get16(p + 6) & 0x3fff))
+	if (k->len < 20 || p[0] != 0x45 || offload_get16(p + 2) != k->len || (offload_get16(p + 6) & 0x3fff))
 		return false;
 	/* The header is rewritten at finish: a bad checksum must not be hidden. */
 	if (offload_csum_fold(offload_csum_add(0, p, 20)) != 0xffff)
@@ -308,10 +318,10 @@ static void gro_classify(const struct offload_gro *g, struct gro_pkt *k)
 		if (l4_hdr < 20 || k->len < k->ip_len + l4_hdr)
 			return;
 		k->flags = l4[13];
-		k->seq = get32(l4 + 4);
+		k->seq = offload_get32(l4 + 4);
 	} else if (k->proto == IPPROTO_UDP && g->udp && k->len >= k->ip_len + 8u) {
 		l4_hdr = 8;
-		if (get16(l4 + 4) != k->len - k->ip_len)
+		if (offload_get16(l4 + 4) != k->len - k->ip_len)
 			return;
 	} else {
 		return;
@@ -323,7 +333,7 @@ static void gro_classify(const struct offload_gro *g, struct gro_pkt *k)
 		return;
 	if (k->proto == IPPROTO_TCP && (k->flags & ~TCP_PSH) != TCP_ACK)
 		return;
-	if (k->proto == IPPROTO_UDP && !get16(l4 + 6))
+	if (k->proto == IPPROTO_UDP && !offload_get16(l4 + 6))
 		return;
 	/* A bad checksum stays on its packet, for the kernel to drop. */
 	k->coalesces = csum_l4(k->p, k->ip_len, k->proto, k->len) == 0;
@@ -353,7 +363,7 @@ static bool gro_can_join(const struct offload_gro_item *it, const struct gro_pkt
 		if (memcmp(h, p, 4) || h[7] != p[7]) /* traffic class, flow label, hop limit */
 			return false;
 	} else if (h[1] != p[1] || h[8] != p[8] || (h[6] & 0x40) != (p[6] & 0x40) ||
-		   get16(p + 4) != it->next_ip_id) {
+		   offload_get16(p + 4) != it->next_ip_id) {
 		return false;
 	}
 	if (k->proto == IPPROTO_UDP)
@@ -393,7 +403,7 @@ static void gro_start(struct offload_gro *g, const struct gro_pkt *k, const void
 	it->seg_size = k->payload;
 	it->hdr_len = k->hdr_len;
 	it->ip_len = k->ip_len;
-	it->next_ip_id = k->v6 ? 0 : (uint16_t)(get16(k->p + 4) + 1);
+	it->next_ip_id = k->v6 ? 0 : (uint16_t)(offload_get16(k->p + 4) + 1);
 	it->proto = k->proto;
 	it->v6 = k->v6;
 	it->closed = k->flags & TCP_PSH;
@@ -452,9 +462,9 @@ static void gro_rewrite(const struct offload_gro_item *it, uint8_t vnet[OFFLOAD_
 	uint16_t v;
 
 	if (it->v6) {
-		put16(h + 4, (uint16_t)l4_len);
+		offload_put16(h + 4, (uint16_t)l4_len);
 	} else {
-		put16(h + 2, (uint16_t)it->total_len);
+		offload_put16(h + 2, (uint16_t)it->total_len);
 		ip4_fix_csum(h, it->ip_len);
 	}
 	/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum, uncomplemented. */
@@ -462,10 +472,10 @@ static void gro_rewrite(const struct offload_gro_item *it, uint8_t vnet[OFFLOAD_
 	if (tcp) {
 		if (it->psh)
 			l4[13] |= TCP_PSH;
-		put16(l4 + 16, v);
+		offload_put16(l4 + 16, v);
 	} else {
-		put16(l4 + 4, (uint16_t)l4_len);
-		put16(l4 + 6, v);
+		offload_put16(l4 + 4, (uint16_t)l4_len);
+		offload_put16(l4 + 6, v);
 	}
 	vnet[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	vnet[1] = !tcp ? VIRTIO_NET_HDR_GSO_UDP_L4 : it->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;

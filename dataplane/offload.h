@@ -37,7 +37,29 @@
 #define OFFLOAD_MAX_TSO_SEGS 1024
 #define OFFLOAD_MAX_PACKET 65535
 
-/* ---- checksums (RFC 1071), shared by the paths and the tests ---- */
+/* ---- header fields in network order, and checksums (RFC 1071), shared by the paths and the tests ---- */
+
+static inline uint16_t offload_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void offload_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline uint32_t offload_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void offload_put32(uint8_t *p, uint32_t v)
+{
+	offload_put16(p, (uint16_t)(v >> 16));
+	offload_put16(p + 2, (uint16_t)v);
+}
 
 /* Ones' complement sum of len bytes added to sum, not folded. */
 uint64_t offload_csum_add(uint64_t sum, const void *data, size_t len);

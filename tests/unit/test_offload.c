@@ -23,28 +23,6 @@
 #define F_ACK 0x10
 #define F_CWR 0x80
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* RFC 1071 the slow way: 16-bit words, carries folded at every step. */
 static uint16_t naive_csum(const uint8_t *p, size_t len)
 {
@@ -90,7 +68,7 @@ static uint32_t build(uint8_t *b, const struct spec *s, const uint8_t *payload, 
 	if (s->v6) {
 		b[0] = 0x60;
 		b[1] = 0x0a; /* traffic class / flow label bits */
-		put16(b + 4, (uint16_t)(len - 40));
+		offload_put16(b + 4, (uint16_t)(len - 40));
 		b[6] = s->proto;
 		b[7] = 64;
 		b[8] = 0xfd;
@@ -99,8 +77,8 @@ static uint32_t build(uint8_t *b, const struct spec *s, const uint8_t *payload, 
 		b[39] = 2;
 	} else {
 		b[0] = (uint8_t)(0x40 | (ip_len / 4));
-		put16(b + 2, (uint16_t)len);
-		put16(b + 4, s->id);
+		offload_put16(b + 2, (uint16_t)len);
+		offload_put16(b + 4, s->id);
 		b[6] = 0x40; /* DF */
 		b[8] = 64;
 		b[9] = s->proto;
@@ -110,20 +88,20 @@ static uint32_t build(uint8_t *b, const struct spec *s, const uint8_t *payload, 
 		b[19] = 2;
 		for (i = 20; i < ip_len; i++)
 			b[i] = 1; /* NOPs */
-		put16(b + 10, (uint16_t)~naive_csum(b, ip_len));
+		offload_put16(b + 10, (uint16_t)~naive_csum(b, ip_len));
 	}
-	put16(l4, s->sport);
-	put16(l4 + 2, s->dport);
+	offload_put16(l4, s->sport);
+	offload_put16(l4 + 2, s->dport);
 	if (s->proto == IPPROTO_TCP) {
-		put32(l4 + 4, s->seq);
-		put32(l4 + 8, s->ack);
+		offload_put32(l4 + 4, s->seq);
+		offload_put32(l4 + 8, s->ack);
 		l4[12] = (uint8_t)((20 + s->opt_len) / 4) << 4;
 		l4[13] = s->flags;
-		put16(l4 + 14, 512);
+		offload_put16(l4 + 14, 512);
 		for (i = 0; i < s->opt_len; i++)
 			l4[20 + i] = (uint8_t)(i < 2 ? 1 : i == 2 ? 8 : i == 3 ? 10 : 0x30 + i);
 	} else {
-		put16(l4 + 4, (uint16_t)l4_len);
+		offload_put16(l4 + 4, (uint16_t)l4_len);
 	}
 	memcpy(b + hl, payload, plen);
 	c = offload_csum_fold(offload_pseudo_sum(b, s->proto, l4_len));
@@ -132,7 +110,7 @@ static uint32_t build(uint8_t *b, const struct spec *s, const uint8_t *payload, 
 		if (!c && s->proto == IPPROTO_UDP)
 			c = 0xffff;
 	}
-	put16(l4 + (s->proto == IPPROTO_TCP ? 16 : 6), c);
+	offload_put16(l4 + (s->proto == IPPROTO_TCP ? 16 : 6), c);
 	return len;
 }
 
@@ -163,11 +141,11 @@ static bool ip_valid(const uint8_t *p, uint32_t len)
 	uint8_t proto = (p[0] >> 4) == 6 ? p[6] : p[9];
 	uint64_t sum;
 
-	if ((p[0] >> 4) == 4 && (naive_csum(p, ip_len) != 0xffff || get16(p + 2) != len))
+	if ((p[0] >> 4) == 4 && (naive_csum(p, ip_len) != 0xffff || offload_get16(p + 2) != len))
 		return false;
-	if ((p[0] >> 4) == 6 && get16(p + 4) + 40u != len)
+	if ((p[0] >> 4) == 6 && offload_get16(p + 4) + 40u != len)
 		return false;
-	if (proto == IPPROTO_UDP && (get16(p + ip_len + 4) != len - ip_len || !get16(p + ip_len + 6)))
+	if (proto == IPPROTO_UDP && (offload_get16(p + ip_len + 4) != len - ip_len || !offload_get16(p + ip_len + 6)))
 		return false;
 	sum = offload_pseudo_sum(p, proto, len - ip_len);
 	return offload_csum_fold(offload_csum_add(sum, p + ip_len, len - ip_len)) == 0xffff;
@@ -199,7 +177,7 @@ static void test_csum_vectors(void **state)
 	(void)state;
 	assert_int_equal(offload_csum_fold(offload_csum_add(0, rfc, sizeof(rfc))), 0xddf2);
 	assert_int_equal((uint16_t)~offload_csum_fold(offload_csum_add(0, ip, 20)), 0xb861);
-	put16(ip + 10, 0xb861);
+	offload_put16(ip + 10, 0xb861);
 	assert_int_equal(offload_csum_fold(offload_csum_add(0, ip, 20)), 0xffff);
 	assert_int_equal(offload_csum_fold(offload_csum_add(0, odd, 1)), 0x0100);
 	assert_int_equal(offload_csum_fold(0x1ffffffffULL), 0x0001); /* 2^33 - 1 mod 0xffff */
@@ -376,9 +354,9 @@ static void test_segment_table(void **state)
 				fail_msg("case %zu segment %u: bad checksum or length", c, i);
 			assert_memory_equal(out + f.hdr_len, payload_buf + off, want);
 			if (!s->v6)
-				assert_int_equal(get16(out + 4), (uint16_t)(s->id + i));
+				assert_int_equal(offload_get16(out + 4), (uint16_t)(s->id + i));
 			if (s->proto == IPPROTO_TCP) {
-				assert_int_equal(get32(l4 + 4), s->seq + off);
+				assert_int_equal(offload_get32(l4 + 4), s->seq + off);
 				assert_int_equal(l4[13] & (F_PSH | F_FIN), last ? s->flags & (F_PSH | F_FIN) : 0);
 				assert_int_equal(l4[13] & F_CWR, i ? 0 : s->flags & F_CWR);
 				assert_int_equal(l4[13] & F_ACK, s->flags & F_ACK);
@@ -487,13 +465,13 @@ static void fix_csums(uint8_t *p, uint32_t len, bool ip_too)
 	uint8_t *field = p + ip_len + (proto == IPPROTO_TCP ? 16 : 6);
 
 	if (!v6 && ip_too) {
-		put16(p + 10, 0);
-		put16(p + 10, (uint16_t)~naive_csum(p, 20));
+		offload_put16(p + 10, 0);
+		offload_put16(p + 10, (uint16_t)~naive_csum(p, 20));
 	}
-	put16(field, 0);
+	offload_put16(field, 0);
 	c = (uint16_t)~offload_csum_fold(offload_csum_add(offload_pseudo_sum(p, proto, len - ip_len), p + ip_len,
 							  len - ip_len));
-	put16(field, c ? c : 0xffff);
+	offload_put16(field, c ? c : 0xffff);
 }
 
 /* One header field of the second packet differs: the two stay apart. */
@@ -660,7 +638,7 @@ static void test_roundtrip_random(void **state)
 				/* The head's own length before the rewrite: hdr + first payload. */
 				l = f.hdr_len + (plen < gso ? plen : gso);
 			} else {
-				l = (s.v6 ? 40 + get16(p + 4) : get16(p + 2));
+				l = (s.v6 ? 40 + offload_get16(p + 4) : offload_get16(p + 2));
 				assert_int_equal(out[k].skip, f.hdr_len);
 			}
 			assert_int_equal(out[k].user, k);
@@ -689,7 +667,7 @@ static void test_roundtrip_random(void **state)
 			assert_int_equal(whole[f.ip_len + 13], s.flags);
 		/* What the kernel does with CHECKSUM_PARTIAL. */
 		sum = offload_csum_add(0, whole + cs, total - cs);
-		put16(whole + cs + co, (uint16_t)~offload_csum_fold(sum));
+		offload_put16(whole + cs + co, (uint16_t)~offload_csum_fold(sum));
 		if (!ip_valid(whole, total))
 			fail_msg("iter %d: coalesced packet invalid", iter);
 		/* And it is the original super-packet, checksum aside. */
