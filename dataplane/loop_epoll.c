@@ -297,8 +297,9 @@ static void write_tun(struct wg_device *dev)
 			iov[j].iov_len = p[j].len - p[j].skip;
 			want += iov[j].iov_len;
 		}
+		/* A coalesced write that fails loses every packet in it. */
 		if (writev(dev->tun_fd, iov, (int)n) != (ssize_t)want)
-			device_drop(dev, WG_DROP_TUN_WRITE_ERROR);
+			dev->drops[WG_DROP_TUN_WRITE_ERROR] += n;
 	}
 	for (i = 0; i < dev->tx_tun.n; i++)
 		pool_put(&dev->pool, dev->tx_tun.items[i].id);

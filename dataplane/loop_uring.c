@@ -610,8 +610,9 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 		release_slot(dev, b, (uint32_t)arg);
 		break;
 	case OP_TUN_WRITE:
+		/* A coalesced write that fails loses every packet in it. */
 		if (cqe->res < 0 || (uint32_t)cqe->res != b->slots[arg].written)
-			device_drop(dev, WG_DROP_TUN_WRITE_ERROR);
+			dev->drops[WG_DROP_TUN_WRITE_ERROR] += b->slots[arg].n;
 		release_slot(dev, b, (uint32_t)arg);
 		break;
 	case OP_POLL:
