@@ -2,8 +2,10 @@
 /*
  * Shared by device.c, peer.c, send.c and receive.c; not for ctrl/.
  * Who calls whom: device.c -> peer.c -> send.c; receive.c -> peer.c,
- * send.c, device.c; send.c -> peer.c. device.c never calls send.c and
- * send.c never calls device.c (the inline helpers below aside).
+ * send.c, device.c; send.c -> peer.c; peer.c -> device.c only to seal what
+ * is queued before a keypair changes (device_seal_pending). device.c never
+ * calls send.c and send.c never calls device.c (the inline helpers below
+ * and the output queue aside).
  */
 #ifndef WGUD_DEVICE_INTERNAL_H
 #define WGUD_DEVICE_INTERNAL_H

@@ -128,8 +128,14 @@ int peer_add_allowedip(struct wg_peer *peer, int family, const uint8_t *addr, ui
 
 /* ---- handshake index and keypairs ---- */
 
+/*
+ * Whatever retires, wipes or replaces a keypair first seals what is queued
+ * under it (device_seal_pending): a seal job points at its keypair, and must
+ * never encrypt with a wiped key or with the next keypair put in that slot.
+ */
 void peer_zero_keys(struct wg_peer *peer)
 {
+	device_seal_pending(peer->dev);
 	keypairs_clear(&peer->keypairs);
 	peer_forget_handshake(peer);
 }
@@ -160,6 +166,7 @@ int peer_register_handshake_index(struct wg_peer *peer, uint32_t *index)
 /* Install the session a handshake produced; the handshake's index now names the keypair. */
 void peer_install_session(struct wg_peer *peer, const struct noise_session_keys *keys, uint64_t now_ns)
 {
+	device_seal_pending(peer->dev);
 	if (peer->hs_index_valid && peer->hs_index == keys->local_index) {
 		(void)indextable_remove(&peer->dev->indices, peer->hs_index);
 		peer->hs_index_valid = false;
@@ -171,6 +178,8 @@ void peer_install_session(struct wg_peer *peer, const struct noise_session_keys 
 /* The peer's first packet under `next` confirms it: it becomes current. True when that happened. */
 bool peer_confirm_keypair(struct wg_peer *peer, struct keypair *kp)
 {
+	if (peer->keypairs.next && &peer->keypairs.next->kp == kp)
+		device_seal_pending(peer->dev); /* the rotation retires a keypair */
 	return keypairs_confirm(&peer->keypairs, kp);
 }
 
@@ -192,6 +201,7 @@ void peer_tick(struct wg_peer *peer, uint64_t now_ns)
 {
 	unsigned int actions = timers_tick(&peer->timers, now_ns);
 
+	device_seal_pending(peer->dev);
 	keypairs_expire(&peer->keypairs, now_ns);
 	if (actions & TIMERS_ZERO_KEYS)
 		peer_zero_keys(peer);

@@ -685,7 +685,7 @@ static void detach_ready(int *ready_fd)
 
 static int open_tun(struct daemon *d)
 {
-	return tun_open(&d->tun, d->o->ifname, !d->o->no_offload);
+	return tun_open(&d->tun, d->o->ifname, d->dev.offload);
 }
 
 static int bind_sockets(struct daemon *d)
@@ -718,7 +718,7 @@ static int patiently(struct daemon *d, int (*step)(struct daemon *), int busy, c
 static void log_offloads(const struct wg_device *dev)
 {
 	if (!dev->offload) {
-		log_info("offloads off (--offload off): one packet per TUN read and write, one datagram per send");
+		log_info("offloads off: one packet per TUN read and write, one datagram per send");
 		return;
 	}
 	log_info("offloads: TUN %s, UDP GSO %s, UDP GRO %s", dev->tun_tso ? (dev->tun_uso ? "TSO and USO" : "TSO (USO refused)")
@@ -755,6 +755,10 @@ static int bring_up(struct daemon *d)
 			  ret == -EEXIST ? " (something that is not a socket is in the way; it was left alone)" : "");
 		return ret;
 	}
+	/* Super-packets and GRO'd datagrams are up to 64 KiB: only with buffers that hold them. */
+	d->dev.offload = !o->no_offload && d->dev.max_mtu >= WG_LARGEST_MTU;
+	if (!o->no_offload && !d->dev.offload)
+		log_warn("offloads off: the packet buffers hold %u bytes, not the 64 KiB of a super-packet", d->dev.max_mtu);
 	ret = patiently(d, open_tun, -EBUSY, "the TUN device");
 	if (ret) {
 		log_error("creating TUN device: %s", strerror(-ret));
@@ -762,7 +766,6 @@ static int bring_up(struct daemon *d)
 	}
 	d->stage = STAGE_TUN;
 	d->dev.tun_fd = d->tun.fd;
-	d->dev.offload = !o->no_offload;
 	offloads = tun_set_offload(&d->tun);
 	device_set_tun_offload(&d->dev, d->tun.vnet_hdr, offloads & TUN_OFFLOAD_TSO, offloads & TUN_OFFLOAD_USO);
 	ret = rtnl_open(&d->rtnl);
