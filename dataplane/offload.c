@@ -15,6 +15,9 @@
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* USO, Linux 6.2; older uapi headers lack it */
 #endif
 
+/* How many of the newest super-packets a packet looks through for its flow's. */
+#define GRO_LOOKBACK 32
+
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -368,8 +371,8 @@ static bool gro_can_join(const struct offload_gro_item *it, const struct gro_pkt
 	}
 	if (k->proto == IPPROTO_UDP)
 		return true;
-	/* ACK number, data offset and option bytes. */
-	return k->seq == it->next_seq && !memcmp(ht + 8, pt + 8, 5) &&
+	/* ACK number, data offset, window (a change is news the kernel must see) and option bytes. */
+	return k->seq == it->next_seq && !memcmp(ht + 8, pt + 8, 5) && !memcmp(ht + 14, pt + 14, 2) &&
 	       !memcmp(ht + 20, pt + 20, it->hdr_len - it->ip_len - 20u);
 }
 
@@ -423,6 +426,29 @@ void offload_gro_reset(struct offload_gro *g)
 	g->n_items = 0;
 }
 
+/*
+ * A packet that cannot be told apart by flow (a fragment, IP options, an
+ * extension header, another protocol) closes every open item between the
+ * same two hosts of its peer: nothing that came after it may be written
+ * before it.
+ */
+static void gro_close_hosts(struct offload_gro *g, const uint8_t *p, uint32_t len, const void *owner)
+{
+	bool v6 = len >= 40 && p[0] >> 4 == 6;
+	unsigned int i;
+
+	if (!v6 && !(len >= 20 && p[0] >> 4 == 4))
+		return;
+	for (i = 0; i < g->n_items; i++) {
+		struct offload_gro_item *it = &g->items[i];
+
+		if (!it->proto || it->closed || it->owner != owner || it->v6 != v6)
+			continue;
+		if (v6 ? !memcmp(it->head + 8, p + 8, 32) : !memcmp(it->head + 12, p + 12, 8))
+			it->closed = true;
+	}
+}
+
 int offload_gro_add(struct offload_gro *g, uint8_t *pkt, uint32_t len, const void *owner, uint32_t user)
 {
 	struct gro_pkt k = { .p = pkt, .len = len };
@@ -437,10 +463,16 @@ int offload_gro_add(struct offload_gro *g, uint8_t *pkt, uint32_t len, const voi
 	if (len <= OFFLOAD_MAX_PACKET)
 		gro_classify(g, &k);
 	if (k.flow) {
-		/* The newest item of the flow: the only one that may still be open. */
-		for (i = g->n_items - 1; i >= 0 && !open; i--)
+		/*
+		 * The newest item of the flow: the only one that may still be
+		 * open. Looked for among the last few only: one further back
+		 * is left as it is, and what follows joins the newer one.
+		 */
+		for (i = g->n_items - 1; i >= 0 && i >= (int)g->n_items - GRO_LOOKBACK && !open; i--)
 			if (gro_same_flow(&g->items[i], &k, owner))
 				open = &g->items[i];
+	} else {
+		gro_close_hosts(g, pkt, len, owner);
 	}
 	if (open && gro_can_join(open, &k)) {
 		gro_join(g, open, &k, m);

@@ -498,6 +498,8 @@ static void test_gro_fields(void **state)
 		{ "urg", false, IPPROTO_TCP, 33, 0x20 },
 		{ "ece", false, IPPROTO_TCP, 33, 0x40 },
 		{ "option", false, IPPROTO_TCP, 45, 1 },
+		{ "window", false, IPPROTO_TCP, 35, 1 },
+		{ "window v6", true, IPPROTO_TCP, 55, 1 },
 		{ "tclass", true, IPPROTO_TCP, 1, 0x10 },
 		{ "flow label", true, IPPROTO_TCP, 3, 1 },
 		{ "hop limit", true, IPPROTO_TCP, 7, 1 },
@@ -526,6 +528,43 @@ static void test_gro_fields(void **state)
 		if (offload_gro_count(&g) != (cases[c].xor ? 2u : 1u))
 			fail_msg("%s: %u items", cases[c].what, offload_gro_count(&g));
 	}
+}
+
+/*
+ * A packet of the same two hosts that cannot be told apart by flow (here an
+ * IPv4 fragment) closes the open super-packet: the segment after it must not
+ * be written before it.
+ */
+static void test_gro_unclassified_closes(void **state)
+{
+	static uint8_t a[3][512];
+	struct spec s = { .proto = IPPROTO_TCP, .flags = F_ACK, .id = 1, .ack = 5 };
+	static struct offload_gro g;
+	uint8_t vnet[OFFLOAD_VNET_HDR_LEN];
+	struct offload_gro_member out[OFFLOAD_MAX_SEGS];
+	uint32_t l[3];
+
+	(void)state;
+	fill_payload(8);
+	l[0] = build(a[0], &s, payload_buf, 100, false);
+	s.id = 2;
+	l[1] = build(a[1], &s, payload_buf, 100, false);
+	a[1][6] |= 0x20; /* more fragments */
+	fix_csums(a[1], l[1], true);
+	s.id = 3;
+	s.seq = 100;
+	l[2] = build(a[2], &s, payload_buf + 100, 100, false);
+	offload_gro_init(&g, true, true);
+	assert_int_equal(offload_gro_add(&g, a[0], l[0], NULL, 0), 0);
+	assert_int_equal(offload_gro_add(&g, a[1], l[1], NULL, 1), 0);
+	assert_int_equal(offload_gro_add(&g, a[2], l[2], NULL, 2), 0);
+	assert_int_equal(offload_gro_count(&g), 3);
+	assert_int_equal(offload_gro_finish(&g, 0, vnet, out), 1);
+	assert_int_equal(out[0].user, 0);
+	assert_int_equal(offload_gro_finish(&g, 1, vnet, out), 1);
+	assert_int_equal(out[0].user, 1);
+	assert_int_equal(offload_gro_finish(&g, 2, vnet, out), 1);
+	assert_int_equal(out[0].user, 2);
 }
 
 /* UDP is left alone unless asked for, and so is TCP. */
@@ -689,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_gro_table),
 		cmocka_unit_test(test_gro_fields),
 		cmocka_unit_test(test_gro_disabled),
+		cmocka_unit_test(test_gro_unclassified_closes),
 		cmocka_unit_test(test_gro_full),
 		cmocka_unit_test(test_roundtrip_random),
 	};
