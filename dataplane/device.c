@@ -431,13 +431,13 @@ unsigned int device_udp_run(const struct wg_device *dev, unsigned int i)
 	uint32_t total = first->len;
 	unsigned int j;
 
-	if (!dev->udp_gso)
+	if (!dev->udp_gso || !first->segs)
 		return 1;
 	/* A GSO send is one UDP datagram to the kernel: at most 64 KiB with its headers. */
 	for (j = i + 1; j < q->n && j - i < OFFLOAD_MAX_SEGS; j++) {
 		const struct wg_pkt *p = &q->items[j];
 
-		if (p->len > first->len || total + p->len > 65535 - 8 - 40 || memcmp(&p->addr, &first->addr, alen))
+		if (!p->segs || p->len > first->len || total + p->len > 65535 - 8 - 40 || memcmp(&p->addr, &first->addr, alen))
 			break;
 		total += p->len;
 		if (p->len < first->len) {
@@ -456,6 +456,7 @@ unsigned int device_split_datagrams(struct wg_device *dev, struct wg_pkt *out, u
 
 	if (!seg || seg > len)
 		seg = len;
+	dev->udp_datagrams += (len + seg - 1) / seg;
 	for (off = 0; off < len; off += seg) {
 		uint32_t piece = len - off < seg ? len - off : seg;
 		struct wg_pkt *p = &out[n];

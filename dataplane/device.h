@@ -93,7 +93,9 @@ struct wg_pkt {
 	 * In tx_tun, one TUN write is a run of entries: the first has segs, the
 	 * number of entries in the write (its data starts with the virtio-net
 	 * header when the device has one); the others have segs 0 and give
-	 * their bytes from data + skip on. Elsewhere segs is 1 and skip 0.
+	 * their bytes from data + skip on. In tx_udp, segs 0 marks a datagram that
+ * must leave alone, never in a GSO run (one the kernel refused as part of a
+ * run). Elsewhere segs is 1 and skip 0.
 	 */
 	uint16_t segs, skip;
 	union wg_sockaddr addr; /* source of a received datagram, destination of one to send */
@@ -189,6 +191,15 @@ struct wg_device {
 	uint64_t next_deadline; /* earliest timer deadline over all peers (may be early, never late) */
 	uint64_t handshakes_this_second, load_window_start_ns, under_load_until_ns;
 	uint64_t drops[WG_DROP_COUNT];
+	/*
+	 * What the loops moved, for the books (show --json "io"): buffers read
+	 * off the UDP sockets (what the kernel counts as datagrams, a UDP GRO
+	 * buffer being one), the datagrams in them, TUN writes that succeeded
+	 * (what the interface counts as packets, a coalesced one being one) and
+	 * the packets they held. udp_datagrams = tun_packets + drops on the
+	 * receive path, exactly.
+	 */
+	uint64_t udp_reads, udp_datagrams, tun_writes, tun_packets;
 	uint64_t (*jitter)(void *ctx); /* timer jitter source for tests; NULL = random */
 };
 

@@ -29,6 +29,7 @@ struct epoll_backend {
 	int epfd;
 	int sock4, sock6; /* as registered */
 	uint32_t kernel_drops[2]; /* SO_RXQ_OVFL count last seen, per socket (v4, v6) */
+	int tun_error; /* a TUN read failed for good (the device is gone): the loop stops with it */
 };
 
 static int add(struct epoll_backend *b, int fd)
@@ -145,9 +146,11 @@ static void receive_udp(struct loop *l, int fd)
 	for (i = 0; i < (unsigned int)got; i++) {
 		uint32_t seg = socket_read_cmsg(dev, &msgs[i].msg_hdr, seen);
 
+		dev->udp_reads++;
 		/* Larger than a buffer: cut short, not ours to guess at. */
 		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			pool_put(&dev->pool, pkts[i].id);
+			dev->udp_datagrams++;
 			device_drop(dev, WG_DROP_RX_TRUNCATED);
 			continue;
 		}
@@ -166,6 +169,7 @@ static void receive_udp(struct loop *l, int fd)
 static void receive_tun(struct loop *l)
 {
 	struct wg_device *dev = l->dev;
+	struct epoll_backend *b = l->backend;
 	struct wg_pkt pkts[WG_BATCH];
 	unsigned int n = 0;
 
@@ -184,6 +188,9 @@ static void receive_tun(struct loop *l)
 		pkts[n].data = pool_buf(&dev->pool, id) + WG_TUN_HEADROOM;
 		r = read(dev->tun_fd, pkts[n].data, loop_tun_read_room(dev));
 		if (r <= 0) {
+			/* A device that is gone stays readable and fails every read: stop instead of spinning. */
+			if (r < 0 && errno != EAGAIN && errno != EINTR)
+				b->tun_error = -errno;
 			pool_put(&dev->pool, id);
 			break;
 		}
@@ -199,9 +206,11 @@ static void receive_tun(struct loop *l)
 
 /*
  * The datagrams of tx_udp, one message per datagram or per GSO run, sent
- * with sendmmsg in runs of one socket. A run the kernel refuses with EIO
- * (an egress that cannot segment it) turns GSO off and goes again datagram
- * by datagram; any other failed message is skipped and counted.
+ * with sendmmsg in runs of one socket. A run the kernel refuses goes again
+ * datagram by datagram: EIO (an egress that cannot segment it) also turns
+ * GSO off; EMSGSIZE or EINVAL (a path MTU below the segments, which Linux
+ * fragments only datagram by datagram) does not. Any other failed message is
+ * skipped and counted.
  */
 static void send_udp(struct wg_device *dev)
 {
@@ -257,12 +266,13 @@ static void send_udp(struct wg_device *dev)
 			done += (unsigned int)r;
 			continue;
 		}
-		if (errno == EIO && count[done] > 1) {
+		if (count[done] > 1 && (errno == EIO || errno == EMSGSIZE || errno == EINVAL)) {
 			/* This message again as single datagrams: its own msghdrs, one iovec each. */
 			struct msghdr *h = &msgs[done].msg_hdr;
 			unsigned int j;
 
-			dev->udp_gso = false;
+			if (errno == EIO)
+				dev->udp_gso = false;
 			for (j = 0; j < count[done]; j++) {
 				struct msghdr one = { .msg_name = h->msg_name, .msg_namelen = h->msg_namelen,
 						      .msg_iov = &iov[first[done] + j], .msg_iovlen = 1 };
@@ -298,8 +308,12 @@ static void write_tun(struct wg_device *dev)
 			want += iov[j].iov_len;
 		}
 		/* A coalesced write that fails loses every packet in it. */
-		if (writev(dev->tun_fd, iov, (int)n) != (ssize_t)want)
+		if (writev(dev->tun_fd, iov, (int)n) != (ssize_t)want) {
 			dev->drops[WG_DROP_TUN_WRITE_ERROR] += n;
+		} else {
+			dev->tun_writes++;
+			dev->tun_packets += n;
+		}
 	}
 	for (i = 0; i < dev->tx_tun.n; i++)
 		pool_put(&dev->pool, dev->tx_tun.items[i].id);
@@ -337,7 +351,7 @@ static int epoll_run_once(struct loop *l, uint64_t timeout_ns)
 			loop_dispatch_fd(l, fd);
 	}
 	epoll_flush(l->dev, l);
-	return 0;
+	return b->tun_error;
 }
 
 const struct loop_ops loop_epoll_ops = {

@@ -67,8 +67,8 @@ struct uring_backend {
 	unsigned int n_rx;
 	struct wg_pkt tun_rx[TUN_READS];
 	unsigned int n_tun_rx;
-	unsigned int tun_in_flight; /* reads of the chain still pending; a new chain only when none is */
-	struct io_uring_sqe *chain_tail; /* the last SQE of the chain being built, not yet submitted */
+	unsigned int tun_in_flight; /* reads of the set still pending; a new set only when none is */
+	int tun_error; /* a TUN read failed for good (the device is gone): the loop stops with it */
 };
 
 static struct io_uring_sqe *get_sqe(struct uring_backend *b)
@@ -77,28 +77,9 @@ static struct io_uring_sqe *get_sqe(struct uring_backend *b)
 
 	if (!sqe) {
 		io_uring_submit(&b->ring);
-		b->chain_tail = NULL;
 		sqe = io_uring_get_sqe(&b->ring);
 	}
 	return sqe;
-}
-
-/*
- * TUN reads must take packets off the device in the order they complete, or
- * a TCP flow inside the tunnel is reordered (measured: with reads re-armed
- * one by one beside older ones still pending, whole super-packets swap
- * places and the sender retransmits them). So the reads go out as one chain
- * (IOSQE_IO_HARDLINK: each starts when the one before completed, failed or
- * not), and the next chain only once this one is done. Sends and TUN writes
- * are not chained: they run at submission, in order, and a chain of one
- * flush would run beside the next flush's, which reorders (measured too).
- * chain(b, sqe) appends sqe to the chain being built; chain(b, NULL) ends it.
- */
-static void chain(struct uring_backend *b, struct io_uring_sqe *sqe)
-{
-	if (b->chain_tail && sqe)
-		b->chain_tail->flags |= IOSQE_IO_HARDLINK;
-	b->chain_tail = sqe;
 }
 
 static void refill_ring(struct wg_device *dev, struct uring_backend *b)
@@ -147,14 +128,21 @@ static int arm_recv(struct uring_backend *b, int which)
 	return 0;
 }
 
-/* A chain of TUN reads, once the one before is done: packets come off TUN in order. */
+/*
+ * TUN reads, a new set only once every read of the last is done. A set
+ * armed together completes in the order it takes packets off the device;
+ * reads re-armed one by one beside older ones still waiting do not (under
+ * DEFER_TASKRUN, measured: whole super-packets swapped places and TCP
+ * inside the tunnel retransmitted them). Chaining the reads instead
+ * (IOSQE_IO_LINK) keeps order too, but then each waits for a turn of the
+ * loop: a third of the packet rate.
+ */
 static void arm_tun_reads(struct wg_device *dev, struct uring_backend *b)
 {
 	int i;
 
 	if (dev->tun_fd < 0 || b->tun_in_flight)
 		return;
-	chain(b, NULL);
 	for (i = 0; i < TUN_READS; i++) {
 		struct io_uring_sqe *sqe;
 		uint32_t id = pool_get(&dev->pool);
@@ -172,9 +160,7 @@ static void arm_tun_reads(struct wg_device *dev, struct uring_backend *b)
 		io_uring_sqe_set_data64(sqe, ud(OP_TUN_READ, (uint64_t)i));
 		b->tun_armed[i] = true;
 		b->tun_in_flight++;
-		chain(b, sqe);
 	}
-	chain(b, NULL);
 }
 
 static int uring_sockets_changed(struct loop *l)
@@ -486,18 +472,23 @@ static void uring_flush(struct wg_device *dev, void *ctx)
 }
 
 /*
- * A GSO run the kernel refused (EIO: the egress cannot segment it): GSO
- * stops for good and the run goes again datagram by datagram, from the
- * buffers the slot still holds.
+ * A GSO run the kernel refused goes again datagram by datagram, from the
+ * buffers the slot still holds. EIO: the egress cannot segment at all, GSO
+ * stops for good. EMSGSIZE or EINVAL: the path MTU is below the segments
+ * (Linux refuses a GSO send it would have to fragment; one datagram at a
+ * time it fragments them), GSO stays for other runs.
  */
-static void resend_run(struct wg_device *dev, struct uring_backend *b, uint32_t slot_id)
+static void resend_run(struct wg_device *dev, struct uring_backend *b, uint32_t slot_id, bool stop_gso)
 {
 	struct tx_slot *s = &b->slots[slot_id];
 	uint32_t j;
 
-	dev->udp_gso = false;
+	if (stop_gso)
+		dev->udp_gso = false;
+	/* Each alone (segs 0): grouped again, the run would be refused again. */
 	for (j = 0; j < s->n; j++)
-		device_udp_enqueue(dev, s->ids[j], s->iov[j].iov_base, (uint32_t)s->iov[j].iov_len, &s->addr);
+		if (device_udp_enqueue(dev, s->ids[j], s->iov[j].iov_base, (uint32_t)s->iov[j].iov_len, &s->addr))
+			dev->tx_udp.items[dev->tx_udp.n - 1].segs = 0;
 	s->n = 0;
 	release_slot(dev, b, slot_id);
 }
@@ -552,15 +543,18 @@ static void on_recv(struct loop *l, struct io_uring_cqe *cqe, uint64_t arg)
 		device_drop(dev, WG_DROP_RX_ERROR);
 		return;
 	}
+	dev->udp_reads++;
 	out = io_uring_recvmsg_validate(pool_buf(&dev->pool, id), cqe->res, &b->recv_msg);
 	if (!out || out->namelen > sizeof(union wg_sockaddr)) {
 		pool_put(&dev->pool, id);
+		dev->udp_datagrams++;
 		device_drop(dev, WG_DROP_INVALID_MESSAGE);
 		return;
 	}
 	seg = read_cmsg(dev, b, which, out);
 	if (out->flags & MSG_TRUNC) {
 		pool_put(&dev->pool, id);
+		dev->udp_datagrams++;
 		device_drop(dev, WG_DROP_RX_TRUNCATED);
 		return;
 	}
@@ -587,6 +581,9 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 	case OP_TUN_READ:
 		b->tun_armed[arg] = false;
 		b->tun_in_flight--;
+		/* Re-armed, a read of a device that is gone fails at once, forever: stop instead of spinning. */
+		if (cqe->res < 0 && cqe->res != -EAGAIN && cqe->res != -EINTR && cqe->res != -ECANCELED)
+			b->tun_error = cqe->res;
 		if (loop_tun_read_cut(dev, cqe->res)) {
 			pool_put(&dev->pool, b->tun_ids[arg]);
 			device_drop(dev, WG_DROP_TUN_TRUNCATED);
@@ -601,8 +598,8 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 		}
 		break;
 	case OP_SEND:
-		if (cqe->res == -EIO && b->slots[arg].n > 1) {
-			resend_run(dev, b, (uint32_t)arg);
+		if (b->slots[arg].n > 1 && (cqe->res == -EIO || cqe->res == -EMSGSIZE || cqe->res == -EINVAL)) {
+			resend_run(dev, b, (uint32_t)arg, cqe->res == -EIO);
 			break;
 		}
 		if (cqe->res < 0)
@@ -611,8 +608,12 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 		break;
 	case OP_TUN_WRITE:
 		/* A coalesced write that fails loses every packet in it. */
-		if (cqe->res < 0 || (uint32_t)cqe->res != b->slots[arg].written)
+		if (cqe->res < 0 || (uint32_t)cqe->res != b->slots[arg].written) {
 			dev->drops[WG_DROP_TUN_WRITE_ERROR] += b->slots[arg].n;
+		} else {
+			dev->tun_writes++;
+			dev->tun_packets += b->slots[arg].n;
+		}
 		release_slot(dev, b, (uint32_t)arg);
 		break;
 	case OP_POLL:
@@ -688,7 +689,7 @@ static int uring_run_once(struct loop *l, uint64_t timeout_ns)
 	if (b->n_tun_rx)
 		device_receive_tun(dev, b->tun_rx, b->n_tun_rx, device_now_ns());
 	uring_flush(dev, l);
-	return 0;
+	return b->tun_error;
 }
 
 const struct loop_ops loop_uring_ops = {

@@ -29,6 +29,7 @@ struct workers_batch {
 	workers_fn fn;
 	void *ctx;
 	unsigned int n_jobs;
+	unsigned int chunk; /* jobs taken per claim */
 };
 
 /*

@@ -110,6 +110,9 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 			       dev->tun_vnet ? "true" : "false", dev->tun_tso ? "true" : "false",
 			       dev->tun_uso ? "true" : "false", dev->udp_gso ? "true" : "false",
 			       dev->udp_gro ? "true" : "false", dev->workers ? dev->workers->n_threads : 1);
+		ctl_buf_printf(out, "\"io\":{\"udp_reads\":%llu,\"udp_datagrams\":%llu,\"tun_writes\":%llu,\"tun_packets\":%llu},",
+			       (unsigned long long)dev->udp_reads, (unsigned long long)dev->udp_datagrams,
+			       (unsigned long long)dev->tun_writes, (unsigned long long)dev->tun_packets);
 		ctl_buf_printf(out, "\"kill_switch_active\":%s,\"kill_switch_mode\":\"%s\",\"firewall\":%s,\"policy\":%s,\"peers\":[",
 			       gw->mode != POLICY_KILL_SWITCH_OFF ? "true" : "false", mode,
 			       gw->table_installed ? "true" : "false", pol);
@@ -122,7 +125,7 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 				       dev->tun_tso ? (dev->tun_uso ? "TSO+USO" : "TSO") : "none",
 				       dev->udp_gso ? "on" : "off", dev->udp_gro ? "on" : "off");
 		else
-			ctl_buf_printf(out, "  offloads: off (--offload off)\n");
+			ctl_buf_printf(out, "  offloads: off\n");
 		ctl_buf_printf(out, "  crypto threads: %u\n", dev->workers ? dev->workers->n_threads : 1);
 		ctl_buf_printf(out, "  kill switch: %s\n  firewall: %s%s\n%s",
 			       gw->mode == POLICY_KILL_SWITCH_LOCKDOWN ? "lockdown (active; stays after a stop)"

@@ -2,16 +2,20 @@
 # SPDX-License-Identifier: MIT
 #
 # No packet lost without a counter saying why, at full rate, with the loop
-# $WGUD_IO picks. A floods B through the tunnel (UDP to a port nobody
-# listens on in B, then a TCP stream); in B's namespace, where wgud's socket
-# is the only UDP socket that receives anything,
+# $WGUD_IO picks and the offloads as $WGUD_OFFLOAD sets them. A floods B
+# through the tunnel (UDP to a port nobody listens on in B, then a TCP
+# stream); in B's namespace, where wgud's socket is the only UDP socket that
+# receives anything, three books must balance:
 #
-#   datagrams the kernel handed to B's UDP sockets (Udp InDatagrams)
-#     = packets wgud wrote to its TUN device (the TUN's rx_packets: a write
-#       to the fd is a packet the interface receives)
-#     + packets wgud counted as dropped (show --json, every reason but those
-#       only the TUN -> peer path counts: B's kernel sends a router
-#       solicitation or two into the tunnel, dropped as no_route).
+#   what the kernel handed to B's UDP sockets (Udp InDatagrams; with UDP GRO
+#     a buffer of many datagrams counts once) = the buffers wgud read
+#     (show --json io.udp_reads);
+#   the datagrams in them (io.udp_datagrams) = the packets wgud wrote to TUN
+#     (io.tun_packets) + the packets it counted as dropped (every reason but
+#     those only the TUN -> peer path counts: B's kernel sends a router
+#     solicitation or two into the tunnel, dropped as no_route);
+#   the TUN writes wgud made (io.tun_writes; a coalesced super-packet is
+#     one) = the packets the interface received (the TUN's rx_packets).
 #
 # The window starts after the handshake and ends long before a keepalive is
 # due (10 s after the last received data), so every datagram in it is a data
@@ -36,16 +40,19 @@ FLOOD_SECONDS=${FLOOD_SECONDS:-5}
 pair_up "$WGUD" "$WGUD" 42001
 assert_ping "ping through the tunnel (handshake done before the window)" "$NA" "$TUN4.2"
 
-# The books, all read in B's namespace: "INDATAGRAMS RCVBUFERRORS TUN_RX WGUD_DROPS SOCKET_OVERFLOW"
+# The books, all read in B's namespace:
+# "INDATAGRAMS RCVBUFERRORS TUN_RX UDP_READS UDP_DATAGRAMS TUN_WRITES TUN_PACKETS WGUD_DROPS SOCKET_OVERFLOW"
 books()
 {
 	local snmp tun drops
 	snmp=$(nsx "$NB" awk '/^Udp:/ { if (h) { print $2, $6; exit } h = 1 }' /proc/net/snmp)
 	tun=$(nsx "$NB" cat "/sys/class/net/$IB/statistics/rx_packets")
 	drops=$(wctl "$NB" "$IB" show --json | python3 -c 'import json, sys
-d = json.load(sys.stdin)["drops"]
+j = json.load(sys.stdin)
+d, io = j["drops"], j["io"]
 out = ("no_route", "no_endpoint", "staged_overflow", "staged_expired", "send_error")
-print(sum(v for k, v in d.items() if k not in out), d.get("socket_overflow", 0))')
+print(io["udp_reads"], io["udp_datagrams"], io["tun_writes"], io["tun_packets"],
+      sum(v for k, v in d.items() if k not in out), d.get("socket_overflow", 0))')
 	echo "$snmp $tun $drops"
 }
 
@@ -56,17 +63,20 @@ drops_json()
 print({k: v for k, v in json.load(sys.stdin)["drops"].items() if v})'
 }
 
-# check LABEL BEFORE AFTER: the equation over the window.
+# check LABEL BEFORE AFTER: the three books over the window.
 check()
 {
-	local label=$1 in0 rb0 tun0 dr0 ov0 in1 rb1 tun1 dr1 ov1
-	read -r in0 rb0 tun0 dr0 ov0 <<<"$2"
-	read -r in1 rb1 tun1 dr1 ov1 <<<"$3"
-	log "$label: received $((in1 - in0)) datagrams; wrote $((tun1 - tun0)) to TUN; counted $((dr1 - dr0)) drops" \
-		"(socket_overflow $((ov1 - ov0)), kernel RcvbufErrors $((rb1 - rb0))); $(drops_json)"
-	assert_gt "$label: traffic arrived" $((in1 - in0)) 1000 || true
-	assert_eq "$label: received = written to TUN + counted drops" $((in1 - in0)) \
-		$((tun1 - tun0 + dr1 - dr0 - (ov1 - ov0))) || true
+	local label=$1 in0 rb0 tun0 rd0 dg0 tw0 tp0 dr0 ov0 in1 rb1 tun1 rd1 dg1 tw1 tp1 dr1 ov1
+	read -r in0 rb0 tun0 rd0 dg0 tw0 tp0 dr0 ov0 <<<"$2"
+	read -r in1 rb1 tun1 rd1 dg1 tw1 tp1 dr1 ov1 <<<"$3"
+	log "$label: the kernel handed over $((in1 - in0)) (wgud read $((rd1 - rd0)) buffers of $((dg1 - dg0)) datagrams);" \
+		"wgud wrote $((tp1 - tp0)) packets in $((tw1 - tw0)) writes (the interface received $((tun1 - tun0)));" \
+		"counted $((dr1 - dr0)) drops (socket_overflow $((ov1 - ov0)), kernel RcvbufErrors $((rb1 - rb0))); $(drops_json)"
+	assert_gt "$label: traffic arrived" $((dg1 - dg0)) 1000 || true
+	assert_eq "$label: what the kernel handed over = the buffers wgud read" $((in1 - in0)) $((rd1 - rd0)) || true
+	assert_eq "$label: datagrams read = packets written to TUN + counted drops" $((dg1 - dg0)) \
+		$((tp1 - tp0 + dr1 - dr0 - (ov1 - ov0))) || true
+	assert_eq "$label: TUN writes = packets the interface received" $((tw1 - tw0)) $((tun1 - tun0)) || true
 	assert_eq "$label: the kernel's socket drops are reported as socket_overflow" $((rb1 - rb0)) $((ov1 - ov0)) || true
 }
 

@@ -11,6 +11,9 @@
 #    wireguard-go (which neither cuts nor coalesces the same way): wrong
 #    headers or checksums would stall or corrupt the stream;
 #  - UDP datagrams of many sizes, some larger than the MTU, come back echoed;
+#  - over an uplink narrower than the tunnel's datagrams (1280 bytes), where
+#    the kernel refuses GSO sends and fragments single datagrams, the
+#    stream still arrives whole;
 #  - nothing is dropped on the way for a reason that would mean a bug
 #    (invalid inner packet, decryption, TUN write, full queues).
 #
@@ -189,6 +192,12 @@ sleep 0.3
 assert_eq "wgud<->wgud: UDP of 1 to 60000 bytes echoed whole" ok "$(udp_sizes "$NA" "$TUN4.2")"
 no_bug_drops "wgud<->wgud (A)" "$NA" "$IA"
 no_bug_drops "wgud<->wgud (B)" "$NB" "$IB"
+# An uplink narrower than the tunnel's datagrams: Linux refuses a GSO send it
+# would have to fragment, and fragments datagrams sent one by one.
+ip -n "$NA" link set "$VETH1" mtu 1280
+ip -n "$NB" link set "$VETH2" mtu 1280
+transfer "wgud<->wgud over a 1280-byte uplink (fragmented datagrams)" "$NB" "$NA" "$TUN4.2" 7005
+no_bug_drops "wgud<->wgud over a 1280-byte uplink (A)" "$NA" "$IA"
 kill_pid "$UDP_PID"
 kill_pid "$PID_A"
 kill_pid "$PID_B"
