@@ -2,7 +2,6 @@
 #include "workers.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <string.h>
