@@ -173,7 +173,7 @@ static void report(const char *what, size_t size, double per, double raw_per)
 	printf("  %-13s %5zu B  %8.0f ns/pkt  %7.3f Mpps/core  %6.2f Gbit/s", what, size, per, 1e3 / per,
 	       size * 8.0 / per);
 	if (raw_per > 0)
-		printf("   framing overhead %+5.1f%%", (per / raw_per - 1.0) * 100.0);
+		printf("   vs the raw libsodium call %+5.1f%%", (per / raw_per - 1.0) * 100.0);
 	printf("\n");
 }
 

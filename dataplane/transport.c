@@ -9,6 +9,11 @@
 #include <string.h>
 
 #include <sodium.h>
+#ifdef WGUD_OPENSSL
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#endif
 
 #include "transport.h"
 
@@ -53,6 +58,115 @@ static void make_nonce(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES
 	message_le64_store(nonce + 4, counter);
 }
 
+/*
+ * The AEAD itself. With WGUD_OPENSSL, OpenSSL's ChaCha20-Poly1305 (its
+ * AVX-512 code seals or opens a 1420-byte packet about 1.5x faster than
+ * libsodium 1.0.18's AVX2 code on this project's machine, and the AEAD is
+ * half of wgud's CPU time at full rate); libsodium where OpenSSL is not
+ * built in or a context cannot be had. The same bytes either way
+ * (test_transport's vectors run against whichever is built). Each thread
+ * keeps its own two contexts, made on first use and freed (cleansed) when
+ * the thread ends; between packets they hold the last key used. No
+ * allocation per packet.
+ */
+#ifdef WGUD_OPENSSL
+struct aead_ctx {
+	EVP_CIPHER_CTX *seal, *open;
+};
+
+static pthread_key_t aead_key;
+static pthread_once_t aead_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct aead_ctx aead_tls;
+
+static void aead_free(void *arg)
+{
+	struct aead_ctx *c = arg;
+
+	EVP_CIPHER_CTX_free(c->seal);
+	EVP_CIPHER_CTX_free(c->open);
+	c->seal = c->open = NULL;
+}
+
+static void aead_key_init(void)
+{
+	/* Only the cipher: no configuration file to read, no exit handler. */
+	(void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL);
+	(void)pthread_key_create(&aead_key, aead_free);
+}
+
+/* This thread's contexts, or NULL (then libsodium does the work). */
+static struct aead_ctx *aead_ctx(void)
+{
+	struct aead_ctx *c = &aead_tls;
+
+	if (c->seal)
+		return c;
+	if (pthread_once(&aead_once, aead_key_init))
+		return NULL;
+	c->seal = EVP_CIPHER_CTX_new();
+	c->open = EVP_CIPHER_CTX_new();
+	if (!c->seal || !c->open || EVP_EncryptInit_ex(c->seal, EVP_chacha20_poly1305(), NULL, NULL, NULL) != 1 ||
+	    EVP_DecryptInit_ex(c->open, EVP_chacha20_poly1305(), NULL, NULL, NULL) != 1) {
+		aead_free(c);
+		return NULL;
+	}
+	(void)pthread_setspecific(aead_key, c);
+	return c;
+}
+
+static int evp_seal(struct aead_ctx *c, uint8_t *body, size_t len, const uint8_t nonce[12], const uint8_t *key)
+{
+	int n, fin;
+
+	if (EVP_EncryptInit_ex(c->seal, NULL, NULL, key, nonce) != 1 ||
+	    EVP_EncryptUpdate(c->seal, body, &n, body, (int)len) != 1 || (size_t)n != len ||
+	    EVP_EncryptFinal_ex(c->seal, body + n, &fin) != 1)
+		return -1;
+	return EVP_CIPHER_CTX_ctrl(c->seal, EVP_CTRL_AEAD_GET_TAG, NOISE_AUTHTAG_LEN, body + len) == 1 ? 0 : -1;
+}
+
+static int evp_open(struct aead_ctx *c, uint8_t *out, const uint8_t *in, size_t plain, const uint8_t nonce[12],
+		    const uint8_t *key)
+{
+	int n, fin;
+
+	if (EVP_DecryptInit_ex(c->open, NULL, NULL, key, nonce) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c->open, EVP_CTRL_AEAD_SET_TAG, NOISE_AUTHTAG_LEN, (void *)(in + plain)) != 1 ||
+	    EVP_DecryptUpdate(c->open, out, &n, in, (int)plain) != 1 || (size_t)n != plain)
+		return -1;
+	return EVP_DecryptFinal_ex(c->open, out + n, &fin) == 1 ? 0 : -1;
+}
+#endif
+
+/* body (len bytes) encrypted in place, the tag written after it. 0, or -1. */
+static int aead_seal(uint8_t *body, size_t len, const uint8_t nonce[12], const uint8_t key[NOISE_SYMMETRIC_KEY_LEN])
+{
+#ifdef WGUD_OPENSSL
+	struct aead_ctx *c = len <= INT32_MAX ? aead_ctx() : NULL;
+
+	if (c)
+		return evp_seal(c, body, len, nonce, key);
+#endif
+	return crypto_aead_chacha20poly1305_ietf_encrypt(body, NULL, body, len, NULL, 0, NULL, nonce, key) ? -1 : 0;
+}
+
+/*
+ * in (len bytes, the last NOISE_AUTHTAG_LEN of them the tag) opened into out
+ * (which may be in). 0 when the tag verified; otherwise -1, and out may hold
+ * unauthenticated bytes, which the caller wipes.
+ */
+static int aead_open(uint8_t *out, const uint8_t *in, size_t len, const uint8_t nonce[12],
+		     const uint8_t key[NOISE_SYMMETRIC_KEY_LEN])
+{
+#ifdef WGUD_OPENSSL
+	struct aead_ctx *c = len <= INT32_MAX ? aead_ctx() : NULL;
+
+	if (c)
+		return evp_open(c, out, in, len - NOISE_AUTHTAG_LEN, nonce, key);
+#endif
+	return crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, in, len, NULL, 0, nonce, key) ? -1 : 0;
+}
+
 /* Phase one of sealing, in packet order: checks, takes a nonce, writes the header. */
 ssize_t transport_seal_prepare(struct keypair *kp, uint8_t *out, size_t out_cap, size_t plain_len,
 			    size_t mtu, uint64_t now_ns)
@@ -86,8 +200,7 @@ ssize_t transport_seal_encrypt(const struct keypair *kp, uint8_t *out, const uin
 		memmove(body, plain, plain_len);
 	memset(body + plain_len, 0, padded - plain_len);
 	make_nonce(nonce, message_le64_load(out + 8));
-	if (crypto_aead_chacha20poly1305_ietf_encrypt(body, NULL, body, padded, NULL, 0, NULL, nonce,
-						      kp->send_key)) {
+	if (aead_seal(body, padded, nonce, kp->send_key)) {
 		/* Never let the plaintext copy leave as if it were sealed. */
 		sodium_memzero(out, sealed);
 		return -EIO;
@@ -115,8 +228,9 @@ static bool well_formed(const struct keypair *kp, const uint8_t *msg, size_t len
 /*
  * Phase one of opening: every check, then decryption, but the replay window
  * is only read. Returns the plaintext length or the error a single call
- * would give against the window as it is now. libsodium writes no plaintext
- * when the tag is wrong; phase two wipes out on every error all the same.
+ * would give against the window as it is now. OpenSSL has written out when
+ * it finds the tag wrong (libsodium has not): phase two wipes out on every
+ * error.
  */
 ssize_t transport_open_decrypt(const struct keypair *kp, uint8_t *out, size_t out_cap,
 			    const uint8_t *msg, size_t len, uint64_t now_ns)
@@ -135,8 +249,7 @@ ssize_t transport_open_decrypt(const struct keypair *kp, uint8_t *out, size_t ou
 	if (out_cap < len - OVERHEAD)
 		return -EMSGSIZE;
 	make_nonce(nonce, counter);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, msg + HEADER_LEN, len - HEADER_LEN,
-						      NULL, 0, nonce, kp->recv_key))
+	if (aead_open(out, msg + HEADER_LEN, len - HEADER_LEN, nonce, kp->recv_key))
 		return -EBADMSG;
 	return (ssize_t)(len - OVERHEAD);
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	build-essential cmake pkg-config clang
-	libsodium-dev liburing-dev libmnl-dev libnftnl-dev libcmocka-dev
+	libsodium-dev libssl-dev liburing-dev libmnl-dev libnftnl-dev libcmocka-dev
 	wireguard-tools wireguard-go iperf3 nftables iproute2 tcpdump iputils-ping
 	python3
 )
