@@ -530,16 +530,17 @@ pair_ns()
 	CB=$T_TMP/b.conf
 }
 
-# pair_up IMPL_A IMPL_B PORT: pair_ns, then a tunnel between them, IMPL_A in
-# NA on UDP PORT ($TUN4.1) and IMPL_B in NB on PORT + 1 ($TUN4.2), each
-# peer's allowed-ips the other's tunnel address. Sets PID_A PID_B.
+# pair_up IMPL_A IMPL_B PORT [ALLOWED_B ALLOWED_A]: pair_ns, then a tunnel
+# between them, IMPL_A in NA on UDP PORT ($TUN4.1) and IMPL_B in NB on
+# PORT + 1 ($TUN4.2), each peer's allowed-ips the other's tunnel address
+# (and ALLOWED_B / ALLOWED_A besides, such as an IPv6 one). Sets PID_A PID_B.
 pair_up()
 {
 	pair_ns
 	wgconf_iface "$CA" "$KA" "$3"
-	wgconf_peer "$CA" "$PB" "$TUN4.2/32" "$V4_2:$(($3 + 1))"
+	wgconf_peer "$CA" "$PB" "$TUN4.2/32${4:+, $4}" "$V4_2:$(($3 + 1))"
 	wgconf_iface "$CB" "$KB" "$(($3 + 1))"
-	wgconf_peer "$CB" "$PA" "$TUN4.1/32" "$V4_1:$3"
+	wgconf_peer "$CB" "$PA" "$TUN4.1/32${5:+, $5}" "$V4_1:$3"
 	wg_node "$NA" "$IA" "$1" "$CA" "$TUN4.1/24" "${TUN6}:1/64"
 	PID_A=$STARTED_PID
 	wg_node "$NB" "$IB" "$2" "$CB" "$TUN4.2/24" "${TUN6}:2/64"

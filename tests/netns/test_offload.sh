@@ -25,69 +25,70 @@ gw_init
 
 BYTES=$((24 << 20))
 
-# blob_serve NS ADDR PORT MODE: MODE send: send BYTES of the seeded stream to
-# whoever connects; MODE recv: read to EOF and write the SHA-256 to
-# $T_TMP/recv.sha. Serves one connection; backgrounded by the caller.
-blob_serve()
-{
-	exec ip netns exec "$1" "$T_PY" -c '
+# One program for every end of a stream: BLOB ROLE ADDR PORT BYTES OUT.
+#   serve-send / serve-recv: accept one connection on ADDR:PORT (OUT.ready
+#     once listening), then send BYTES of the seeded stream, or read to EOF
+#     and write the SHA-256 of what came to OUT;
+#   get / put: connect, then print the SHA-256 of what came ("short N" if
+#     fewer than BYTES), or send the stream;
+#   sha: print the SHA-256 the stream should have.
+BLOB='
 import hashlib, random, socket, sys
-addr, port, mode, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
-s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((addr, port)); s.listen(1)
-open(out + ".ready", "w").close()
-c, _ = s.accept()
-if mode == "send":
-    r = random.Random(n)
-    left = n
+role, addr, port, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+
+def send(c):
+    r, left = random.Random(n), n
     while left:
         k = min(left, 1 << 16); c.sendall(r.randbytes(k)); left -= k
     c.shutdown(socket.SHUT_WR)
     c.recv(1)
-else:
-    h = hashlib.sha256()
-    while True:
-        b = c.recv(1 << 16)
-        if not b: break
-        h.update(b)
-    open(out, "w").write(h.hexdigest())
-' "$2" "$3" "$4" "$BYTES" "$T_TMP/recv.sha"
-}
 
-# blob_client NS ADDR PORT MODE: MODE get: read the stream and print its
-# SHA-256; MODE put: send the seeded stream.
-blob_client()
-{
-	nsx "$1" timeout 60 "$T_PY" -c '
-import hashlib, random, socket, sys
-addr, port, mode, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-c = socket.create_connection((addr, port), timeout=30)
-if mode == "get":
-    h = hashlib.sha256(); got = 0
+def digest(c):
+    h, got = hashlib.sha256(), 0
     while True:
         b = c.recv(1 << 16)
         if not b: break
         h.update(b); got += len(b)
-    print(h.hexdigest() if got == n else "short %d" % got)
-else:
-    r = random.Random(n)
-    left = n
+    return h.hexdigest() if got == n else "short %d" % got
+
+if role == "sha":
+    r, h, left = random.Random(n), hashlib.sha256(), n
     while left:
-        k = min(left, 1 << 16); c.sendall(r.randbytes(k)); left -= k
-    c.shutdown(socket.SHUT_WR)
-    c.recv(1)
-' "$2" "$3" "$4" "$BYTES"
+        k = min(left, 1 << 16); h.update(r.randbytes(k)); left -= k
+    print(h.hexdigest())
+elif role.startswith("serve"):
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port)); s.listen(1)
+    open(out + ".ready", "w").close()
+    c, _ = s.accept()
+    if role == "serve-send":
+        send(c)
+    else:
+        open(out, "w").write(digest(c))
+else:
+    c = socket.create_connection((addr, port), timeout=30)
+    if role == "get":
+        print(digest(c))
+    else:
+        send(c)
+'
+
+# blob_serve NS ADDR PORT send|recv: one connection served (backgrounded by the caller).
+blob_serve()
+{
+	exec ip netns exec "$1" "$T_PY" -c "$BLOB" "serve-$4" "$2" "$3" "$BYTES" "$T_TMP/recv.sha"
+}
+
+# blob_client NS ADDR PORT get|put
+blob_client()
+{
+	nsx "$1" timeout 60 "$T_PY" -c "$BLOB" "$4" "$2" "$3" "$BYTES" -
 }
 
 expected_sha()
 {
-	"$T_PY" -c '
-import hashlib, random, sys
-n = int(sys.argv[1]); r = random.Random(n); h = hashlib.sha256(); left = n
-while left:
-    k = min(left, 1 << 16); h.update(r.randbytes(k)); left -= k
-print(h.hexdigest())' "$BYTES"
+	"$T_PY" -c "$BLOB" sha - 0 "$BYTES" -
 }
 
 # transfer LABEL NS_SERVER NS_CLIENT ADDR PORT: the stream from the server to
@@ -160,15 +161,7 @@ while True:
 # tunnel IMPL_B PORT: NA runs $WGUD, NB runs IMPL_B, allowed-ips v4 and v6.
 tunnel()
 {
-	pair_ns
-	wgconf_iface "$CA" "$KA" "$2"
-	wgconf_peer "$CA" "$PB" "$TUN4.2/32, ${TUN6}:2/128" "$V4_2:$(($2 + 1))"
-	wgconf_iface "$CB" "$KB" "$(($2 + 1))"
-	wgconf_peer "$CB" "$PA" "$TUN4.1/32, ${TUN6}:1/128" "$V4_1:$2"
-	wg_node "$NA" "$IA" "$WGUD" "$CA" "$TUN4.1/24" "${TUN6}:1/64"
-	PID_A=$STARTED_PID
-	wg_node "$NB" "$IB" "$1" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
-	PID_B=$STARTED_PID
+	pair_up "$WGUD" "$1" "$2" "${TUN6}:2/128" "${TUN6}:1/128"
 	ping_wait "$NA" "$TUN4.2" 10 || die "no ping through the tunnel"
 }
 
