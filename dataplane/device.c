@@ -454,6 +454,17 @@ unsigned int device_split_datagrams(struct wg_device *dev, struct wg_pkt *out, u
 	unsigned int n = 0, shared = 0;
 	uint32_t off;
 
+	if (!len) {
+		/* An empty datagram is one too: it goes on to be refused and counted like any malformed one. */
+		dev->udp_datagrams++;
+		if (!max) {
+			pool_put(&dev->pool, id);
+			device_drop(dev, WG_DROP_RX_TRUNCATED);
+			return 0;
+		}
+		out[0] = (struct wg_pkt){ .id = id, .data = data, .len = 0, .segs = 1, .addr = *src };
+		return 1;
+	}
 	if (!seg || seg > len)
 		seg = len;
 	dev->udp_datagrams += (len + seg - 1) / seg;

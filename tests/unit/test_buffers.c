@@ -207,6 +207,16 @@ static void gro_buffers_split_into_datagrams(void **state)
 		pool_put(&dev.pool, out[i].id);
 	assert_int_equal(dev.pool.n_free, before);
 
+	/* An empty datagram: one entry of length 0, for the receive path to refuse and count. */
+	id = pool_get(&dev.pool);
+	buf = pool_buf(&dev.pool, id);
+	n = device_split_datagrams(&dev, out, 8, id, buf, 0, 0, &src);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].id, id);
+	assert_int_equal(out[0].len, 0);
+	pool_put(&dev.pool, out[0].id);
+	assert_int_equal(dev.pool.n_free, before);
+
 	/* No segment size: one datagram, the buffer as it came. */
 	id = pool_get(&dev.pool);
 	buf = pool_buf(&dev.pool, id);
