@@ -343,7 +343,7 @@ static void seal_job(void *ctx, unsigned int i)
 {
 	struct wg_seal_job *j = &((struct wg_device *)ctx)->seal_jobs[i];
 
-	/* libsodium's ChaCha20-Poly1305 cannot fail; if it did, the datagram leaves zeroed, not in the clear. */
+	/* The AEAD does not fail on a well-formed job; if it did, the datagram leaves zeroed, not in the clear. */
 	(void)transport_seal_encrypt(j->kp, j->out, j->out + sizeof(struct message_data), j->plain_len, j->sealed_len);
 }
 
@@ -351,11 +351,7 @@ void device_seal_pending(struct wg_device *dev)
 {
 	if (!dev->n_seal_jobs)
 		return;
-	if (dev->workers)
-		workers_run(dev->workers, seal_job, dev, dev->n_seal_jobs);
-	else
-		for (unsigned int i = 0; i < dev->n_seal_jobs; i++)
-			seal_job(dev, i);
+	workers_run(dev->workers, seal_job, dev, dev->n_seal_jobs);
 	dev->n_seal_jobs = 0;
 }
 

@@ -115,7 +115,6 @@ struct wg_open_job {
 	struct keypair *kp;
 	struct wg_pkt pkt; /* the data message; its buffer is the job's */
 	ssize_t result;    /* of transport_open_decrypt, then of commit */
-	uint64_t now_ns;
 };
 
 /* Datagrams per pass through device_receive_udp, at most. */
@@ -180,6 +179,7 @@ struct wg_device {
 	unsigned int n_seal_jobs;
 	struct wg_open_job open_jobs[WG_RX_MAX];
 	unsigned int n_open_jobs;
+	uint64_t open_now_ns; /* the clock the batch's decryptions check key ages against */
 
 	struct wg_txq tx_udp; /* sealed datagrams and handshake messages to send */
 	struct wg_txq tx_tun; /* decrypted packets to write to the TUN device */

@@ -60,7 +60,6 @@ struct uring_backend {
 	unsigned int cq_overflow; /* the kernel's count of completions it could not post, last seen */
 	uint32_t gen; /* socket generation, so completions of replaced sockets are told apart */
 	uint32_t tun_ids[TUN_READS];
-	bool tun_armed[TUN_READS];
 	struct tx_slot *slots;
 	uint32_t *free_slots, n_free_slots;
 	struct wg_pkt rx[RX_MAX];
@@ -158,7 +157,6 @@ static void arm_tun_reads(struct wg_device *dev, struct uring_backend *b)
 		io_uring_prep_read(sqe, dev->tun_fd, pool_buf(&dev->pool, id) + WG_TUN_HEADROOM, loop_tun_read_room(dev),
 				   (uint64_t)-1);
 		io_uring_sqe_set_data64(sqe, ud(OP_TUN_READ, (uint64_t)i));
-		b->tun_armed[i] = true;
 		b->tun_in_flight++;
 	}
 }
@@ -355,24 +353,6 @@ static void uring_del_fd(struct loop *l, int fd)
 	io_uring_submit(&b->ring);
 }
 
-static struct tx_slot *take_slot(struct uring_backend *b, uint32_t *slot_id)
-{
-	if (!b->n_free_slots)
-		return NULL;
-	*slot_id = b->free_slots[--b->n_free_slots];
-	return &b->slots[*slot_id];
-}
-
-static void release_slot(struct wg_device *dev, struct uring_backend *b, uint32_t slot_id)
-{
-	struct tx_slot *s = &b->slots[slot_id];
-	uint32_t j;
-
-	for (j = 0; j < s->n; j++)
-		pool_put(&dev->pool, s->ids[j]);
-	b->free_slots[b->n_free_slots++] = slot_id;
-}
-
 /* n entries of q from i on, into a slot's buffers and iovecs (the first from data + skip on, as all). */
 static void fill_slot(struct tx_slot *s, const struct wg_pkt *items, unsigned int n)
 {
@@ -386,6 +366,30 @@ static void fill_slot(struct tx_slot *s, const struct wg_pkt *items, unsigned in
 		s->iov[j].iov_len = items[j].len - items[j].skip;
 		s->written += (uint32_t)s->iov[j].iov_len;
 	}
+}
+
+/* A slot and an SQE for n entries (filled in), or NULL with neither taken. */
+static struct tx_slot *take_slot(struct uring_backend *b, const struct wg_pkt *items, unsigned int n, uint32_t *slot_id,
+				 struct io_uring_sqe **sqe)
+{
+	if (!b->n_free_slots)
+		return NULL;
+	*sqe = get_sqe(b);
+	if (!*sqe)
+		return NULL;
+	*slot_id = b->free_slots[--b->n_free_slots];
+	fill_slot(&b->slots[*slot_id], items, n);
+	return &b->slots[*slot_id];
+}
+
+static void release_slot(struct wg_device *dev, struct uring_backend *b, uint32_t slot_id)
+{
+	struct tx_slot *s = &b->slots[slot_id];
+	uint32_t j;
+
+	for (j = 0; j < s->n; j++)
+		pool_put(&dev->pool, s->ids[j]);
+	b->free_slots[b->n_free_slots++] = slot_id;
 }
 
 static void drop_items(struct wg_device *dev, const struct wg_pkt *items, unsigned int n, enum wg_drop_reason why)
@@ -413,15 +417,11 @@ static void uring_flush(struct wg_device *dev, void *ctx)
 		uint32_t sid;
 
 		n = device_udp_run(dev, i);
-		s = fd >= 0 ? take_slot(b, &sid) : NULL;
-		sqe = s ? get_sqe(b) : NULL;
-		if (!sqe) {
-			if (s)
-				b->free_slots[b->n_free_slots++] = sid;
+		s = fd >= 0 ? take_slot(b, p, n, &sid, &sqe) : NULL;
+		if (!s) {
 			drop_items(dev, p, n, fd < 0 ? WG_DROP_SEND_ERROR : WG_DROP_TX_QUEUE_FULL);
 			continue;
 		}
-		fill_slot(s, p, n);
 		s->addr = p->addr;
 		memset(&s->msg, 0, sizeof(s->msg));
 		s->msg.msg_name = &s->addr;
@@ -450,15 +450,11 @@ static void uring_flush(struct wg_device *dev, void *ctx)
 		uint32_t sid;
 
 		n = p->segs && p->segs <= dev->tx_tun.n - i ? p->segs : 1;
-		s = take_slot(b, &sid);
-		sqe = s ? get_sqe(b) : NULL;
-		if (!sqe) {
-			if (s)
-				b->free_slots[b->n_free_slots++] = sid;
+		s = take_slot(b, p, n, &sid, &sqe);
+		if (!s) {
 			drop_items(dev, p, n, WG_DROP_TX_QUEUE_FULL);
 			continue;
 		}
-		fill_slot(s, p, n);
 		/* Offset -1: the device's own position, as TUN is a stream. */
 		if (n == 1)
 			io_uring_prep_write(sqe, dev->tun_fd, s->iov[0].iov_base, (unsigned int)s->iov[0].iov_len,
@@ -579,7 +575,6 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 		on_recv(l, cqe, arg);
 		break;
 	case OP_TUN_READ:
-		b->tun_armed[arg] = false;
 		b->tun_in_flight--;
 		/* Re-armed, a read of a device that is gone fails at once, forever: stop instead of spinning. */
 		if (cqe->res < 0 && cqe->res != -EAGAIN && cqe->res != -EINTR && cqe->res != -ECANCELED)

@@ -220,11 +220,12 @@ static uint32_t ip_packet_len(const uint8_t *p, uint32_t len)
  */
 static void open_job(void *ctx, unsigned int i)
 {
+	const struct wg_device *dev = ctx;
 	struct wg_open_job *j = &((struct wg_device *)ctx)->open_jobs[i];
 	uint8_t *msg = j->pkt.data;
 
 	j->result = transport_open_decrypt(j->kp, msg + sizeof(struct message_data),
-					   j->pkt.len - sizeof(struct message_data), msg, j->pkt.len, j->now_ns);
+					   j->pkt.len - sizeof(struct message_data), msg, j->pkt.len, dev->open_now_ns);
 }
 
 static void data_received(struct wg_device *dev, struct wg_open_job *j, uint64_t now_ns)
@@ -283,11 +284,8 @@ static void data_finish(struct wg_device *dev, uint64_t now_ns)
 
 	if (!n)
 		return;
-	if (dev->workers)
-		workers_run(dev->workers, open_job, dev, n);
-	else
-		for (i = 0; i < n; i++)
-			open_job(dev, i);
+	dev->open_now_ns = now_ns;
+	workers_run(dev->workers, open_job, dev, n);
 	dev->n_open_jobs = 0;
 	for (i = 0; i < n; i++) {
 		struct wg_open_job *j = &dev->open_jobs[i];
@@ -313,7 +311,6 @@ static void data_begin(struct wg_device *dev, struct wg_pkt *p, uint64_t now_ns)
 	j->peer = e->peer;
 	j->kp = e->kp;
 	j->pkt = *p;
-	j->now_ns = now_ns;
 	p->id = POOL_NONE; /* the job's now */
 }
 

@@ -132,7 +132,7 @@ void workers_run(struct workers *w, workers_fn fn, void *ctx, unsigned int n_job
 	struct workers_batch *b;
 	unsigned int j;
 
-	if (w->n_threads <= 1 || n_jobs < MIN_PARALLEL_JOBS) {
+	if (!w || w->n_threads <= 1 || n_jobs < MIN_PARALLEL_JOBS) {
 		for (j = 0; j < n_jobs; j++)
 			fn(ctx, j);
 		return;

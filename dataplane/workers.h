@@ -55,7 +55,7 @@ struct workers {
 /* n_threads in all (0: one per online core), capped at WORKERS_MAX; 0 or -errno. */
 int workers_start(struct workers *w, unsigned int n_threads);
 void workers_stop(struct workers *w);
-/* fn(ctx, 0 .. n_jobs - 1), spread over the threads; returns when all ran. Loop thread only. */
+/* fn(ctx, 0 .. n_jobs - 1), spread over the threads (w NULL: all inline); returns when all ran. Loop thread only. */
 void workers_run(struct workers *w, workers_fn fn, void *ctx, unsigned int n_jobs);
 
 #endif
