@@ -8,15 +8,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netns.h"
+
 static int open_one(int family, uint16_t port, uint32_t mark, bool offload, uint16_t *bound, bool *gro)
 {
 	union wg_sockaddr a;
 	socklen_t alen;
 	int fd, one = 1, size = 4 << 20, ret;
 
+	/* The encrypted side lives where wgud started, even when the device is elsewhere (netns.h). */
+	ret = netns_home_begin();
+	if (ret)
+		return ret;
 	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	ret = -errno;
+	netns_home_end();
 	if (fd < 0)
-		return -errno;
+		return ret;
 	memset(&a, 0, sizeof(a));
 	if (family == AF_INET6) {
 		/* Separate sockets per family: no v4-mapped addresses to untangle on receive. */

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -55,11 +57,63 @@ err_fd:
 	return ret;
 }
 
+int tun_adopt(struct tun_device *dev, int fd, char *err, size_t err_len)
+{
+	struct ifreq ifr;
+	int fl;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+		int ret = -errno;
+
+		snprintf(err, err_len, "descriptor %d is not an attached TUN device: %s", fd,
+			 ret == -EBADFD ? "no device attached (TUNSETIFF not done, or the device was deleted)"
+					: strerror(-ret));
+		return ret;
+	}
+	if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TUN || !(ifr.ifr_flags & IFF_NO_PI)) {
+		snprintf(err, err_len, "%.*s on descriptor %d is %s: wgud needs IFF_TUN with IFF_NO_PI", IFNAMSIZ, ifr.ifr_name,
+			 fd, (ifr.ifr_flags & IFF_TAP) ? "a TAP device" : "without IFF_NO_PI");
+		return -EINVAL;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int ret = -errno;
+
+		snprintf(err, err_len, "descriptor %d: %s", fd, strerror(-ret));
+		return ret;
+	}
+	dev->vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+	if (dev->vnet_hdr) {
+		int size = (int)sizeof(struct virtio_net_hdr);
+
+		/* the helper may have asked for the bigger mergeable-buffers header */
+		if (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0) {
+			int ret = -errno;
+
+			snprintf(err, err_len, "descriptor %d: setting the virtio-net header size: %s", fd, strerror(-ret));
+			return ret;
+		}
+	}
+	dev->fd = fd;
+	memcpy(dev->name, ifr.ifr_name, IFNAMSIZ);
+	dev->name[IFNAMSIZ - 1] = '\0';
+	return 0;
+}
+
 void tun_close(struct tun_device *dev)
 {
 	if (dev->fd >= 0)
 		close(dev->fd);
 	dev->fd = -1;
+}
+
+bool tun_attached(const struct tun_device *dev)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	return dev->fd >= 0 && ioctl(dev->fd, TUNGETIFF, &ifr) == 0;
 }
 
 unsigned int tun_set_offload(struct tun_device *dev)

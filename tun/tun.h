@@ -5,6 +5,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct tun_device {
 	int fd;
@@ -26,7 +27,17 @@ bool tun_ifname_valid(const char *name);
  * device's actual name is in dev->name.
  */
 int tun_open(struct tun_device *dev, const char *name, bool want_vnet_hdr);
+/*
+ * Serve a TUN descriptor opened by someone else (--tun-fd: a privileged
+ * helper, a container runtime). It must be a layer-3 device with IFF_NO_PI;
+ * IFF_VNET_HDR is taken as it was set (offloads only then). The descriptor
+ * is made non-blocking and close-on-exec. 0, or -errno with the reason in err.
+ */
+int tun_adopt(struct tun_device *dev, int fd, char *err, size_t err_len);
 void tun_close(struct tun_device *dev);
+
+/* Whether the descriptor still has its device: false once it was deleted, true after a move to another namespace. */
+bool tun_attached(const struct tun_device *dev);
 
 /* What TUNSETOFFLOAD accepted. */
 enum tun_offload {

@@ -139,16 +139,16 @@ void uapi_server_init(struct uapi_server *s)
 	sockserver_init(&s->core, &uapi_proto, s);
 }
 
-int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device *dev)
+int uapi_server_open(struct uapi_server *s, const char *dir, const char *ifname, struct wg_device *dev)
 {
 	char path[sizeof(s->core.path)];
 	int ret;
 
 	uapi_server_init(s);
 	s->dev = dev;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.sock", UAPI_SOCKET_DIR, ifname) >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.sock", dir, ifname) >= sizeof(path))
 		return -ENAMETOOLONG;
-	ret = unixsock_dir(UAPI_SOCKET_DIR);
+	ret = unixsock_dir(dir);
 	if (!ret)
 		ret = sockserver_listen(&s->core, path, -1);
 	return ret;

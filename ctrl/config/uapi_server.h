@@ -30,7 +30,7 @@ struct uapi_server {
 void uapi_server_init(struct uapi_server *s);
 
 /* Creates the socket; refuses (-EADDRINUSE) when another live process serves IFACE already. */
-int uapi_server_open(struct uapi_server *s, const char *ifname, struct wg_device *dev);
+int uapi_server_open(struct uapi_server *s, const char *dir, const char *ifname, struct wg_device *dev);
 /* Hands the socket to the loop. */
 int uapi_server_start(struct uapi_server *s, struct loop *loop);
 /* Closes everything and removes the socket file. */

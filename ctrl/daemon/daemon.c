@@ -19,21 +19,26 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "apply.h"
 #include "conf.h"
+#include "confine.h"
 #include "ctl.h"
 #include "device.h"
 #include "gateway.h"
 #include "log.h"
+#include "netns.h"
 #include "netsetup.h"
 #include "nft.h"
 #include "resolve.h"
@@ -49,6 +54,7 @@
 #define POLICY_FILE_MAX (1U << 20) /* every list full takes about 100 KiB */
 #define BUSY_WAIT_MS 2000          /* for what a killed wgud still holds (measured: 20-40 ms) */
 #define BUSY_STEP_MS 20
+#define COMMAND_GRACE_MS 3000      /* `wgud run`: how long COMMAND has after SIGTERM before SIGKILL */
 
 /* How far bring_up() got: take_down() undoes exactly that much (the servers are always safe to close). */
 enum stage { STAGE_NONE, STAGE_DEVICE, STAGE_TUN, STAGE_NETWORK, STAGE_LOOP };
@@ -78,6 +84,15 @@ struct daemon {
 	bool endpoints_capped_said;    /* the warning that lockdown knows only GATEWAY_MAX_ENDPOINTS endpoints */
 	bool other_owner; /* another live process holds the interface's sockets: the wall is its own */
 	int exit_code;
+	char uapi_dir[80], ctl_dir[80]; /* where the sockets (and the state file) go: socket_dirs() */
+	int netns_fd;        /* --netns: where the device lives; -1: here */
+	bool confined;       /* the device's namespace is the tunnel's own (--netns, run) */
+	bool sockets_bound;  /* confined: the UDP was bound before leaving home */
+	bool moved;          /* the device was moved to another namespace after start: it is no longer ours to manage */
+	pid_t child;         /* run: COMMAND while it runs */
+	int child_status;    /* run: its wait status once it exited */
+	bool child_exited;
+	bool child_signalled; /* run: a stop signal was passed on to COMMAND already */
 };
 
 /* ---- reading the start-up policy ---- */
@@ -215,7 +230,8 @@ static void ensure_fwmark(struct daemon *d)
 {
 	int ret;
 
-	if (d->o->no_firewall || d->dev.fwmark)
+	/* Confined, the UDP is not in the wall's namespace: nothing there can carry its mark. */
+	if (d->o->no_firewall || d->dev.fwmark || d->confined)
 		return;
 	ret = socket_set_fwmark(&d->dev, DEFAULT_FWMARK);
 	if (ret)
@@ -300,7 +316,8 @@ static void gather_facts(struct daemon *d, struct gateway_facts *f)
 
 	memset(f, 0, sizeof(*f));
 	ensure_fwmark(d);
-	f->fwmark = d->dev.fwmark;
+	f->fwmark = d->dev.fwmark ? d->dev.fwmark : d->confined ? DEFAULT_FWMARK : 0;
+	f->confined = d->confined && !d->gw.no_firewall;
 	device_peer_facts(f, &d->dev, &d->endpoints_capped_said);
 	ret = rtnl_addr_list(&d->rtnl, d->ifindex, f->addresses, GATEWAY_MAX_ADDRESSES, &f->n_addresses);
 	if (ret)
@@ -319,6 +336,7 @@ static const struct gateway_facts *conf_facts(struct daemon *d)
 	if (!d->conf)
 		return NULL;
 	memset(&d->facts, 0, sizeof(d->facts));
+	d->facts.confined = d->confined && !d->gw.no_firewall;
 	peer_facts(&d->facts, d->conf);
 	dns_facts(&d->facts, d->conf);
 	return &d->facts;
@@ -557,6 +575,19 @@ static void on_signal(void *ctx, int fd)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			reload(d);
+		} else if (si.ssi_signo == SIGCHLD) {
+			/* Only COMMAND's end is news here: hooks are waited for where they run. */
+			if (d->child > 0 && waitpid(d->child, &d->child_status, WNOHANG) == d->child) {
+				d->child = 0;
+				d->child_exited = true;
+				log_info("the command exited (status %d); stopping", confine_exit_code(d->child_status));
+				loop_stop(&d->loop);
+			}
+		} else if (d->child > 0) {
+			/* `wgud run`: the command ends first, and wgud with it (a second signal kills it) */
+			log_info("passing signal %u on to the command", si.ssi_signo);
+			(void)kill(d->child, d->child_signalled ? SIGKILL : (int)si.ssi_signo);
+			d->child_signalled = true;
 		} else {
 			log_info("stopping on signal %u", si.ssi_signo);
 			loop_stop(&d->loop);
@@ -599,6 +630,15 @@ static void on_link_event(void *ctx, int fd)
 	(void)fd;
 	if (rtnl_monitor_read(&d->monitor, d->ifindex, &ev))
 		return;
+	if (ev.gone && !d->moved && tun_attached(&d->tun)) {
+		/* `ip link set IFACE netns NS`: the device works on; its addresses, routes and wall are the mover's */
+		log_warn("%s was moved to another network namespace: it keeps working, but wgud no longer manages its "
+			 "addresses, routes, MTU or kill switch (start wgud with --netns NS to have them there)",
+			 d->o->ifname);
+		d->moved = true;
+		loop_del_fd(&d->loop, rtnl_monitor_fd(&d->monitor));
+		return;
+	}
 	if (ev.gone) {
 		log_info("interface deleted; stopping");
 		loop_stop(&d->loop);
@@ -620,6 +660,8 @@ static int open_signals(struct daemon *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	if (d->o->run_argv)
+		sigaddset(&set, SIGCHLD);
 	/* An ignored signal is discarded before signalfd sees it; nohup and some shells pass SIGHUP ignored. */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -683,13 +725,72 @@ static void detach_ready(int *ready_fd)
 
 /* ---- start and stop ---- */
 
+static const char *tun_permission_hint(void)
+{
+	return geteuid() ? " (/dev/net/tun must be open to this user: mode 0666, as udev makes it; or let a privileged "
+			   "helper open the device and pass it with --tun-fd)"
+			 : "";
+}
+
+/* CAP_NET_ADMIN in effect: without it (--tun-fd as anybody) nothing around the device can be changed. */
+static bool have_net_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, c) < 0)
+		return false;
+	return c[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN);
+}
+
 static int open_tun(struct daemon *d)
 {
 	return tun_open(&d->tun, d->o->ifname, d->dev.offload);
 }
 
+/* --tun-fd: a device someone else opened; its name is the interface's from now on. */
+static int adopt_tun(struct daemon *d)
+{
+	char err[160];
+	int ret = tun_adopt(&d->tun, d->o->tun_fd, err, sizeof(err));
+
+	if (ret) {
+		log_error("--tun-fd: %s", err);
+		return ret;
+	}
+	if (strcmp(d->tun.name, d->o->ifname))
+		log_info("--tun-fd %d is device %s", d->o->tun_fd, d->tun.name);
+	if (!d->tun.vnet_hdr && d->dev.offload)
+		log_info("the TUN descriptor was opened without IFF_VNET_HDR: no TUN offloads");
+	d->dev.offload = d->dev.offload && d->tun.vnet_hdr;
+	return 0;
+}
+
+/* Out of home, once the UDP is bound there: into --netns, or into namespaces of our own for `wgud run`. */
+static int leave_home(struct daemon *d)
+{
+	char err[256];
+	int ret;
+
+	if (d->o->run_argv) {
+		ret = confine_unshare(err, sizeof(err));
+		if (ret) {
+			log_error("wgud run: %s", err);
+			return ret;
+		}
+		return 0;
+	}
+	ret = netns_enter(d->netns_fd);
+	if (ret)
+		log_error("entering network namespace %s: %s%s", d->o->netns, strerror(-ret),
+			  ret == -EPERM ? " (setns needs CAP_SYS_ADMIN)" : "");
+	return ret;
+}
+
 static int bind_sockets(struct daemon *d)
 {
+	if (d->sockets_bound)
+		return 0;
 	return socket_bind(&d->dev, d->conf && (d->conf->flags & MODEL_DEVICE_HAS_LISTEN_PORT) ? d->conf->listen_port : 0);
 }
 
@@ -741,17 +842,17 @@ static int bring_up(struct daemon *d)
 		return ret;
 	}
 	d->stage = STAGE_DEVICE;
-	ret = uapi_server_open(&d->uapi, o->ifname, &d->dev);
+	ret = uapi_server_open(&d->uapi, d->uapi_dir, o->ifname, &d->dev);
 	d->other_owner = ret == -EADDRINUSE;
 	if (ret) {
-		log_error("UAPI socket %s/%s.sock: %s%s", UAPI_SOCKET_DIR, o->ifname, strerror(-ret),
+		log_error("UAPI socket %s/%s.sock: %s%s", d->uapi_dir, o->ifname, strerror(-ret),
 			  ret == -EADDRINUSE ? " (another process serves this interface)" : "");
 		return ret;
 	}
-	ret = ctl_server_open(&d->ctl, CTL_SOCKET_DIR, o->ifname, o->ctl_gid);
+	ret = ctl_server_open(&d->ctl, d->ctl_dir, o->ifname, o->ctl_gid);
 	d->other_owner = ret == -EADDRINUSE;
 	if (ret) {
-		log_error("control socket %s/%s.ctl: %s%s", CTL_SOCKET_DIR, o->ifname, strerror(-ret),
+		log_error("control socket %s/%s.ctl: %s%s", d->ctl_dir, o->ifname, strerror(-ret),
 			  ret == -EEXIST ? " (something that is not a socket is in the way; it was left alone)" : "");
 		return ret;
 	}
@@ -759,10 +860,29 @@ static int bring_up(struct daemon *d)
 	d->dev.offload = !o->no_offload && d->dev.max_mtu >= WG_LARGEST_MTU;
 	if (!o->no_offload && !d->dev.offload)
 		log_warn("offloads off: the packet buffers hold %u bytes, not the 64 KiB of a super-packet", d->dev.max_mtu);
-	ret = patiently(d, open_tun, -EBUSY, "the TUN device");
-	if (ret) {
-		log_error("creating TUN device: %s", strerror(-ret));
-		return ret;
+	if (d->confined) {
+		/* The UDP here first; everything of the device's side is made after leaving (netns.h). */
+		ret = patiently(d, bind_sockets, -EADDRINUSE, "the UDP port");
+		if (ret) {
+			log_error("binding UDP port: %s", strerror(-ret));
+			return ret;
+		}
+		d->sockets_bound = true;
+		ret = leave_home(d);
+		if (ret)
+			return ret;
+	}
+	if (o->tun_fd >= 0) {
+		ret = adopt_tun(d);
+		if (ret)
+			return ret;
+	} else {
+		ret = patiently(d, open_tun, -EBUSY, "the TUN device");
+		if (ret) {
+			log_error("creating TUN device: %s%s", strerror(-ret),
+				  ret == -EACCES || ret == -EPERM ? tun_permission_hint() : "");
+			return ret;
+		}
 	}
 	d->stage = STAGE_TUN;
 	d->dev.tun_fd = d->tun.fd;
@@ -779,6 +899,8 @@ static int bring_up(struct daemon *d)
 	}
 	d->net.rtnl = &d->rtnl;
 	d->net.ifindex = d->ifindex;
+	d->net.confined = d->confined;
+	d->net.no_admin = o->tun_fd >= 0 && !have_net_admin();
 	/* The sockets exist from the start, on the conf's port or a free one, as wireguard-go's do. */
 	ret = patiently(d, bind_sockets, -EADDRINUSE, "the UDP port");
 	if (ret) {
@@ -787,6 +909,9 @@ static int bring_up(struct daemon *d)
 	}
 	log_offloads(&d->dev);
 	if (d->conf) {
+		/* No ListenPort: the port bound above is the one; applying 0 would bind another (at home, confined). */
+		if (!d->conf->listen_port)
+			d->conf->flags &= ~MODEL_DEVICE_HAS_LISTEN_PORT;
 		ret = apply_model(&d->dev, NULL, d->conf, APPLY_UAPI);
 		if (ret) {
 			log_error("applying %s: %s", o->conf_path, strerror(-ret));
@@ -853,8 +978,9 @@ static void take_down(struct daemon *d)
 	}
 	if (d->stage >= STAGE_NETWORK)
 		netsetup_down(&d->net);
+	if (d->stage >= STAGE_DEVICE)
+		socket_close(&d->dev); /* confined, the UDP was bound before the device existed */
 	if (d->stage >= STAGE_TUN) {
-		socket_close(&d->dev);
 		rtnl_close(&d->monitor);
 		rtnl_close(&d->rtnl);
 		tun_close(&d->tun);
@@ -884,13 +1010,76 @@ static int run(struct daemon *d)
 }
 
 /* A live wgud (or wireguard-go) for the interface owns its wall: a second start must not touch it. */
-static const char *served_by_other(const char *ifname, char path[108])
+static const char *served_by_other(const char *uapi_dir, const char *ctl_dir, const char *ifname, char path[108])
 {
-	if ((size_t)snprintf(path, 108, "%s/%s.ctl", CTL_SOCKET_DIR, ifname) < 108 && unixsock_alive(path))
+	if ((size_t)snprintf(path, 108, "%s/%s.ctl", ctl_dir, ifname) < 108 && unixsock_alive(path))
 		return path;
-	if ((size_t)snprintf(path, 108, "%s/%s.sock", UAPI_SOCKET_DIR, ifname) < 108 && unixsock_alive(path))
+	if ((size_t)snprintf(path, 108, "%s/%s.sock", uapi_dir, ifname) < 108 && unixsock_alive(path))
 		return path;
 	return NULL;
+}
+
+void daemon_socket_dirs(char uapi[80], char ctl[80])
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	/* As root, or where the standard folders are writable: where wg(8) and wgud ctl look first. */
+	if (!geteuid() || (!access(UAPI_SOCKET_DIR, W_OK) && !access(CTL_SOCKET_DIR, W_OK))) {
+		snprintf(uapi, 80, "%s", UAPI_SOCKET_DIR);
+		snprintf(ctl, 80, "%s", CTL_SOCKET_DIR);
+	} else if (xdg && xdg[0] == '/' && strlen(xdg) < 60) {
+		snprintf(uapi, 80, "%s/wireguard", xdg);
+		snprintf(ctl, 80, "%s/wgud", xdg);
+	} else {
+		snprintf(uapi, 80, "/tmp/wgud-%u/wireguard", (unsigned int)geteuid());
+		snprintf(ctl, 80, "/tmp/wgud-%u/wgud", (unsigned int)geteuid());
+	}
+}
+
+/* The folders own_dir() made, once empty: a rootless `wgud run` leaves nothing behind. */
+static void remove_own_dirs(const struct daemon *d)
+{
+	const char *dirs[2] = { d->uapi_dir, d->ctl_dir };
+	char parent[80], *slash;
+	int i;
+
+	if (!strcmp(d->uapi_dir, UAPI_SOCKET_DIR))
+		return;
+	for (i = 0; i < 2; i++)
+		(void)rmdir(dirs[i]);
+	snprintf(parent, sizeof(parent), "%s", d->ctl_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (!strncmp(parent, "/tmp/wgud-", 10))
+			(void)rmdir(parent);
+	}
+}
+
+/* A folder of one's own for the sockets outside /var/run: made here, and it must be this user's alone. */
+static int own_dir(const char *dir)
+{
+	char parent[80], *slash;
+	struct stat st;
+
+	if (!strcmp(dir, UAPI_SOCKET_DIR) || !strcmp(dir, CTL_SOCKET_DIR))
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		if (lstat(parent, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+			return -EPERM;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) ? 0 : -EPERM;
 }
 
 int daemon_run(const struct daemon_options *o)
@@ -909,14 +1098,33 @@ int daemon_run(const struct daemon_options *o)
 	d->exit_code = 1;
 	uapi_server_init(&d->uapi);
 	ctl_server_init(&d->ctl);
+	d->netns_fd = -1;
 	log_set_interface(o->ifname);
 	log_set_verbose(o->verbose);
-	if (served_by_other(o->ifname, path)) {
+	daemon_socket_dirs(d->uapi_dir, d->ctl_dir);
+	if (own_dir(d->uapi_dir) || own_dir(d->ctl_dir)) {
+		log_error("%s or %s cannot be made, or belongs to someone else or is writable by others", d->uapi_dir,
+			  d->ctl_dir);
+		goto out;
+	}
+	if (strcmp(d->uapi_dir, UAPI_SOCKET_DIR))
+		log_info("not root: the sockets are in %s and %s (wg(8) looks only in %s)", d->uapi_dir, d->ctl_dir,
+			 UAPI_SOCKET_DIR);
+	if (o->netns) {
+		char err[300];
+
+		if (netns_open(o->netns, &d->netns_fd, err, sizeof(err))) {
+			log_error("--netns: %s; nothing changed", err);
+			goto out;
+		}
+	}
+	d->confined = o->netns || o->run_argv;
+	if (served_by_other(d->uapi_dir, d->ctl_dir, o->ifname, path)) {
 		log_error("another process serves %s already (%s answers); its firewall and sockets are left alone", o->ifname,
 			  path);
 		goto out;
 	}
-	state_init(&d->state, CTL_SOCKET_DIR, o->ifname);
+	state_init(&d->state, d->ctl_dir, o->ifname);
 	ret = state_load(&d->state);
 	if (ret)
 		log_warn("reading %s: %s; what a crashed wgud changed may stay", d->state.path, strerror(-ret));
@@ -961,8 +1169,24 @@ int daemon_run(const struct daemon_options *o)
 	}
 	if (d->conf)
 		netsetup_run_hooks(d->conf, MODEL_HOOK_POST_UP, o->ifname, o->run_hooks);
+	if (o->run_argv) {
+		ret = confine_spawn(o->run_argv, &d->child);
+		if (ret) {
+			log_error("starting %s: %s", o->run_argv[0], strerror(-ret));
+			loop_stop(&d->loop);
+		} else {
+			log_info("running %s in the tunnel's namespace (pid %d)", o->run_argv[0], (int)d->child);
+		}
+	}
 	detach_ready(&ready_fd);
 	d->exit_code = run(d);
+	if (o->run_argv) {
+		/* wgud stopped on its own (a deleted device, a loop error): the command does not stay behind */
+		confine_reap(d->child, COMMAND_GRACE_MS);
+		d->child = 0;
+		if (d->child_exited)
+			d->exit_code = confine_exit_code(d->child_status);
+	}
 	/* The control socket first: no command may change the wall while it is taken down. */
 	ctl_server_close(&d->ctl);
 	uapi_server_close(&d->uapi);
@@ -974,6 +1198,9 @@ out:
 		close(ready_fd); /* the waiting parent reads EOF and exits 1 */
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
+	if (d->netns_fd >= 0)
+		close(d->netns_fd);
+	remove_own_dirs(d);
 	model_device_free(d->conf);
 	code = d->exit_code;
 	free(d);
@@ -1003,7 +1230,7 @@ int daemon_unlock(const char *ifname)
 	log_set_interface(ifname);
 	if (!state)
 		return 1;
-	if (served_by_other(ifname, path)) {
+	if (served_by_other(UAPI_SOCKET_DIR, CTL_SOCKET_DIR, ifname, path)) {
 		log_error("wgud is running for %s (%s answers): stop it first, or `wgud ctl %s kill-switch off`", ifname,
 			  path, ifname);
 		free(state);

@@ -5,17 +5,27 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "loop.h"
 #include "policy.h"
 
 #define DAEMON_MAX_POLICY_FLAGS 64
+#define DAEMON_MAX_PUBLISH 16
 
 /* A start-up policy flag and its arguments, as given (applied in order after the policy file). */
 struct daemon_policy_flag {
 	const char *flag;
 	char *args[3];
 	size_t n_args;
+};
+
+/* --publish [ADDR:]HOSTPORT:PORT[/tcp|udp]: HOSTPORT on the host side reaches PORT inside the namespace. */
+struct daemon_publish {
+	int family;        /* of addr; AF_UNSPEC: every address of the host side */
+	uint8_t addr[16];
+	uint16_t host_port, port;
+	uint8_t proto;     /* IPPROTO_TCP or IPPROTO_UDP */
 };
 
 struct daemon_options {
@@ -33,10 +43,23 @@ struct daemon_options {
 	size_t n_policy_flags;
 	bool no_firewall;
 	int ctl_gid;              /* --ctl-group, -1 = none */
+	const char *netns;        /* --netns NAME|PATH: the device and its wall live there, the UDP here */
+	struct daemon_publish publish[DAEMON_MAX_PUBLISH];
+	size_t n_publish;
+	int tun_fd;               /* --tun-fd: serve this open TUN descriptor; -1: create the device */
+	const char *user;         /* --user: drop to this user after setup, keeping CAP_NET_ADMIN */
+	char *const *run_argv;    /* `wgud run ... -- COMMAND`: the command, run in a namespace of its own */
 };
 
-/* Returns the process exit code. */
+/* Returns the process exit code (`wgud run`: the command's). */
 int daemon_run(const struct daemon_options *o);
+
+/*
+ * Where the UAPI and control sockets (and the state file) go: /var/run/wireguard
+ * and /var/run/wgud as root; otherwise $XDG_RUNTIME_DIR/wireguard and
+ * $XDG_RUNTIME_DIR/wgud, or /tmp/wgud-UID/... without it.
+ */
+void daemon_socket_dirs(char uapi[80], char ctl[80]);
 
 /*
  * `wgud unlock IFACE`: remove what a stopped (lockdown) or dead wgud left

@@ -4,12 +4,16 @@
  * to run an interface, or the key commands.
  *   wgud --conf wg0.conf [--interface NAME]   foreground, from a wg-quick file
  *   wgud [-f] wg0                             wireguard-go style, for wg-quick
+ *   wgud run --conf wg0.conf -- COMMAND       COMMAND in a namespace that has only the tunnel
  *   wgud ctl wg0 WORDS...                     the control socket's client
  *   wgud unlock wg0                           remove what a stopped wgud left
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: wgud --conf FILE [--interface NAME] [options]\n"
 		"       wgud [-f] [options] IFACE\n"
+		"       wgud run --conf FILE [options] -- COMMAND [ARGS...]\n"
 		"       wgud ctl IFACE COMMAND... | unlock IFACE\n"
 		"       wgud genkey | pubkey | genpsk | --version | --help\n"
 		"\n"
@@ -36,6 +41,14 @@ static void usage(FILE *f)
 		"  IFACE               create IFACE and its UAPI socket for wg(8), like wireguard-go;\n"
 		"                      detaches unless -f or WG_PROCESS_FOREGROUND=1\n"
 		"  -f, --foreground    stay in the foreground\n"
+		"  run ... -- COMMAND  run COMMAND in new namespaces (a user namespace too when not root) that\n"
+		"                      have only the tunnel and the conf's DNS; exit with COMMAND's status\n"
+		"  --netns NAME|PATH   the device, its addresses, routes, DNS and kill switch in that network\n"
+		"                      namespace (ip netns add NAME, or /proc/PID/ns/net); the UDP stays here\n"
+		"  --publish [ADDR:]HOSTPORT:PORT[/tcp|udp]  with --netns or run: HOSTPORT here reaches PORT in the\n"
+		"                      namespace (over a veth pair wgud makes and removes)\n"
+		"  --tun-fd N          serve the TUN device already open on descriptor N (no privilege needed)\n"
+		"  --user NAME         (as root) drop to NAME after setup, keeping only CAP_NET_ADMIN\n"
 		"  -v, --verbose       more messages\n"
 		"  --io uring|epoll    force the event loop (default: io_uring, else epoll; env WGUD_IO)\n"
 		"  --offload on|off    TUN TSO/USO and UDP GSO/GRO where the kernel has them (default on;\n"
@@ -150,6 +163,67 @@ static int parse_on_off(const char *s, bool *off)
 	return 0;
 }
 
+/* [ADDR:]HOSTPORT:PORT[/tcp|udp], ADDR an IPv4 address or [IPv6]. */
+static int parse_publish(const char *arg, struct daemon_publish *p)
+{
+	char text[96], *ports, *proto, *colon;
+	unsigned long host, port;
+	char *end;
+
+	if (strlen(arg) >= sizeof(text))
+		return -1;
+	strcpy(text, arg);
+	memset(p, 0, sizeof(*p));
+	p->proto = IPPROTO_TCP;
+	proto = strchr(text, '/');
+	if (proto) {
+		*proto++ = '\0';
+		if (!strcmp(proto, "udp"))
+			p->proto = IPPROTO_UDP;
+		else if (strcmp(proto, "tcp"))
+			return -1;
+	}
+	ports = text;
+	if (text[0] == '[') {
+		char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -1;
+		*close = '\0';
+		if (inet_pton(AF_INET6, text + 1, p->addr) != 1)
+			return -1;
+		p->family = AF_INET6;
+		ports = close + 2;
+	} else if ((colon = strchr(text, ':')) && strchr(colon + 1, ':')) {
+		*colon = '\0';
+		if (inet_pton(AF_INET, text, p->addr) != 1)
+			return -1;
+		p->family = AF_INET;
+		ports = colon + 1;
+	}
+	host = strtoul(ports, &end, 10);
+	if (end == ports || *end != ':' || !host || host > 65535)
+		return -1;
+	ports = end + 1;
+	port = strtoul(ports, &end, 10);
+	if (end == ports || *end || !port || port > 65535)
+		return -1;
+	p->host_port = (uint16_t)host;
+	p->port = (uint16_t)port;
+	return 0;
+}
+
+static int parse_fd(const char *s, int *fd)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	if (!*s || *end || n < 0 || n > 1 << 20)
+		return -1;
+	*fd = (int)n;
+	return 0;
+}
+
 static int parse_io(const char *s, enum loop_backend *out)
 {
 	if (!strcmp(s, "uring") || !strcmp(s, "io_uring"))
@@ -215,7 +289,7 @@ static int extract_policy_flags(int *argc, char **argv, struct daemon_options *o
 	return 0;
 }
 
-static int run_daemon(int argc, char **argv)
+static int run_daemon(int argc, char **argv, char *const *run_argv)
 {
 	static const struct option longopts[] = {
 		{ "conf", required_argument, NULL, 'c' },
@@ -230,6 +304,10 @@ static int run_daemon(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'P' },
 		{ "no-firewall", no_argument, NULL, 'N' },
 		{ "ctl-group", required_argument, NULL, 'G' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ "publish", required_argument, NULL, 'p' },
+		{ "tun-fd", required_argument, NULL, 't' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon_options o;
@@ -239,6 +317,8 @@ static int run_daemon(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.io = LOOP_AUTO;
 	o.ctl_gid = -1;
+	o.tun_fd = -1;
+	o.run_argv = run_argv;
 	if (extract_policy_flags(&argc, argv, &o))
 		return 2;
 
@@ -304,6 +384,26 @@ static int run_daemon(int argc, char **argv)
 			o.ctl_gid = (int)g->gr_gid;
 			break;
 		}
+		case 'n':
+			o.netns = optarg;
+			break;
+		case 'p':
+			if (o.n_publish == DAEMON_MAX_PUBLISH || parse_publish(optarg, &o.publish[o.n_publish])) {
+				fprintf(stderr, "wgud: --publish takes [ADDR:]HOSTPORT:PORT[/tcp|udp] (at most %d), not '%s'\n",
+					DAEMON_MAX_PUBLISH, optarg);
+				return 2;
+			}
+			o.n_publish++;
+			break;
+		case 't':
+			if (parse_fd(optarg, &o.tun_fd) || fcntl(o.tun_fd, F_GETFD) < 0) {
+				fprintf(stderr, "wgud: --tun-fd takes an open descriptor number, and '%s' is not one\n", optarg);
+				return 2;
+			}
+			break;
+		case 'u':
+			o.user = optarg;
+			break;
 		case 'T':
 			if (parse_threads(optarg, &o.threads)) {
 				fprintf(stderr, "wgud: --threads takes a number from 1 to %d\n", WORKERS_MAX);
@@ -335,6 +435,22 @@ static int run_daemon(int argc, char **argv)
 			return 2;
 		}
 		ifname = argv[optind];
+	}
+	if (run_argv && !o.conf_path) {
+		fprintf(stderr, "wgud run: give --conf FILE (the tunnel COMMAND gets)\n");
+		return 2;
+	}
+	if (run_argv && (o.netns || o.tun_fd >= 0)) {
+		fprintf(stderr, "wgud run makes its own namespace and device: --netns and --tun-fd are for --conf\n");
+		return 2;
+	}
+	if (o.n_publish && !o.netns && !run_argv) {
+		fprintf(stderr, "wgud: --publish maps ports into a namespace: use it with --netns or `wgud run`\n");
+		return 2;
+	}
+	if (o.netns && o.tun_fd >= 0) {
+		fprintf(stderr, "wgud: --tun-fd serves a device that exists already, so it cannot also be made in --netns\n");
+		return 2;
 	}
 	if (o.conf_path) {
 		/* The conf mode is for systemd and containers: always in the foreground. */
@@ -396,7 +512,24 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: wgud ctl IFACE COMMAND...\n");
 			return 2;
 		}
-		return ctl_client_main(CTL_SOCKET_DIR, argv[2], argc - 3, argv + 3);
+		char uapi_dir[80], ctl_dir[80];
+
+		daemon_socket_dirs(uapi_dir, ctl_dir);
+		return ctl_client_main(ctl_dir, argv[2], argc - 3, argv + 3);
 	}
-	return run_daemon(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "run")) {
+		int i;
+
+		/* `wgud run [options] -- COMMAND...`: the options end at "--", the command follows */
+		for (i = 2; i < argc && strcmp(argv[i], "--"); i++)
+			;
+		if (i + 1 >= argc) {
+			fprintf(stderr, "usage: wgud run --conf FILE [options] -- COMMAND [ARGS...]\n");
+			return 2;
+		}
+		argv[i] = NULL;
+		argv[1] = argv[0];
+		return run_daemon(i - 1, argv + 1, argv + i + 1);
+	}
+	return run_daemon(argc, argv, NULL);
 }

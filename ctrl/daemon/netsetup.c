@@ -150,6 +150,21 @@ static uint32_t free_table(struct netsetup *ns)
 	return NETSETUP_FULL_TUNNEL_TABLE;
 }
 
+/* Confined: two halves of the address space through the device, more specific than any default route. */
+static int half_routes(struct netsetup *ns, int family)
+{
+	static const uint8_t low[16], high[16] = { 0x80 };
+	int ret = rtnl_route_add(ns->rtnl, family, low, 1, ns->ifindex, 254);
+
+	if (!ret || ret == -EEXIST)
+		ret = rtnl_route_add(ns->rtnl, family, high, 1, ns->ifindex, 254);
+	if (ret && ret != -EEXIST)
+		return ret;
+	log_info("full tunnel for %s: everything in this namespace goes through the device (%s)",
+		 family == AF_INET ? "IPv4" : "IPv6", family == AF_INET ? "0.0.0.0/1 and 128.0.0.0/1" : "::/1 and 8000::/1");
+	return 0;
+}
+
 /* wg-quick's Table=auto for 0.0.0.0/0 or ::/0: our UDP carries a fwmark that skips the tunnel's table. */
 static int full_tunnel(struct netsetup *ns, struct wg_device *dev, int family)
 {
@@ -158,6 +173,8 @@ static int full_tunnel(struct netsetup *ns, struct wg_device *dev, int family)
 	char text[16];
 	int ret;
 
+	if (ns->confined)
+		return half_routes(ns, family);
 	/* Set up already (a reload): adding again would stack duplicate rules. */
 	if (ns->rule_table[fam_index(family)])
 		return 0;
@@ -192,7 +209,7 @@ int netsetup_routes(struct netsetup *ns, struct wg_device *dev, const struct mod
 	size_t i, j;
 	int ret, k;
 
-	if (m->table == MODEL_TABLE_OFF)
+	if (m->table == MODEL_TABLE_OFF || ns->no_admin)
 		return 0;
 	for (i = 0; i < m->n_peers; i++) {
 		for (j = 0; j < m->peers[i].n_allowedips; j++) {
@@ -224,6 +241,23 @@ int netsetup_up(struct netsetup *ns, struct wg_device *dev, const struct model_d
 	size_t i;
 	int ret;
 
+	if (ns->no_admin) {
+		log_warn("no CAP_NET_ADMIN: the device's MTU, addresses and routes are left as the helper that opened it "
+			 "made them");
+		return 0;
+	}
+	if (ns->confined) {
+		unsigned int lo;
+
+		/* A new namespace's loopback is down; programs there expect it. */
+		ret = rtnl_link_index(ns->rtnl, "lo", &lo);
+		if (!ret)
+			ret = rtnl_link_set_up(ns->rtnl, lo, true);
+		if (ret) {
+			log_error("setting lo up: %s", strerror(-ret));
+			return ret;
+		}
+	}
 	ret = rtnl_link_set_mtu(ns->rtnl, ns->ifindex, dev->mtu);
 	if (ret) {
 		log_error("setting MTU %u: %s", dev->mtu, strerror(-ret));
@@ -244,9 +278,6 @@ int netsetup_up(struct netsetup *ns, struct wg_device *dev, const struct model_d
 		log_error("setting the link up: %s", strerror(-ret));
 		return ret;
 	}
-	if (m->n_dns)
-		log_warn("DNS = is not written to resolv.conf (no resolvconf integration yet): set the resolvers yourself "
-			 "(wgud's firewall, when in force, lets DNS go only to them)");
 	ret = remove_stale(ns);
 	if (ret)
 		return ret;

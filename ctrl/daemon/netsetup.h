@@ -12,7 +12,10 @@
  * table added is recorded in the state (state.h): a start removes the rules
  * a crashed run recorded before adding its own, a stop removes exactly its
  * own, and rules of other interfaces are never touched. Crashes never pile
- * rules up. Also the conf's PreUp/PostUp/PreDown/PostDown hooks (only with
+ * rules up. In a namespace of the tunnel's own (confined) the UDP is
+ * elsewhere, so a full tunnel is two half routes (0.0.0.0/1 and
+ * 128.0.0.0/1, ::/1 and 8000::/1) over whatever default route the
+ * namespace has, and no rule. Also the conf's PreUp/PostUp/PreDown/PostDown hooks (only with
  * --run-hooks).
  */
 #ifndef WGUD_NETSETUP_H
@@ -35,6 +38,8 @@ struct netsetup {
 	struct state *state;
 	unsigned int ifindex;
 	uint32_t rule_table[2]; /* the full tunnel's table per family (0 IPv4, 1 IPv6); 0 = none */
+	bool confined; /* the namespace is the tunnel's (--netns, run): lo up, a full tunnel by two half routes, no rules */
+	bool no_admin; /* --tun-fd without CAP_NET_ADMIN: the helper set the link up; nothing is changed around it */
 };
 
 /* MTU, then (with a conf) addresses, link up and routes as wg-quick does. */

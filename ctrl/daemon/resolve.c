@@ -11,6 +11,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "netns.h"
+
 struct resolve_job {
 	pthread_mutex_t lock; /* guards finished and abandoned, and the eventfd write against its close */
 	pthread_t thread;
@@ -77,7 +79,11 @@ static void *run_job(void *arg)
 {
 	struct resolve_job *job = arg;
 	uint64_t one = 1;
-	int ret = resolve_model(job->m, job->file, job->err, sizeof(job->err));
+	int ret;
+
+	/* Endpoint names are looked up where the UDP goes, not inside a --netns tunnel (netns.h). */
+	(void)netns_go_home();
+	ret = resolve_model(job->m, job->file, job->err, sizeof(job->err));
 
 	pthread_mutex_lock(&job->lock);
 	job->ret = ret;
@@ -201,3 +207,4 @@ void resolver_uninit(struct resolver *r)
 		pthread_detach(job->thread);
 	}
 }
+

@@ -16,7 +16,7 @@ static const char *const family_names[2] = { "IPv4", "IPv6" };
 
 static bool full_tunnel(const struct gateway_facts *f)
 {
-	return f && (f->full_tunnel[0] || f->full_tunnel[1]);
+	return f && (f->full_tunnel[0] || f->full_tunnel[1] || f->confined);
 }
 
 /* The resolvers in force: the conf's DNS until `dns set` replaced them. */
@@ -427,7 +427,8 @@ bool gateway_facts_equal(const struct gateway_facts *a, const struct gateway_fac
 {
 	size_t i;
 
-	if (a->full_tunnel[0] != b->full_tunnel[0] || a->full_tunnel[1] != b->full_tunnel[1] || a->fwmark != b->fwmark ||
+	if (a->full_tunnel[0] != b->full_tunnel[0] || a->full_tunnel[1] != b->full_tunnel[1] || a->confined != b->confined ||
+	    a->fwmark != b->fwmark ||
 	    a->n_addresses != b->n_addresses || a->n_dns != b->n_dns || a->n_endpoints != b->n_endpoints)
 		return false;
 	for (i = 0; i < a->n_addresses; i++)

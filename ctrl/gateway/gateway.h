@@ -50,6 +50,7 @@ struct gateway_facts {
 	size_t n_dns;
 	union model_sockaddr endpoints[GATEWAY_MAX_ENDPOINTS]; /* the peers': lockdown lets UDP to them out */
 	size_t n_endpoints;
+	bool confined; /* the device lives in a namespace of its own (--netns, run): all of it goes through the tunnel */
 };
 
 /*
