@@ -36,6 +36,7 @@
 #include "confine.h"
 #include "ctl.h"
 #include "device.h"
+#include "dns.h"
 #include "gateway.h"
 #include "log.h"
 #include "netns.h"
@@ -93,6 +94,7 @@ struct daemon {
 	int child_status;    /* run: its wait status once it exited */
 	bool child_exited;
 	bool child_signalled; /* run: a stop signal was passed on to COMMAND already */
+	struct dns_state dns; /* the conf's DNS = as applied: put back at stop */
 };
 
 /* ---- reading the start-up policy ---- */
@@ -231,7 +233,7 @@ static void ensure_fwmark(struct daemon *d)
 	int ret;
 
 	/* Confined, the UDP is not in the wall's namespace: nothing there can carry its mark. */
-	if (d->o->no_firewall || d->dev.fwmark || d->confined)
+	if (d->o->no_firewall || d->dev.fwmark || d->confined || d->net.no_admin)
 		return;
 	ret = socket_set_fwmark(&d->dev, DEFAULT_FWMARK);
 	if (ret)
@@ -378,7 +380,9 @@ static int on_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf
 
 		if (!rtnl_link_tx_dropped(&d->rtnl, d->ifindex, &n))
 			kernel.tun_queue_full = n > INT64_MAX ? INT64_MAX : (int64_t)n;
-		ret = show_format(out, &d->gw, &d->dev, &d->loop, &kernel, n_words == 2);
+		struct show_env env = { .netns = d->o->netns, .run = d->o->run_argv, .manages_network = !d->net.no_admin };
+
+		ret = show_format(out, &d->gw, &d->dev, &d->loop, &kernel, &env, n_words == 2);
 	} else if (!strcmp(words[0], "help")) {
 		if (n_words > 1) {
 			snprintf(err, err_len, "usage: help");
@@ -391,6 +395,58 @@ static int on_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf
 	if (ret)
 		snprintf(err, err_len, "%s: %s", words[0], strerror(-ret));
 	return ret;
+}
+
+/* ---- DNS = ---- */
+
+/*
+ * The conf's resolvers where the tunnel's programs look: the namespace's
+ * resolv.conf for --netns NAME (`ip netns exec` binds it) and `wgud run` (a
+ * private mount), resolvconf(8) for the host as wg-quick does. A resolvconf
+ * that fails fails the start, as in wg-quick; none at all is a warning.
+ */
+static int apply_dns(struct daemon *d, const struct model_device *m)
+{
+	int ret;
+
+	if (!m || (!m->n_dns && d->dns.kind == DNS_NONE))
+		return 0;
+	if (d->o->run_argv)
+		return dns_bind_private("/tmp", NULL, m);
+	if (d->o->netns) {
+		if (!strchr(d->o->netns, '/'))
+			return dns_netns_apply(&d->dns, NULL, d->o->netns, m);
+		log_warn("DNS = is not applied: --netns %s is a path, and only a named namespace has an /etc/netns "
+			 "folder; bind a resolv.conf into it yourself",
+			 d->o->netns);
+		return 0;
+	}
+	if (geteuid()) {
+		log_warn("DNS = is not applied: resolvconf needs root; set the resolvers yourself");
+		return 0;
+	}
+	ret = dns_resolvconf_apply(&d->dns, d->o->ifname, m);
+	if (ret == -ENOENT) {
+		log_warn("DNS = is not applied: there is no resolvconf on PATH; set the resolvers yourself (wgud's "
+			 "firewall, when in force, lets DNS go only to them)");
+		ret = 0;
+	}
+	return ret;
+}
+
+/* A reload changes the resolvers only when the text would change (resolvconf is a process to wait for). */
+static void reload_dns(struct daemon *d, const struct model_device *next)
+{
+	char *was = malloc(2 * DNS_TEXT_MAX), *now = was + DNS_TEXT_MAX;
+	ssize_t a, b;
+
+	if (!was)
+		return;
+	a = dns_render(d->conf, was, DNS_TEXT_MAX);
+	b = dns_render(next, now, DNS_TEXT_MAX);
+	if ((a != b || (a > 0 && memcmp(was, now, (size_t)a))) && apply_dns(d, next))
+		log_error("reload: DNS = could not be applied; the resolvers stay as they were");
+	free(was);
 }
 
 /* ---- running ---- */
@@ -471,6 +527,7 @@ static void reload_apply(struct daemon *d, struct model_device *next, struct pol
 		}
 		if (!ret)
 			ret = netsetup_routes(&d->net, &d->dev, next);
+		reload_dns(d, next);
 		model_device_free(d->conf);
 		d->conf = next;
 	}
@@ -758,8 +815,6 @@ static int adopt_tun(struct daemon *d)
 		log_error("--tun-fd: %s", err);
 		return ret;
 	}
-	if (strcmp(d->tun.name, d->o->ifname))
-		log_info("--tun-fd %d is device %s", d->o->tun_fd, d->tun.name);
 	if (!d->tun.vnet_hdr && d->dev.offload)
 		log_info("the TUN descriptor was opened without IFF_VNET_HDR: no TUN offloads");
 	d->dev.offload = d->dev.offload && d->tun.vnet_hdr;
@@ -921,6 +976,8 @@ static int bring_up(struct daemon *d)
 	}
 	d->stage = STAGE_NETWORK;
 	ret = netsetup_up(&d->net, &d->dev, d->conf);
+	if (!ret)
+		ret = apply_dns(d, d->conf);
 	if (ret)
 		return ret;
 	ret = loop_init(&d->loop, &d->dev, o->io, &why);
@@ -976,8 +1033,10 @@ static void take_down(struct daemon *d)
 		d->dev.workers = NULL;
 		workers_stop(&d->workers);
 	}
-	if (d->stage >= STAGE_NETWORK)
+	if (d->stage >= STAGE_NETWORK) {
 		netsetup_down(&d->net);
+		dns_restore(&d->dns);
+	}
 	if (d->stage >= STAGE_DEVICE)
 		socket_close(&d->dev); /* confined, the UDP was bound before the device existed */
 	if (d->stage >= STAGE_TUN) {

@@ -466,6 +466,21 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		usage(stderr);
 		return 2;
 	}
+	if (o.tun_fd >= 0) {
+		/* The device exists: it names the interface (and a name given must be its name). */
+		struct tun_device t;
+		char err[160];
+
+		if (tun_adopt(&t, o.tun_fd, err, sizeof(err))) {
+			fprintf(stderr, "wgud: --tun-fd: %s\n", err);
+			return 2;
+		}
+		if (ifname && strcmp(ifname, t.name)) {
+			fprintf(stderr, "wgud: --tun-fd %d is device %s, not %s\n", o.tun_fd, t.name, ifname);
+			return 2;
+		}
+		snprintf(o.ifname, sizeof(o.ifname), "%s", t.name);
+	}
 	if (ifname) {
 		if (!tun_ifname_valid(ifname)) {
 			fprintf(stderr, "wgud: '%s' is not a valid interface name (1 to 15 of A-Z a-z 0-9 _ = + . -)\n",

@@ -85,8 +85,52 @@ static void format_drops(struct ctl_buf *out, const struct wg_device *dev, const
 	}
 }
 
+/* A namespace name or path fit for a JSON string and a terminal, or a placeholder. */
+static const char *safe_name(const char *s)
+{
+	const char *c;
+
+	for (c = s; *c; c++)
+		if (*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
+			return "(unprintable)";
+	return s;
+}
+
+/* What keeps traffic in the tunnel right now, and what does not. */
+static void format_enforcement(struct ctl_buf *out, const struct gateway *gw, const struct show_env *env, bool json)
+{
+	const char *where = env->netns ? safe_name(env->netns) : NULL;
+
+	if (json) {
+		ctl_buf_printf(out, "\"enforced\":{\"data_plane\":true,\"nftables\":%s,\"nftables_unusable\":",
+			       gw->table_installed ? "true" : "false");
+		if (gw->no_firewall)
+			ctl_buf_printf(out, "\"%s\"", gw->no_firewall_why);
+		else
+			ctl_buf_printf(out, "null");
+		ctl_buf_printf(out, ",\"manages_network\":%s},\"netns\":", env->manages_network ? "true" : "false");
+		if (where)
+			ctl_buf_printf(out, "\"%s\",", where);
+		else
+			ctl_buf_printf(out, "%s,", env->run ? "\"(wgud run)\"" : "null");
+		return;
+	}
+	ctl_buf_printf(out, "  enforced: data plane (nothing is sent outside a session)%s%s\n",
+		       gw->table_installed ? ", nftables table inet wgud_" : "", gw->table_installed ? gw->ifname : "");
+	if (gw->no_firewall)
+		ctl_buf_printf(out, "  not enforced: nftables (%s): nothing stops other traffic in this namespace\n",
+			       gw->no_firewall_why);
+	if (!env->manages_network)
+		ctl_buf_printf(out, "  not managed: MTU, addresses and routes (no CAP_NET_ADMIN: they are as the "
+				    "device's opener made them)\n");
+	if (where)
+		ctl_buf_printf(out, "  namespace: the device in %s, the encrypted UDP in wgud's own\n", where);
+	else if (env->run)
+		ctl_buf_printf(out, "  namespace: wgud run's own, with only lo and the device\n");
+}
+
 int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop,
-		const struct show_kernel_drops *kernel, bool json)
+		const struct show_kernel_drops *kernel, const struct show_env *env, bool json)
 {
 	const char *mode = policy_kill_switch_name(gw->mode);
 	struct model_device *snap = NULL;
@@ -113,6 +157,7 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 		ctl_buf_printf(out, "\"io\":{\"udp_reads\":%llu,\"udp_datagrams\":%llu,\"tun_writes\":%llu,\"tun_packets\":%llu},",
 			       (unsigned long long)dev->udp_reads, (unsigned long long)dev->udp_datagrams,
 			       (unsigned long long)dev->tun_writes, (unsigned long long)dev->tun_packets);
+		format_enforcement(out, gw, env, true);
 		ctl_buf_printf(out, "\"kill_switch_active\":%s,\"kill_switch_mode\":\"%s\",\"firewall\":%s,\"policy\":%s,\"peers\":[",
 			       gw->mode != POLICY_KILL_SWITCH_OFF ? "true" : "false", mode,
 			       gw->table_installed ? "true" : "false", pol);
@@ -132,6 +177,7 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 			       : gw->mode == POLICY_KILL_SWITCH_ON	? "active"
 									: "inactive",
 			       gw->table_installed ? "table inet wgud_" : "none", gw->table_installed ? gw->ifname : "", pol);
+		format_enforcement(out, gw, env, false);
 	}
 	format_peers(out, snap, json);
 	format_drops(out, dev, kernel, json);

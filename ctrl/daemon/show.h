@@ -20,8 +20,15 @@ struct show_kernel_drops {
 	int64_t tun_queue_full; /* the TUN device's queue to wgud was full (the link's tx_dropped) */
 };
 
+/* Where the device is and what wgud may change around it. */
+struct show_env {
+	const char *netns;    /* --netns NAME|PATH; NULL: here */
+	bool run;             /* `wgud run`: a namespace of its own */
+	bool manages_network; /* false: --tun-fd without CAP_NET_ADMIN, the helper's addresses and routes */
+};
+
 int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop,
-		const struct show_kernel_drops *kernel, bool json);
+		const struct show_kernel_drops *kernel, const struct show_env *env, bool json);
 int show_help(struct ctl_buf *out);
 
 #endif

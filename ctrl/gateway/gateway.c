@@ -392,26 +392,34 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 		  const struct gateway_facts *facts)
 {
 	char err[320] = "";
-	int ret;
+	int ret, probe;
 
 	gw->rtnl = rtnl;
-	if (!gw->no_firewall && nft_probe()) {
+	if (gw->no_firewall)
+		snprintf(gw->no_firewall_why, sizeof(gw->no_firewall_why), "--no-firewall");
+	if (!gw->no_firewall && (probe = nft_probe())) {
 		struct policy *eff = effective_copy(initial, facts);
 		bool needed = !eff || needs_firewall(eff, policy_kill_switch_mode(initial, full_tunnel(facts)));
 
 		free(eff);
 		if (needed) {
-			log_error("the policy needs a firewall but nftables is not usable here; start with --no-firewall to "
-				  "run with the data plane's guarantee only");
+			log_error("the policy needs a firewall but nftables is not usable here (%s); start with --no-firewall "
+				  "to run with the data plane's guarantee only",
+				  strerror(-probe));
 			return -EPROTONOSUPPORT;
 		}
 		gw->no_firewall = true;
-	}
-	if (gw->no_firewall)
+		snprintf(gw->no_firewall_why, sizeof(gw->no_firewall_why), "nftables is not usable here: %s",
+			 strerror(-probe));
+		log_warn("%s; the policy needs no firewall, so wgud carries on: only the data plane keeps traffic in the "
+			 "tunnel, nothing stops other traffic from leaving",
+			 gw->no_firewall_why);
+	} else if (gw->no_firewall) {
 		log_warn("running without a firewall (--no-firewall): only the data plane keeps traffic in the tunnel, "
 			 "nothing stops other traffic from leaving");
-	else
+	} else {
 		(void)nft_other_tables(gw->ifname, warn_other, NULL);
+	}
 	adopt_forwarding(gw);
 	sync_lan_rules(gw, NULL, 0);
 	ret = enforce(gw, initial, facts, false, err, sizeof(err));

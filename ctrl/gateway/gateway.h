@@ -73,6 +73,7 @@ struct gateway {
 	char ifname[IFNAMSIZ];
 	struct state *state; /* what this and earlier runs changed: forwarding, allow-lan rules */
 	bool no_firewall; /* --no-firewall, or nftables unusable and nothing needed it */
+	char no_firewall_why[96]; /* which of the two, for show */
 	struct rtnl *rtnl;
 	bool started;
 	/* in force once started */
