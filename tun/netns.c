@@ -108,6 +108,11 @@ void netns_home_end(void)
 		(void)setns(target_fd, CLONE_NEWNET);
 }
 
+int netns_home_fd(void)
+{
+	return home_fd;
+}
+
 int netns_go_home(void)
 {
 	if (!away)

@@ -48,6 +48,9 @@ void netns_mark_away(void);
 int netns_home_begin(void);
 void netns_home_end(void);
 
+/* The home namespace's descriptor (-1 while at home all along), for IFLA_NET_NS_FD. */
+int netns_home_fd(void);
+
 /* For a thread that works at home only (the resolver): go home for good. */
 int netns_go_home(void);
 

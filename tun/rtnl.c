@@ -13,6 +13,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <linux/veth.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -304,6 +305,35 @@ int rtnl_link_delete(struct rtnl *r, unsigned int ifindex)
 	if (ret)
 		return ret;
 	return rtnl_request(r, put_ifinfo(buf, RTM_DELLINK, ifindex), NULL, NULL);
+}
+
+int rtnl_veth_add(struct rtnl *r, const char *name, const char *peer, int peer_netns_fd)
+{
+	_Alignas(struct nlmsghdr) char buf[RTNL_SEND_SIZE];
+	struct nlattr *info, *data, *end;
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh;
+
+	if (strlen(name) >= IFNAMSIZ || strlen(peer) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	nlh = put_header(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	end = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+	/* the peer's own ifinfomsg, then its attributes */
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
+	if (peer_netns_fd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
+	mnl_attr_nest_end(nlh, end);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	return rtnl_request(r, nlh, NULL, NULL);
 }
 
 static int addr_request(struct rtnl *r, uint16_t type, uint16_t flags, unsigned int ifindex,

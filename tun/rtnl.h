@@ -49,6 +49,8 @@ int rtnl_link_tx_dropped(struct rtnl *r, unsigned int ifindex, uint64_t *tx_drop
 int rtnl_link_set_up(struct rtnl *r, unsigned int ifindex, bool up);
 int rtnl_link_set_mtu(struct rtnl *r, unsigned int ifindex, uint32_t mtu);
 int rtnl_link_delete(struct rtnl *r, unsigned int ifindex);
+/* A veth pair: name here, peer in the network namespace peer_netns_fd (-1: here too). 0 or -errno. */
+int rtnl_veth_add(struct rtnl *r, const char *name, const char *peer, int peer_netns_fd);
 
 /*
  * addr is 4 bytes for AF_INET and 16 for AF_INET6. Adding an address the

@@ -42,6 +42,7 @@
 #include "netns.h"
 #include "netsetup.h"
 #include "nft.h"
+#include "publish.h"
 #include "resolve.h"
 #include "rtnl.h"
 #include "show.h"
@@ -95,6 +96,7 @@ struct daemon {
 	bool child_exited;
 	bool child_signalled; /* run: a stop signal was passed on to COMMAND already */
 	struct dns_state dns; /* the conf's DNS = as applied: put back at stop */
+	struct publish publish; /* --publish: the veth pair and the host side's table */
 };
 
 /* ---- reading the start-up policy ---- */
@@ -327,6 +329,7 @@ static void gather_facts(struct daemon *d, struct gateway_facts *f)
 			 ret == -E2BIG ? " (the first ones are kept silent on other links)" : "");
 	drop_link_local(f);
 	dns_facts(f, d->conf);
+	publish_facts(&d->publish, d->o->publish, d->o->n_publish, f);
 	d->have_facts = true;
 }
 
@@ -339,6 +342,7 @@ static const struct gateway_facts *conf_facts(struct daemon *d)
 		return NULL;
 	memset(&d->facts, 0, sizeof(d->facts));
 	d->facts.confined = d->confined && !d->gw.no_firewall;
+	publish_facts(&d->publish, d->o->publish, d->o->n_publish, &d->facts);
 	peer_facts(&d->facts, d->conf);
 	dns_facts(&d->facts, d->conf);
 	return &d->facts;
@@ -978,6 +982,8 @@ static int bring_up(struct daemon *d)
 	ret = netsetup_up(&d->net, &d->dev, d->conf);
 	if (!ret)
 		ret = apply_dns(d, d->conf);
+	if (!ret)
+		ret = publish_up(&d->publish, o->ifname, &d->rtnl, o->publish, o->n_publish);
 	if (ret)
 		return ret;
 	ret = loop_init(&d->loop, &d->dev, o->io, &why);
@@ -1034,6 +1040,7 @@ static void take_down(struct daemon *d)
 		workers_stop(&d->workers);
 	}
 	if (d->stage >= STAGE_NETWORK) {
+		publish_down(&d->publish, d->o->ifname);
 		netsetup_down(&d->net);
 		dns_restore(&d->dns);
 	}

@@ -444,6 +444,10 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		fprintf(stderr, "wgud run makes its own namespace and device: --netns and --tun-fd are for --conf\n");
 		return 2;
 	}
+	if (o.n_publish && run_argv && geteuid()) {
+		fprintf(stderr, "wgud run: --publish makes a veth pair into this namespace, which needs root here\n");
+		return 2;
+	}
 	if (o.n_publish && !o.netns && !run_argv) {
 		fprintf(stderr, "wgud: --publish maps ports into a namespace: use it with --netns or `wgud run`\n");
 		return 2;

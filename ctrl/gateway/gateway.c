@@ -319,6 +319,9 @@ static int render(struct gateway *gw, const struct policy *eff, enum policy_kill
 		.policy = eff,
 		.addresses = f->addresses,
 		.n_addresses = f->n_addresses,
+		.publish_ifname = f->publish_ifname[0] ? f->publish_ifname : NULL,
+		.publish = f->publish,
+		.n_publish = f->n_publish,
 	};
 	int ret;
 
@@ -442,6 +445,9 @@ bool gateway_facts_equal(const struct gateway_facts *a, const struct gateway_fac
 	for (i = 0; i < a->n_addresses; i++)
 		if (!cidr_equal(&a->addresses[i], &b->addresses[i]))
 			return false;
+	if (strcmp(a->publish_ifname, b->publish_ifname) || a->n_publish != b->n_publish ||
+	    memcmp(a->publish, b->publish, a->n_publish * sizeof(a->publish[0])))
+		return false;
 	return !memcmp(a->dns, b->dns, a->n_dns * sizeof(a->dns[0])) &&
 	       !memcmp(a->endpoints, b->endpoints, a->n_endpoints * sizeof(a->endpoints[0]));
 }

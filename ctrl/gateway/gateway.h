@@ -32,6 +32,7 @@
 
 #include "cidr.h"
 #include "model.h"
+#include "nft.h"
 #include "policy.h"
 #include "rtnl.h"
 #include "state.h"
@@ -39,6 +40,7 @@
 #define GATEWAY_LAN_RULE_PRIORITY 5000 /* "to CIDR lookup main": before a full tunnel's rules */
 #define GATEWAY_MAX_ADDRESSES 64
 #define GATEWAY_MAX_ENDPOINTS POLICY_MAX_ENTRIES
+#define GATEWAY_MAX_PUBLISH 16
 
 /* What the gateway needs to know of the tunnel. */
 struct gateway_facts {
@@ -51,6 +53,9 @@ struct gateway_facts {
 	union model_sockaddr endpoints[GATEWAY_MAX_ENDPOINTS]; /* the peers': lockdown lets UDP to them out */
 	size_t n_endpoints;
 	bool confined; /* the device lives in a namespace of its own (--netns, run): all of it goes through the tunnel */
+	char publish_ifname[IFNAMSIZ]; /* --publish: the namespace's end of the veth; "" none */
+	struct nft_publish publish[GATEWAY_MAX_PUBLISH];
+	size_t n_publish;
 };
 
 /*

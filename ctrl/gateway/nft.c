@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/ip6.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -252,12 +253,33 @@ static void render_preraw(struct render *rd)
 	}
 }
 
+/* --publish: the veth from the host side lets in new flows to the published ports only, nothing else. */
+static void publish_input(struct render *rd)
+{
+	const struct nft_params *p = rd->p;
+	struct nftb_rule r;
+	size_t i;
+
+	if (!p->publish_ifname)
+		return;
+	for (i = 0; i < p->n_publish; i++) {
+		begin(rd, &r, "input");
+		nftb_match_ifname(&r, NFT_META_IIFNAME, NFT_CMP_EQ, p->publish_ifname);
+		match_l4(&r, p->publish[i].proto, p->publish[i].port);
+		put(rd, &r, NF_ACCEPT);
+	}
+	begin(rd, &r, "input");
+	nftb_match_ifname(&r, NFT_META_IIFNAME, NFT_CMP_EQ, p->publish_ifname);
+	put(rd, &r, NF_DROP);
+}
+
 static void render_input(struct render *rd)
 {
 	const struct policy *pol = rd->pol;
 	struct nftb_rule r;
 	size_t i;
 
+	publish_input(rd);
 	begin(rd, &r, "input");
 	match_iif_tunnel(rd, &r, false);
 	put(rd, &r, NF_ACCEPT);
@@ -295,6 +317,17 @@ static void render_output(struct render *rd)
 	begin(rd, &r, "output");
 	match_oif(&r, "lo");
 	put(rd, &r, NF_ACCEPT);
+
+	/* --publish: only the answers to what came in on the veth go back out on it */
+	if (rd->p->publish_ifname) {
+		begin(rd, &r, "output");
+		match_oif(&r, rd->p->publish_ifname);
+		match_replies(&r);
+		put(rd, &r, NF_ACCEPT);
+		begin(rd, &r, "output");
+		match_oif(&r, rd->p->publish_ifname);
+		put(rd, &r, NF_DROP);
+	}
 
 	/* wgud's own encrypted UDP, before DNS: an endpoint may well listen on port 53 */
 	begin(rd, &r, "output");
@@ -813,4 +846,120 @@ int nft_probe(void)
 
 	/* The answer is NEWGEN, or an error when nf_tables is missing here. */
 	return nftb_ask(nlh, nlh->nlmsg_len);
+}
+
+/* ---- --publish, the host side ---- */
+
+#define NFT_PUBLISH_PREFIX "wgudp_"
+
+struct publish_table {
+	const char *ifname, *host_ifname;
+	const uint8_t *ns_addr;
+	const struct nft_publish *list;
+	size_t n;
+};
+
+/* The host's own addresses only: a connection through this host to elsewhere on HOST_PORT is not taken. */
+static void match_local_daddr(struct nftb_rule *r)
+{
+	const uint32_t local = RTN_LOCAL;
+
+	nftb_fib(r, NFTA_FIB_F_DADDR, NFT_FIB_RESULT_ADDRTYPE);
+	nftb_cmp(r, NFT_CMP_EQ, &local, sizeof(local));
+}
+
+static void publish_dnat(struct nftb *b, const char *chain, const struct publish_table *t)
+{
+	struct cidr to = { .family = AF_INET, .cidr = 32 };
+	size_t i;
+
+	memcpy(to.addr, t->ns_addr, 4);
+	for (i = 0; i < t->n; i++) {
+		const struct nft_publish *m = &t->list[i];
+		struct nftb_rule r;
+
+		nftb_rule_begin(b, &r, chain);
+		if (m->has_addr) {
+			struct cidr host = { .family = AF_INET, .cidr = 32 };
+
+			memcpy(host.addr, m->addr, 4);
+			nftb_match_addr(&r, false, &host);
+		} else {
+			nftb_match_meta_u8(&r, NFT_META_NFPROTO, NFPROTO_IPV4);
+			match_local_daddr(&r);
+		}
+		match_l4(&r, m->proto, m->host_port);
+		dnat_to(&r, &to, m->port);
+		nftb_rule_put(b, &r);
+	}
+}
+
+static ssize_t build_publish(void *buf, size_t cap, const void *arg, uint32_t seq)
+{
+	const struct publish_table *t = arg;
+	char table[NFTB_TABLE_MAX];
+	struct nftb_rule r;
+	struct nftb *b;
+	ssize_t ret;
+
+	if (!tun_ifname_valid(t->ifname) || !tun_ifname_valid(t->host_ifname))
+		return -EINVAL;
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	snprintf(table, sizeof(table), "%s%s", NFT_PUBLISH_PREFIX, t->ifname);
+	nftb_init(b, buf, cap, seq, table);
+	nftb_begin(b);
+	nftb_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nftb_table(b, NFT_MSG_DELTABLE, NLM_F_ACK);
+	nftb_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+	nftb_chain(b, "prerouting", "nat", NF_INET_PRE_ROUTING, PRIO_DSTNAT, NF_ACCEPT);
+	nftb_chain(b, "output", "nat", NF_INET_LOCAL_OUT, PRIO_DSTNAT, NF_ACCEPT);
+	nftb_chain(b, "postrouting", "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT, NF_ACCEPT);
+	publish_dnat(b, "prerouting", t);
+	publish_dnat(b, "output", t);
+	nftb_rule_begin(b, &r, "postrouting");
+	match_oif(&r, t->host_ifname);
+	nftb_masq(&r);
+	nftb_rule_put(b, &r);
+	nftb_end(b);
+	ret = nftb_result(b);
+	free(b);
+	return ret;
+}
+
+static ssize_t build_publish_delete(void *buf, size_t cap, const void *arg, uint32_t seq)
+{
+	char table[NFTB_TABLE_MAX];
+	struct nftb *b;
+	ssize_t ret;
+
+	if (!tun_ifname_valid(arg))
+		return -EINVAL;
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	snprintf(table, sizeof(table), "%s%s", NFT_PUBLISH_PREFIX, (const char *)arg);
+	nftb_init(b, buf, cap, seq, table);
+	nftb_begin(b);
+	nftb_table(b, NFT_MSG_DELTABLE, NLM_F_ACK);
+	nftb_end(b);
+	ret = nftb_result(b);
+	free(b);
+	return ret;
+}
+
+int nft_publish_replace(const char *ifname, const char *host_ifname, const uint8_t ns_addr[4],
+			const struct nft_publish *list, size_t n)
+{
+	const struct publish_table t = { ifname, host_ifname, ns_addr, list, n };
+
+	return build_and_send(build_publish, &t);
+}
+
+int nft_publish_delete(const char *ifname)
+{
+	int ret = build_and_send(build_publish_delete, ifname);
+
+	return ret == -ENOENT ? 0 : ret;
 }

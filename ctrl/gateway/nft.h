@@ -49,6 +49,15 @@
 #define NFT_CTMARK_PASSED 0x01000000U /* a forwarded flow or port forward the wall let through */
 #define NFT_MAX_ADDRESSES 256
 
+/* One --publish mapping: HOST_PORT on the host side reaches PORT inside the tunnel's namespace. */
+struct nft_publish {
+	uint8_t proto;      /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;      /* inside */
+	uint16_t host_port; /* outside */
+	bool has_addr;      /* only to this host address; else any local address */
+	uint8_t addr[4];
+};
+
 struct nft_params {
 	const char *ifname;           /* tunnel device; the table is "wgud_<ifname>" in family inet */
 	uint32_t fwmark;              /* wgud's UDP sockets carry this mark (SO_MARK); nonzero */
@@ -57,6 +66,10 @@ struct nft_params {
 	const struct policy *policy;  /* its resolvers filled in; policy->kill_switch is not read */
 	const struct cidr *addresses; /* the tunnel's own addresses (any prefix length: the host is meant) */
 	size_t n_addresses;
+	/* --publish: in on publish_ifname only to these ports, out on it only their replies; nothing else either way */
+	const char *publish_ifname;
+	const struct nft_publish *publish;
+	size_t n_publish;
 };
 
 struct nft_lockdown {
@@ -102,5 +115,16 @@ int nft_other_tables(const char *ifname, void (*each)(const char *other, void *c
 
 /* 0 when nf_tables answers on this host (else -errno): decides whether wgud can run with a firewall. */
 int nft_probe(void);
+
+/*
+ * The host side of --publish, in the namespace the call is made in: table
+ * inet wgudp_IFACE translates each HOST_PORT on a local address (or the one
+ * given) to ns_addr:PORT and masquerades what leaves through host_ifname,
+ * so that the namespace answers over the veth, not the tunnel. Replaced as
+ * a whole, like the wall; nft_publish_delete() removes it (none: 0).
+ */
+int nft_publish_replace(const char *ifname, const char *host_ifname, const uint8_t ns_addr[4],
+			const struct nft_publish *list, size_t n);
+int nft_publish_delete(const char *ifname);
 
 #endif

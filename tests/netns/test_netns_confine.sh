@@ -12,12 +12,17 @@
 #  - the kill switch table is in NS, not in A;
 #  - with B stopped nothing from NS gets anywhere, and with wgud stopped NS
 #    has no device and no way out at all;
+#  - --publish 8080:80: a service in NS is reached from the host side
+#    (locally and from B, masqueraded over the veth wgud made), but NS
+#    cannot open anything towards the host side, and the host side reaches
+#    no port of NS that is not published; the veth goes with wgud;
 #  - a device moved into another namespace by hand (`ip link set IFACE
 #    netns X`) keeps working: wgud no longer stops on "interface deleted".
 # wireguard-go has no --netns: not applicable in harness validation.
 
 source "$(dirname "$0")/lib.sh"
 t_init 120
+gw_init
 
 if is_wggo "$WGUD"; then
 	log "NOT APPLICABLE: wireguard-go has no --netns"
@@ -54,7 +59,7 @@ Endpoint = $V4_2:$PORT_B
 CONF
 chmod 600 "$CA"
 
-ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" --conf "$CA" --netns "$NV" </dev/null >"$T_TMP/a.log" 2>&1 &
+ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" --conf "$CA" --netns "$NV" --publish 8080:80 </dev/null >"$T_TMP/a.log" 2>&1 &
 PID=$!
 register_pid "$PID"
 require "wgud --netns brings $IA up in $NV" wait_for 10 "$IA up in $NV" \
@@ -82,6 +87,21 @@ assert "ip netns exec sees it as /etc/resolv.conf" bash -c "ip netns exec '$NV' 
 assert "the kill switch table is in $NV" nft_table_exists "$NV" "$IA" || true
 assert "no table of wgud in wgud's own namespace" bash -c "! ip netns exec '$NA' nft list table inet 'wgud_$IA' >/dev/null 2>&1" || true
 
+log "---- --publish 8080:80"
+QV=$(ip -n "$NV" -o link show | awk -F': ' '$2 ~ /^wgq/ { sub(/@.*/, "", $2); print $2 }')
+PV=$(ip -n "$NA" -o link show | awk -F': ' '$2 ~ /^wgp/ { sub(/@.*/, "", $2); print $2 }')
+require "a veth pair: one end in $NV, the other here" test -n "$QV" -a -n "$PV"
+NS_ADDR=$(ip -n "$NV" -4 -o addr show dev "$QV" | awk '{ sub(/\/.*/, "", $4); print $4 }')
+HOST_ADDR=$(ip -n "$NA" -4 -o addr show dev "$PV" | awk '{ sub(/\/.*/, "", $4); print $4 }')
+serve_start "$NV" "$T_TMP/nv.log" --addr 0.0.0.0 --tcp 80 --tcp 81
+assert "the published port answers on the host side's own address" netprobe "$NA" tcp "$V4_1" 8080 || true
+assert "the service saw the host end of the veth (masqueraded)" served "$T_TMP/nv.log" tcp "$HOST_ADDR" '0\.0\.0\.0:80' || true
+nsx "$NA" sysctl -qw net.ipv4.ip_forward=1
+assert "and from another host, through the host side" netprobe "$NB" tcp "$V4_1" 8080 || true
+assert "a port that is not published is closed to the host side" bash -c "! netprobe '$NA' tcp '$NS_ADDR' 81 --timeout 2" || true
+assert_no_ping "the namespace opens nothing towards the host side" "$NV" "$HOST_ADDR" || true
+assert "the host side's table is there" bash -c "ip netns exec '$NA' nft list table inet 'wgudp_$IA' >/dev/null" || true
+
 log "---- the peer stopped"
 kill_pid "$PID_B"
 ip -n "$NB" link del "$IB" 2>/dev/null || true
@@ -95,6 +115,8 @@ assert "the device is gone from $NV" bash -c "! ip -n '$NV' link show '$IA' >/de
 assert "$NV has no route left at all" bash -c "[[ -z \$(ip -n '$NV' route show; ip -n '$NV' -6 route show | grep -v '^\(::1\|fe80\)') ]]" || true
 assert "$RC is gone" bash -c "[[ ! -e '$RC' ]]" || true
 assert "the UAPI socket is gone" bash -c "[[ ! -e $(sock_path "$IA") ]]" || true
+assert "the veth pair is gone" bash -c "! ip -n '$NA' link show '$PV' >/dev/null 2>&1" || true
+assert "and the host side's table" bash -c "! ip netns exec '$NA' nft list table inet 'wgudp_$IA' >/dev/null 2>&1" || true
 
 log "---- a device moved by hand keeps working"
 NM=$(nsname m)

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * --publish [ADDR:]HOSTPORT:PORT[/tcp|udp]: ports of the host side (where
+ * wgud's UDP is) mapped into the tunnel's namespace over a veth pair wgud
+ * makes and removes. The pair gets a link-local /30 chosen from the
+ * interface's name (169.254.X.Y, the host end .1, the namespace end .2);
+ * table inet wgudp_IFACE on the host side translates HOSTPORT to the
+ * namespace's end and masquerades it, so the answers go back over the veth
+ * and never into the tunnel; the kill switch in the namespace (nft.h) lets
+ * in only those ports from the veth and out only their replies.
+ */
+#ifndef WGUD_PUBLISH_H
+#define WGUD_PUBLISH_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon.h"
+#include "gateway.h"
+#include "rtnl.h"
+
+struct publish {
+	char host_ifname[IFNAMSIZ], ns_ifname[IFNAMSIZ];
+	uint8_t host_addr[4], ns_addr[4];
+	bool veth, table;
+};
+
+/*
+ * Called in the tunnel's namespace (netns.h: away from home), after the
+ * device is up: the pair, its addresses, the host side's table. rtnl is the
+ * namespace's. 0 or -errno, logged; what was made is undone by publish_down.
+ */
+int publish_up(struct publish *p, const char *ifname, struct rtnl *rtnl, const struct daemon_publish *list,
+	       size_t n);
+/* The namespace end and the ports, for the kill switch. */
+void publish_facts(const struct publish *p, const struct daemon_publish *list, size_t n, struct gateway_facts *f);
+void publish_down(struct publish *p, const char *ifname);
+
+#endif
