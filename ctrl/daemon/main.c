@@ -8,12 +8,10 @@
  *   wgud ctl wg0 WORDS...                     the control socket's client
  *   wgud unlock wg0                           remove what a stopped wgud left
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +23,7 @@
 #include "daemon.h"
 #include "keys.h"
 #include "noise.h"
+#include "publish.h"
 #include "tun.h"
 
 static void usage(FILE *f)
@@ -160,56 +159,6 @@ static int parse_on_off(const char *s, bool *off)
 		*off = true;
 	else
 		return -1;
-	return 0;
-}
-
-/* [ADDR:]HOSTPORT:PORT[/tcp|udp], ADDR an IPv4 address or [IPv6]. */
-static int parse_publish(const char *arg, struct daemon_publish *p)
-{
-	char text[96], *ports, *proto, *colon;
-	unsigned long host, port;
-	char *end;
-
-	if (strlen(arg) >= sizeof(text))
-		return -1;
-	strcpy(text, arg);
-	memset(p, 0, sizeof(*p));
-	p->proto = IPPROTO_TCP;
-	proto = strchr(text, '/');
-	if (proto) {
-		*proto++ = '\0';
-		if (!strcmp(proto, "udp"))
-			p->proto = IPPROTO_UDP;
-		else if (strcmp(proto, "tcp"))
-			return -1;
-	}
-	ports = text;
-	if (text[0] == '[') {
-		char *close = strchr(text, ']');
-
-		if (!close || close[1] != ':')
-			return -1;
-		*close = '\0';
-		if (inet_pton(AF_INET6, text + 1, p->addr) != 1)
-			return -1;
-		p->family = AF_INET6;
-		ports = close + 2;
-	} else if ((colon = strchr(text, ':')) && strchr(colon + 1, ':')) {
-		*colon = '\0';
-		if (inet_pton(AF_INET, text, p->addr) != 1)
-			return -1;
-		p->family = AF_INET;
-		ports = colon + 1;
-	}
-	host = strtoul(ports, &end, 10);
-	if (end == ports || *end != ':' || !host || host > 65535)
-		return -1;
-	ports = end + 1;
-	port = strtoul(ports, &end, 10);
-	if (end == ports || *end || !port || port > 65535)
-		return -1;
-	p->host_port = (uint16_t)host;
-	p->port = (uint16_t)port;
 	return 0;
 }
 
@@ -388,9 +337,19 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 			o.netns = optarg;
 			break;
 		case 'p':
-			if (o.n_publish == DAEMON_MAX_PUBLISH || parse_publish(optarg, &o.publish[o.n_publish])) {
-				fprintf(stderr, "wgud: --publish takes [ADDR:]HOSTPORT:PORT[/tcp|udp] (at most %d), not '%s'\n",
-					DAEMON_MAX_PUBLISH, optarg);
+			if (o.n_publish == DAEMON_MAX_PUBLISH) {
+				fprintf(stderr, "wgud: at most %d --publish\n", DAEMON_MAX_PUBLISH);
+				return 2;
+			}
+			switch (publish_parse(optarg, &o.publish[o.n_publish])) {
+			case 0:
+				break;
+			case -EAFNOSUPPORT:
+				fprintf(stderr, "wgud: --publish %s: only IPv4 host addresses (the veth carries IPv4)\n", optarg);
+				return 2;
+			default:
+				fprintf(stderr, "wgud: --publish takes [ADDR:]HOSTPORT:PORT[/tcp|udp] (ADDR IPv4, ports 1-65535), "
+					"not '%s'\n", optarg);
 				return 2;
 			}
 			o.n_publish++;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "publish.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -9,6 +10,63 @@
 #include "log.h"
 #include "netns.h"
 #include "nft.h"
+
+/* A port: 1 to 65535 in decimal digits only (strtoul alone would take " 80", "+80" and "-1"). */
+static int parse_port(const char *s, char stop, const char **next, uint16_t *out)
+{
+	unsigned long n = 0;
+	const char *c;
+
+	for (c = s; *c >= '0' && *c <= '9' && c - s < 6; c++)
+		n = n * 10 + (unsigned long)(*c - '0');
+	if (c == s || *c != stop || !n || n > 65535)
+		return -EINVAL;
+	*next = c;
+	*out = (uint16_t)n;
+	return 0;
+}
+
+int publish_parse(const char *arg, struct daemon_publish *p)
+{
+	char text[96], *proto, *colon;
+	const char *ports, *next;
+
+	if (strlen(arg) >= sizeof(text))
+		return -EINVAL;
+	strcpy(text, arg);
+	memset(p, 0, sizeof(*p));
+	p->proto = IPPROTO_TCP;
+	proto = strchr(text, '/');
+	if (proto) {
+		*proto++ = '\0';
+		if (!strcmp(proto, "udp"))
+			p->proto = IPPROTO_UDP;
+		else if (strcmp(proto, "tcp"))
+			return -EINVAL;
+	}
+	ports = text;
+	if (text[0] == '[') {
+		uint8_t a6[16];
+		char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		*close = '\0';
+		/* a real IPv6 address, but the veth into the namespace carries IPv4 only */
+		return inet_pton(AF_INET6, text + 1, a6) == 1 ? -EAFNOSUPPORT : -EINVAL;
+	}
+	colon = strchr(text, ':');
+	if (colon && strchr(colon + 1, ':')) {
+		*colon = '\0';
+		if (inet_pton(AF_INET, text, p->addr) != 1)
+			return -EINVAL;
+		p->family = AF_INET;
+		ports = colon + 1;
+	}
+	if (parse_port(ports, ':', &next, &p->host_port) || parse_port(next + 1, '\0', &next, &p->port))
+		return -EINVAL;
+	return 0;
+}
 
 /* FNV-1a of the name: the same /30 for the same interface on every start, different ones for different names. */
 static uint32_t name_hash(const char *s)
@@ -76,12 +134,6 @@ int publish_up(struct publish *p, const char *ifname, struct rtnl *rtnl, const s
 	memset(p, 0, sizeof(*p));
 	if (!n)
 		return 0;
-	for (i = 0; i < n; i++) {
-		if (list[i].family == AF_INET6) {
-			log_error("--publish: only IPv4 host addresses can be published (the veth carries IPv4)");
-			return -EAFNOSUPPORT;
-		}
-	}
 	snprintf(p->host_ifname, sizeof(p->host_ifname), "wgp%08x", h);
 	snprintf(p->ns_ifname, sizeof(p->ns_ifname), "wgq%08x", h);
 	p->host_addr[0] = p->ns_addr[0] = 169;

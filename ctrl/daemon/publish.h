@@ -27,6 +27,13 @@ struct publish {
 };
 
 /*
+ * One --publish argument, [ADDR:]HOSTPORT:PORT[/tcp|udp] with ADDR an IPv4
+ * address, ports 1 to 65535, tcp unless said. 0; -EAFNOSUPPORT for an
+ * [IPv6] address (the veth carries IPv4 only); -EINVAL for anything else.
+ */
+int publish_parse(const char *arg, struct daemon_publish *p);
+
+/*
  * Called in the tunnel's namespace (netns.h: away from home), after the
  * device is up: the pair, its addresses, the host side's table. rtnl is the
  * namespace's. 0 or -errno, logged; what was made is undone by publish_down.

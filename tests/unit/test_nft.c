@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -1048,6 +1049,61 @@ static void kernel_delete(void **state)
 	free(pol);
 }
 
+/* --publish: the wall in the namespace, and the host side's table of translations. */
+static void kernel_publish(void **state)
+{
+	static const uint8_t ns_addr[4] = { 169, 254, 1, 2 };
+	struct nft_publish pub[2] = {
+		{ .proto = IPPROTO_TCP, .port = 80, .host_port = 8080 },
+		{ .proto = IPPROTO_UDP, .port = 53, .host_port = 5353, .has_addr = true, .addr = { 10, 1, 2, 3 } },
+	};
+	struct policy *pol = empty_policy();
+	struct nft_params np = { .ifname = "v0", .fwmark = FWMARK, .kill_switch = true, .filter_inbound = true,
+				 .policy = pol, .publish_ifname = "wgq1", .publish = pub, .n_publish = 2 };
+	char *text;
+	int status;
+
+	(void)state;
+	if (!have_kernel)
+		skip();
+	forget_tables();
+	assert_int_equal(nft_replace(&np), 0);
+	text = list_table("v0", false);
+	/* in from the veth only to the published ports; out on it only their replies */
+	assert_contains(text, "iifname \"wgq1\" tcp dport 80 accept");
+	assert_contains(text, "iifname \"wgq1\" udp dport 53 accept");
+	assert_contains(text, "iifname \"wgq1\" drop");
+	assert_contains(text, "oifname \"wgq1\" ct state established,related ct direction reply accept");
+	assert_contains(text, "oifname \"wgq1\" drop");
+	/* and before the rule that lets every other interface's input through */
+	assert_true(strstr(text, "iifname \"wgq1\" drop") < strstr(text, "iifname != \"v0\" accept"));
+	free(text);
+
+	assert_int_equal(nft_publish_replace("v0", "wgp1", ns_addr, pub, 2), 0);
+	text = capture("nft list table inet wgudp_v0 2>/dev/null", &status);
+	assert_int_equal(status, 0);
+	assert_contains(text, "type nat hook prerouting priority dstnat; policy accept;");
+	assert_contains(text, "type nat hook output priority -100; policy accept;");
+	assert_contains(text, "meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 169.254.1.2:80");
+	assert_contains(text, "ip daddr 10.1.2.3 udp dport 5353 dnat ip to 169.254.1.2:53");
+	assert_contains(text, "oifname \"wgp1\" masquerade");
+	assert_int_equal(count(text, "dnat ip to"), 4); /* prerouting and output, two each */
+	free(text);
+	/* replaced as a whole */
+	assert_int_equal(nft_publish_replace("v0", "wgp1", ns_addr, pub, 1), 0);
+	text = capture("nft list table inet wgudp_v0 2>/dev/null", &status);
+	assert_int_equal(count(text, "dnat ip to"), 2);
+	free(text);
+	assert_int_equal(nft_publish_delete("v0"), 0);
+	text = capture("nft list table inet wgudp_v0 2>/dev/null", &status);
+	assert_int_not_equal(status, 0);
+	free(text);
+	assert_int_equal(nft_publish_delete("v0"), 0);
+	assert_int_equal(nft_publish_replace("v0", "bad name!", ns_addr, pub, 1), -EINVAL);
+	assert_int_equal(nft_delete("v0"), 0);
+	free(pol);
+}
+
 /* The largest batch: one datagram of about 1 MiB and some 2000 acks, all accounted for. */
 static void kernel_full_policy(void **state)
 {
@@ -1317,6 +1373,7 @@ int main(void)
 		cmocka_unit_test(kernel_replace_is_whole),
 		cmocka_unit_test(kernel_refused_batch_changes_nothing),
 		cmocka_unit_test(kernel_delete),
+		cmocka_unit_test(kernel_publish),
 		cmocka_unit_test(kernel_full_policy),
 		cmocka_unit_test(kernel_packets_kill_switch),
 		cmocka_unit_test(kernel_packets_dns),
