@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,15 +40,16 @@ int netns_open(const char *spec, int *fd, char *err, size_t err_len)
 		snprintf(err, err_len, "'%s' is not a namespace name or path", spec);
 		return -EINVAL;
 	}
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given by mistake must not hang the start */
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "%s: %s%s", path, strerror(-ret),
 			 ret == -ENOENT && !strchr(spec, '/') ? " (create it first: ip netns add NAME)" : "");
 		return ret;
 	}
-	/* A namespace file is on nsfs; anything else (a plain file in /var/run/netns) is refused by setns too. */
-	if (fstat(*fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+	/* nsfs says what it is; anything else (a plain file, another kind of namespace) is refused here */
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode) || ioctl(*fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
 		ret = -EINVAL;
 		snprintf(err, err_len, "%s is not a network namespace", path);
 		close(*fd);

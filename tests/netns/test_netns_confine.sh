@@ -118,6 +118,22 @@ assert "the UAPI socket is gone" bash -c "[[ ! -e $(sock_path "$IA") ]]" || true
 assert "the veth pair is gone" bash -c "! ip -n '$NA' link show '$PV' >/dev/null 2>&1" || true
 assert "and the host side's table" bash -c "! ip netns exec '$NA' nft list table inet 'wgudp_$IA' >/dev/null 2>&1" || true
 
+log "---- --netns as a path; bad ones refused before anything is made"
+ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" --conf "$CA" --netns "/var/run/netns/$NV" </dev/null >"$T_TMP/p.log" 2>&1 &
+PID=$!
+register_pid "$PID"
+assert "a namespace given by path gets the device" wait_for 10 "$IA in $NV" bash -c "ip -n '$NV' link show '$IA' >/dev/null 2>&1" || true
+assert "with a word that DNS = has no /etc/netns folder there" grep -q "DNS = is not applied: --netns /var/run/netns/$NV is a path" "$T_TMP/p.log" || true
+kill -TERM "$PID"
+pid_wait_exit "$PID" 10 || true
+for bad in "nx$T_ID" /etc/passwd /proc/self/ns/mnt; do
+	RC=0
+	OUT=$(ip netns exec "$NA" "$WGUD" --conf "$CA" --netns "$bad" </dev/null 2>&1) || RC=$?
+	assert_ne "--netns $bad is refused" 0 "$RC" || true
+	assert "saying why and that nothing changed" grep -q -- "--netns: .*; nothing changed" <<<"$OUT" || true
+done
+assert "no device was made for them" bash -c "! ip -n '$NA' link show '$IA' >/dev/null 2>&1" || true
+
 log "---- a device moved by hand keeps working"
 NM=$(nsname m)
 ns_create "$NM"

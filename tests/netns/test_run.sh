@@ -147,6 +147,22 @@ log "---- as root, without a user namespace"
 RC=0
 ip netns exec "$NA" "$WGUD" run --conf "$CR" -- sh -c "ip -o link | grep -q ' $IR:' && exit 7" </dev/null >"$T_TMP/root.log" 2>&1 || RC=$?
 assert_eq "as root too: the command's status" 7 "$RC" || true
+log "---- as root with --publish: a service in the command's namespace, SIGTERM passed on to it"
+ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" run --conf "$CR" --publish 8081:80 -- \
+	"$T_PY" "$NETPROBE" serve "$T_TMP/pub.log" --addr 0.0.0.0 --tcp 80 </dev/null >>"$T_TMP/root.log" 2>&1 &
+PID=$!
+register_pid "$PID"
+if wait_for 10 "the published service" grep -qx ready "$T_TMP/pub.log"; then
+	assert "the command's service answers on the published port" netprobe "$NA" tcp "$V4_1" 8081 || true
+else
+	fail "the service in wgud run did not start: $(tail -n 3 "$T_TMP/root.log" | tr '\n' ' ')"
+fi
+kill -TERM "$PID"
+RC=0
+wait "$PID" || RC=$?
+assert_eq "SIGTERM reaches the command, and wgud exits with its status" 143 "$RC" || true
+assert "the veth pair went with it" bash -c "! ip -n '$NA' -o link show | grep -q ' wgp'" || true
+assert "and the host side's table" bash -c "! ip netns exec '$NA' nft list table inet 'wgudp_$IR' >/dev/null 2>&1" || true
 RC=0
 ip netns exec "$NA" "$WGUD" run --conf "$CR" -- /nonexistent/cmd </dev/null >>"$T_TMP/root.log" 2>&1 || RC=$?
 assert_eq "a command that does not exist: 127" 127 "$RC" || true
