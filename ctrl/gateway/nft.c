@@ -580,12 +580,15 @@ static void table_name(char out[NFTB_TABLE_MAX], const char *ifname)
 	memcpy(out + sizeof(NFT_TABLE_PREFIX) - 1, ifname, strlen(ifname) + 1);
 }
 
-/* BEGIN, and the table created (so that deleting it cannot fail on a first start), deleted and created anew. */
-static void start_replace(struct nftb *b, void *buf, size_t cap, uint32_t seq, const char *ifname)
+/*
+ * BEGIN, and the table prefix + ifname created (so that deleting it cannot
+ * fail on a first start), deleted and created anew.
+ */
+static void start_replace(struct nftb *b, void *buf, size_t cap, uint32_t seq, const char *prefix, const char *ifname)
 {
 	char table[NFTB_TABLE_MAX];
 
-	table_name(table, ifname);
+	snprintf(table, sizeof(table), "%s%s", prefix, ifname);
 	nftb_init(b, buf, cap, seq, table);
 	nftb_begin(b);
 	nftb_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
@@ -604,7 +607,7 @@ static struct render *render_new(void *buf, size_t cap, uint32_t seq, const stru
 	rd->p = p;
 	rd->pol = pol;
 	rd->ifname = ifname;
-	start_replace(&rd->b, buf, cap, seq, ifname);
+	start_replace(&rd->b, buf, cap, seq, NFT_TABLE_PREFIX, ifname);
 	return rd;
 }
 
@@ -688,7 +691,8 @@ ssize_t nft_build_lockdown(void *buf, size_t cap, const struct nft_lockdown *l, 
 	return finish(rd);
 }
 
-ssize_t nft_build_delete(void *buf, size_t cap, const char *ifname, uint32_t seq)
+/* BEGIN, DELTABLE of the table named prefix + ifname, END. */
+static ssize_t build_delete_table(void *buf, size_t cap, const char *prefix, const char *ifname, uint32_t seq)
 {
 	char table[NFTB_TABLE_MAX];
 	struct nftb *b;
@@ -699,7 +703,7 @@ ssize_t nft_build_delete(void *buf, size_t cap, const char *ifname, uint32_t seq
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	table_name(table, ifname);
+	snprintf(table, sizeof(table), "%s%s", prefix, ifname);
 	nftb_init(b, buf, cap, seq, table);
 	nftb_begin(b);
 	nftb_table(b, NFT_MSG_DELTABLE, NLM_F_ACK);
@@ -707,6 +711,11 @@ ssize_t nft_build_delete(void *buf, size_t cap, const char *ifname, uint32_t seq
 	ret = nftb_result(b);
 	free(b);
 	return ret;
+}
+
+ssize_t nft_build_delete(void *buf, size_t cap, const char *ifname, uint32_t seq)
+{
+	return build_delete_table(buf, cap, NFT_TABLE_PREFIX, ifname, seq);
 }
 
 /* ---- talking to the kernel ---- */
@@ -897,7 +906,6 @@ static void publish_dnat(struct nftb *b, const char *chain, const struct publish
 static ssize_t build_publish(void *buf, size_t cap, const void *arg, uint32_t seq)
 {
 	const struct publish_table *t = arg;
-	char table[NFTB_TABLE_MAX];
 	struct nftb_rule r;
 	struct nftb *b;
 	ssize_t ret;
@@ -907,12 +915,7 @@ static ssize_t build_publish(void *buf, size_t cap, const void *arg, uint32_t se
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	snprintf(table, sizeof(table), "%s%s", NFT_PUBLISH_PREFIX, t->ifname);
-	nftb_init(b, buf, cap, seq, table);
-	nftb_begin(b);
-	nftb_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-	nftb_table(b, NFT_MSG_DELTABLE, NLM_F_ACK);
-	nftb_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+	start_replace(b, buf, cap, seq, NFT_PUBLISH_PREFIX, t->ifname);
 	nftb_chain(b, "prerouting", "nat", NF_INET_PRE_ROUTING, PRIO_DSTNAT, NF_ACCEPT);
 	nftb_chain(b, "output", "nat", NF_INET_LOCAL_OUT, PRIO_DSTNAT, NF_ACCEPT);
 	nftb_chain(b, "postrouting", "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT, NF_ACCEPT);
@@ -930,23 +933,7 @@ static ssize_t build_publish(void *buf, size_t cap, const void *arg, uint32_t se
 
 static ssize_t build_publish_delete(void *buf, size_t cap, const void *arg, uint32_t seq)
 {
-	char table[NFTB_TABLE_MAX];
-	struct nftb *b;
-	ssize_t ret;
-
-	if (!tun_ifname_valid(arg))
-		return -EINVAL;
-	b = malloc(sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	snprintf(table, sizeof(table), "%s%s", NFT_PUBLISH_PREFIX, (const char *)arg);
-	nftb_init(b, buf, cap, seq, table);
-	nftb_begin(b);
-	nftb_table(b, NFT_MSG_DELTABLE, NLM_F_ACK);
-	nftb_end(b);
-	ret = nftb_result(b);
-	free(b);
-	return ret;
+	return build_delete_table(buf, cap, NFT_PUBLISH_PREFIX, arg, seq);
 }
 
 int nft_publish_replace(const char *ifname, const char *host_ifname, const uint8_t ns_addr[4],
