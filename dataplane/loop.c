@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
-int loop_init(struct loop *l, struct wg_device *dev, enum loop_backend want, const char **why)
+#ifdef WGUD_IO_URING
+/* 0 with io_uring ready, else -errno and, unless io_uring was asked for by name, why it was not used. */
+static int try_uring(struct loop *l, enum loop_backend want, const char **why)
 {
 	static const char *const reasons[] = {
 		[ENOSYS] = "the kernel has no io_uring",
@@ -16,18 +18,37 @@ int loop_init(struct loop *l, struct wg_device *dev, enum loop_backend want, con
 	};
 	int ret;
 
+	l->ops = &loop_uring_ops;
+	ret = l->ops->init(l);
+	if (ret && want != LOOP_URING)
+		*why = -ret < (int)(sizeof(reasons) / sizeof(reasons[0])) && reasons[-ret] ? reasons[-ret]
+											  : "io_uring setup failed";
+	return ret;
+}
+#else
+/* Asked for by name, io_uring is missed and said so; the automatic choice has only epoll to choose from. */
+static int try_uring(struct loop *l, enum loop_backend want, const char **why)
+{
+	(void)l;
+	if (want == LOOP_URING)
+		*why = "this build has no io_uring (-DWGUD_IO_URING=OFF)";
+	return -EOPNOTSUPP;
+}
+#endif
+
+int loop_init(struct loop *l, struct wg_device *dev, enum loop_backend want, const char **why)
+{
+	int ret;
+
 	memset(l, 0, sizeof(*l));
 	l->dev = dev;
 	*why = NULL;
 	if (want != LOOP_EPOLL) {
-		l->ops = &loop_uring_ops;
-		ret = l->ops->init(l);
+		ret = try_uring(l, want, why);
 		if (!ret)
 			goto ready;
-		if (want == LOOP_URING)
+		if (want == LOOP_URING && !*why)
 			return ret;
-		*why = -ret < (int)(sizeof(reasons) / sizeof(reasons[0])) && reasons[-ret] ? reasons[-ret]
-											  : "io_uring setup failed";
 	}
 	l->ops = &loop_epoll_ops;
 	ret = l->ops->init(l);

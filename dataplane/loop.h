@@ -49,7 +49,9 @@ struct loop {
 
 /*
  * want LOOP_AUTO tries io_uring first. On a fallback, *why says why io_uring
- * was not used (NULL otherwise), for the caller to report once.
+ * was not used (NULL otherwise), for the caller to report once. LOOP_URING
+ * fails where io_uring is refused, except in a build without it
+ * (-DWGUD_IO_URING=OFF): there epoll runs and *why says so.
  */
 int loop_init(struct loop *l, struct wg_device *dev, enum loop_backend want, const char **why);
 void loop_uninit(struct loop *l);

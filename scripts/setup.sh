@@ -9,11 +9,19 @@ packages=(
 	wireguard-tools wireguard-go iperf3 nftables iproute2 tcpdump iputils-ping
 	python3
 )
+# systemd-analyze checks the installed units (tests/install); containers may lack it.
+command -v systemd-analyze >/dev/null || packages+=(systemd)
 
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# The unprivileged user of the rootless tests (wgud run, --tun-fd, --user): no home, no login.
+if [ "$(id -u)" -eq 0 ] && ! id wgudtest >/dev/null 2>&1; then
+	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin wgudtest
+	echo "setup: made the test user wgudtest"
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "setup: all ${#packages[@]} packages present"
 	exit 0

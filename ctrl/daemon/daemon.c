@@ -1075,6 +1075,29 @@ static int run(struct daemon *d)
 	return ret ? 1 : 0;
 }
 
+/*
+ * A failed start's wall goes where the device was to be: in --netns's
+ * namespace (entered for it if the start failed before), never at home,
+ * where it would block the host's own traffic; `wgud run`'s namespace
+ * dies with wgud, so there is nothing to guard.
+ */
+static void abort_wall(struct daemon *d, const struct gateway_facts *f)
+{
+	int ret;
+
+	if (d->o->run_argv)
+		return;
+	if (d->o->netns && !netns_away()) {
+		ret = netns_enter(d->netns_fd);
+		if (ret) {
+			log_error("the wall is not put up in %s (entering it: %s); nothing changed here", d->o->netns,
+				  strerror(-ret));
+			return;
+		}
+	}
+	gateway_abort(&d->gw, &d->start_policy, f);
+}
+
 /* A live wgud (or wireguard-go) for the interface owns its wall: a second start must not touch it. */
 static const char *served_by_other(const char *uapi_dir, const char *ctl_dir, const char *ifname, char path[108])
 {
@@ -1209,7 +1232,7 @@ int daemon_run(const struct daemon_options *o)
 		 * a mistyped path names no interface of anyone's.
 		 */
 		if (stat(o->conf_path, &st) == 0)
-			gateway_abort(&d->gw, &d->start_policy, NULL);
+			abort_wall(d, NULL);
 		else
 			log_info("nothing changed in this namespace");
 		goto out;
@@ -1229,7 +1252,7 @@ int daemon_run(const struct daemon_options *o)
 		ret = start_serving(d);
 	if (ret) {
 		if (!d->other_owner)
-			gateway_abort(&d->gw, &d->start_policy, conf_facts(d));
+			abort_wall(d, conf_facts(d));
 		take_down(d);
 		goto out;
 	}

@@ -408,12 +408,12 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 		if (needed) {
 			log_error("the policy needs a firewall but nftables is not usable here (%s); start with --no-firewall "
 				  "to run with the data plane's guarantee only",
-				  strerror(-probe));
+				  probe == -EOPNOTSUPP ? "this build has no nftables: -DWGUD_NFTABLES=OFF" : strerror(-probe));
 			return -EPROTONOSUPPORT;
 		}
 		gw->no_firewall = true;
 		snprintf(gw->no_firewall_why, sizeof(gw->no_firewall_why), "nftables is not usable here: %s",
-			 strerror(-probe));
+			 probe == -EOPNOTSUPP ? "this build has no nftables (-DWGUD_NFTABLES=OFF)" : strerror(-probe));
 		log_warn("%s; the policy needs no firewall, so wgud carries on: only the data plane keeps traffic in the "
 			 "tunnel, nothing stops other traffic from leaving",
 			 gw->no_firewall_why);
@@ -575,12 +575,12 @@ int gateway_unlock(const char *ifname, struct state *state, struct rtnl *rtnl)
 	ret = nft_delete(ifname);
 	if (!ret)
 		log_info("removed table inet wgud_%s", ifname);
-	else if (ret == -ENOENT)
-		log_info("no table inet wgud_%s to remove", ifname);
+	else if (ret == -ENOENT || ret == -EOPNOTSUPP)
+		log_info("no table inet wgud_%s to remove%s", ifname, ret == -EOPNOTSUPP ? " (this build has no nftables)" : "");
 	else
 		log_error("removing table inet wgud_%s: %s", ifname, strerror(-ret));
 	sync_lan_rules(&gw, NULL, 0);
 	adopt_forwarding(&gw);
 	restore_forwarding(&gw);
-	return ret == -ENOENT ? 0 : ret;
+	return ret == -ENOENT || ret == -EOPNOTSUPP ? 0 : ret;
 }
