@@ -134,6 +134,17 @@ for bad in "nx$T_ID" /etc/passwd /proc/self/ns/mnt; do
 done
 assert "no device was made for them" bash -c "! ip -n '$NA' link show '$IA' >/dev/null 2>&1" || true
 
+log "---- lockdown with a broken conf: the wall goes up in $NV, not here"
+CX=$T_TMP/$IA-x.conf
+printf '[Interface]\nPrivateKey = %s\nNoSuchKey = 1\n' "$KA" >"$CX"
+chmod 600 "$CX"
+RC=0
+ip netns exec "$NA" "$WGUD" --conf "$CX" --interface "$IA" --netns "$NV" --kill-switch lockdown </dev/null >"$T_TMP/x.log" 2>&1 || RC=$?
+assert_ne "the broken conf is refused" 0 "$RC" || true
+assert "the lockdown table is in $NV" nft_table_exists "$NV" "$IA" || true
+assert "and not in wgud's own namespace" bash -c "! ip netns exec '$NA' nft list table inet 'wgud_$IA' >/dev/null 2>&1" || true
+assert "wgud unlock in $NV removes it" bash -c "ip netns exec '$NV' '$WGUD' unlock '$IA' >/dev/null 2>&1 && ! ip netns exec '$NV' nft list table inet 'wgud_$IA' >/dev/null 2>&1" || true
+
 log "---- a device moved by hand keeps working"
 NM=$(nsname m)
 ns_create "$NM"
