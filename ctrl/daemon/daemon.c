@@ -42,6 +42,7 @@
 #include "netns.h"
 #include "netsetup.h"
 #include "nft.h"
+#include "privdrop.h"
 #include "publish.h"
 #include "resolve.h"
 #include "rtnl.h"
@@ -97,6 +98,7 @@ struct daemon {
 	bool child_signalled; /* run: a stop signal was passed on to COMMAND already */
 	struct dns_state dns; /* the conf's DNS = as applied: put back at stop */
 	struct publish publish; /* --publish: the veth pair and the host side's table */
+	bool dropped;        /* --user: the drop began; what needs root to undo is the root helper's */
 };
 
 /* ---- reading the start-up policy ---- */
@@ -886,6 +888,38 @@ static void log_offloads(const struct wg_device *dev)
 		 dev->udp_gso ? "on" : "refused", dev->udp_gro ? "on" : "refused");
 }
 
+/* In the root helper once wgud is gone (--user): what a wgud that dropped root cannot undo itself. */
+static void janitor(void *ctx, bool dropped)
+{
+	struct daemon *d = ctx;
+
+	sockserver_remove_file(&d->uapi.core);
+	sockserver_remove_file(&d->ctl.core);
+	state_tidy(&d->state);
+	if (!dropped)
+		return; /* the daemon, still root, undid the rest itself (or was killed before the drop) */
+	publish_down(&d->publish, d->o->ifname); /* the host side is reached through the home namespace: setns */
+	dns_restore(&d->dns);
+}
+
+/* --user: the sockets and the state file become the user's, then the drop. */
+static int drop_privileges(struct daemon *d)
+{
+	const struct privdrop *u = &d->o->user;
+	const char *const paths[] = { d->uapi.core.path, d->ctl.core.path };
+	int ret = state_hand_over(&d->state, u->uid, u->gid);
+
+	if (ret) {
+		log_error("--user %s: handing %s over: %s", u->name, d->state.path, strerror(-ret));
+		return ret;
+	}
+	/* From here only the root helper can remove them, whatever happens next. */
+	sockserver_leave_file(&d->uapi.core);
+	sockserver_leave_file(&d->ctl.core);
+	d->dropped = true;
+	return privdrop_apply(u, paths, 2);
+}
+
 /* The device, its sockets and the network around it, in conf mode as wg-quick would. */
 static int bring_up(struct daemon *d)
 {
@@ -986,6 +1020,16 @@ static int bring_up(struct daemon *d)
 		ret = publish_up(&d->publish, o->ifname, &d->rtnl, o->publish, o->n_publish);
 	if (ret)
 		return ret;
+	/* Before the ring and the threads exist (the helper's copy of the memory must hold neither), after DNS. */
+	if (o->user.set) {
+		const int home[1] = { netns_home_fd() };
+
+		ret = privdrop_janitor(janitor, d, home, home[0] >= 0);
+		if (ret) {
+			log_error("--user: starting the root helper: %s", strerror(-ret));
+			return ret;
+		}
+	}
 	ret = loop_init(&d->loop, &d->dev, o->io, &why);
 	if (ret) {
 		log_error("event loop (%s): %s", o->io == LOOP_URING ? "io_uring" : "epoll", strerror(-ret));
@@ -1040,9 +1084,11 @@ static void take_down(struct daemon *d)
 		workers_stop(&d->workers);
 	}
 	if (d->stage >= STAGE_NETWORK) {
-		publish_down(&d->publish, d->o->ifname);
+		if (!d->dropped)
+			publish_down(&d->publish, d->o->ifname); /* else the root helper's: setns needs CAP_SYS_ADMIN */
 		netsetup_down(&d->net);
-		dns_restore(&d->dns);
+		if (!d->dropped)
+			dns_restore(&d->dns); /* else the root helper's: resolvconf and /etc/netns are root's */
 	}
 	if (d->stage >= STAGE_DEVICE)
 		socket_close(&d->dev); /* confined, the UDP was bound before the device existed */
@@ -1258,6 +1304,11 @@ int daemon_run(const struct daemon_options *o)
 	}
 	if (d->conf)
 		netsetup_run_hooks(d->conf, MODEL_HOOK_POST_UP, o->ifname, o->run_hooks);
+	if (o->user.set && drop_privileges(d)) {
+		abort_wall(d, conf_facts(d));
+		take_down(d);
+		goto out;
+	}
 	if (o->run_argv) {
 		ret = confine_spawn(o->run_argv, &d->child);
 		if (ret) {
@@ -1268,6 +1319,8 @@ int daemon_run(const struct daemon_options *o)
 		}
 	}
 	detach_ready(&ready_fd);
+	if (o->user.set && !o->foreground)
+		privdrop_janitor_quiet(); /* it leaves the terminal too */
 	d->exit_code = run(d);
 	if (o->run_argv) {
 		/* wgud stopped on its own (a deleted device, a loop error): the command does not stay behind */

@@ -9,6 +9,7 @@
 
 #include "loop.h"
 #include "policy.h"
+#include "privdrop.h"
 
 #define DAEMON_MAX_POLICY_FLAGS 64
 #define DAEMON_MAX_PUBLISH 16
@@ -47,7 +48,7 @@ struct daemon_options {
 	struct daemon_publish publish[DAEMON_MAX_PUBLISH];
 	size_t n_publish;
 	int tun_fd;               /* --tun-fd: serve this open TUN descriptor; -1: create the device */
-	const char *user;         /* --user: drop to this user after setup, keeping CAP_NET_ADMIN */
+	struct privdrop user;     /* --user: drop to this user after setup, keeping CAP_NET_ADMIN */
 	char *const *run_argv;    /* `wgud run ... -- COMMAND`: the command, run in a namespace of its own */
 };
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -23,6 +24,7 @@
 #include "daemon.h"
 #include "keys.h"
 #include "noise.h"
+#include "privdrop.h"
 #include "publish.h"
 #include "tun.h"
 
@@ -360,9 +362,15 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 				return 2;
 			}
 			break;
-		case 'u':
-			o.user = optarg;
+		case 'u': {
+			char err[256];
+
+			if (privdrop_lookup(&o.user, optarg, err, sizeof(err))) {
+				fprintf(stderr, "wgud: %s\n", err);
+				return 2;
+			}
 			break;
+		}
 		case 'T':
 			if (parse_threads(optarg, &o.threads)) {
 				fprintf(stderr, "wgud: --threads takes a number from 1 to %d\n", WORKERS_MAX);
@@ -490,9 +498,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: wgud ctl IFACE COMMAND...\n");
 			return 2;
 		}
-		char uapi_dir[80], ctl_dir[80];
+		char uapi_dir[80], ctl_dir[80], path[160];
+		struct stat st;
 
 		daemon_socket_dirs(uapi_dir, ctl_dir);
+		/* A wgud started as root keeps its socket there, whoever it runs as since (--user). */
+		snprintf(path, sizeof(path), "%s/%s.ctl", ctl_dir, argv[2]);
+		if (strcmp(ctl_dir, CTL_SOCKET_DIR) && lstat(path, &st) < 0)
+			snprintf(ctl_dir, sizeof(ctl_dir), "%s", CTL_SOCKET_DIR);
 		return ctl_client_main(ctl_dir, argv[2], argc - 3, argv + 3);
 	}
 	if (argc >= 2 && !strcmp(argv[1], "run")) {

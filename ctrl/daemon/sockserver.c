@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +58,7 @@ static int watch(int epfd, int op, int fd, uint32_t events, uint32_t tag)
 
 int sockserver_listen(struct sockserver *s, const char *path, int group_gid)
 {
+	struct stat st;
 	int ret;
 
 	if (strlen(path) >= sizeof(s->path))
@@ -65,6 +67,10 @@ int sockserver_listen(struct sockserver *s, const char *path, int group_gid)
 	if (ret)
 		return ret;
 	memcpy(s->path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		s->file_dev = st.st_dev;
+		s->file_ino = st.st_ino;
+	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->epfd < 0 || s->timerfd < 0)
@@ -570,5 +576,24 @@ void sockserver_close(struct sockserver *s)
 	if (s->timerfd >= 0)
 		close(s->timerfd);
 	s->epfd = s->timerfd = -1;
+	if (s->leave_file)
+		s->path[0] = '\0'; /* sockserver_remove_file()'s, in the root helper */
 	unixsock_close(NULL, &s->listen_fd, s->path);
+}
+
+void sockserver_leave_file(struct sockserver *s)
+{
+	s->leave_file = true;
+}
+
+void sockserver_remove_file(const struct sockserver *s)
+{
+	struct stat st;
+
+	/* An inode number may come again: a live server's socket is never ours, whatever its number. */
+	if (!s->path[0] || lstat(s->path, &st) || !S_ISSOCK(st.st_mode) || st.st_dev != s->file_dev ||
+	    st.st_ino != s->file_ino || unixsock_alive(s->path))
+		return;
+	if (unlink(s->path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", s->path, strerror(errno));
 }

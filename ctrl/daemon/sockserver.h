@@ -96,6 +96,9 @@ struct sockserver {
 	void *ctx;
 	int listen_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* removed at close; empty: nothing of ours */
+	dev_t file_dev;           /* the socket file this server made, to tell it from a later server's */
+	ino_t file_ino;
+	bool leave_file;          /* close leaves the file: sockserver_leave_file() */
 	int epfd, timerfd;
 	struct loop *loop;
 	uint64_t (*now)(void); /* CLOCK_MONOTONIC by default; tests inject theirs */
@@ -125,6 +128,19 @@ void sockserver_run(struct sockserver *s);
 int sockserver_fd(const struct sockserver *s);
 /* Closes every client, the set and the listening socket, and removes the socket file. */
 void sockserver_close(struct sockserver *s);
+
+/*
+ * For a process about to drop root (privdrop.h): it will not be able to
+ * remove the file from its root-owned folder, so close leaves it, and
+ * sockserver_remove_file() removes it from a process that still can.
+ */
+void sockserver_leave_file(struct sockserver *s);
+/*
+ * Removes the socket file this server made, if it is still the one at its
+ * path and nobody serves it (not that of a server started there since); for
+ * the root helper, once the server's process is gone.
+ */
+void sockserver_remove_file(const struct sockserver *s);
 
 /* Appends a copy of data to c's reply. 0, or -ENOMEM. */
 int sockserver_queue(struct sockserver_client *c, const void *data, size_t len);

@@ -91,34 +91,67 @@ bool state_has(const struct state *st, const char *key, const char *value)
 	return false;
 }
 
-static void save(struct state *st)
+/* Under a temporary name, then renamed: a crash leaves the old file or the new one. */
+static int replace(const char *path, const char *text, size_t len)
 {
-	char tmp[PATH_MAX + 8], text[STATE_MAX_LINES * STATE_LINE_MAX];
-	size_t len = 0, i;
-	int fd = -1;
+	char tmp[PATH_MAX + 8];
+	int fd, ret = 0;
 
-	if (!st->n) {
-		if (unlink(st->path) && errno != ENOENT)
-			goto fail;
-		return;
-	}
-	for (i = 0; i < st->n; i++)
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s\n", st->lines[i]);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) || rename(tmp, st->path)) {
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) || rename(tmp, path)) {
+		ret = errno ? -errno : -EIO;
 		unlink(tmp);
-		goto fail;
 	}
 	close(fd);
-	return;
-fail:
-	if (fd >= 0)
-		close(fd);
-	if (!st->warned)
+	return ret;
+}
+
+/*
+ * Where it is, for a process that may not rename in the folder: one write
+ * that also covers what the old file held past the new end, with newlines
+ * (which state_load skips), then the truncation. text has cap bytes.
+ */
+static int rewrite(const char *path, char *text, size_t len, size_t cap)
+{
+	struct stat sb;
+	size_t n = len;
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (!fstat(fd, &sb) && (size_t)sb.st_size > len) {
+		n = (size_t)sb.st_size < cap ? (size_t)sb.st_size : cap;
+		memset(text + len, '\n', n - len);
+	}
+	errno = 0;
+	if (pwrite(fd, text, n, 0) != (ssize_t)n || ftruncate(fd, (off_t)len) || fsync(fd))
+		ret = errno ? -errno : -EIO;
+	close(fd);
+	return ret;
+}
+
+static int save(struct state *st)
+{
+	char text[STATE_MAX_LINES * STATE_LINE_MAX];
+	size_t len = 0, i;
+	int ret;
+
+	for (i = 0; i < st->n; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s\n", st->lines[i]);
+	if (st->in_place)
+		ret = rewrite(st->path, text, len, sizeof(text));
+	else if (!st->n)
+		ret = unlink(st->path) && errno != ENOENT ? -errno : 0;
+	else
+		ret = replace(st->path, text, len);
+	if (ret && !st->warned)
 		log_warn("cannot keep %s: %s; after a crash, what wgud changed cannot be undone from it", st->path,
-			 strerror(errno));
-	st->warned = true;
+			 strerror(-ret));
+	st->warned |= ret != 0;
+	return ret;
 }
 
 void state_add(struct state *st, const char *key, const char *value)
@@ -134,7 +167,7 @@ void state_add(struct state *st, const char *key, const char *value)
 	if (st->n == STATE_MAX_LINES)
 		return;
 	memcpy(st->lines[st->n++], line, sizeof(line));
-	save(st);
+	(void)save(st);
 }
 
 void state_remove(struct state *st, const char *key, const char *value)
@@ -152,5 +185,33 @@ void state_remove(struct state *st, const char *key, const char *value)
 		st->n--;
 	}
 	if (st->n != before)
-		save(st);
+		(void)save(st);
+}
+
+int state_hand_over(struct state *st, uid_t uid, gid_t gid)
+{
+	int fd = open(st->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fchown(fd, uid, gid) || fchmod(fd, 0600))
+		ret = -errno;
+	close(fd);
+	if (ret)
+		return ret;
+	st->in_place = true;
+	ret = save(st);
+	if (ret)
+		st->in_place = false;
+	return ret;
+}
+
+void state_tidy(const struct state *st)
+{
+	struct stat sb;
+
+	if (!st->path[0] || lstat(st->path, &sb) || !S_ISREG(sb.st_mode) || sb.st_size)
+		return;
+	if (unlink(st->path) && errno != ENOENT)
+		log_warn("cannot remove %s: %s", st->path, strerror(errno));
 }

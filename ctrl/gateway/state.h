@@ -12,6 +12,12 @@
  * (allow_lan). Every change is written at once, whole, under a temporary
  * name that is then renamed, so a crash leaves the old file or the new one;
  * an empty state removes the file. Only the loop thread touches it.
+ *
+ * A wgud that drops root (--user) can neither rename into nor remove from
+ * the root-owned folder: state_hand_over() gives it the file, which is then
+ * rewritten in place (a crash mid-way leaves the new lines, then blank ones
+ * where the old were longer), and an empty state leaves it empty, for the
+ * root helper's state_tidy().
  */
 #ifndef WGUD_STATE_H
 #define WGUD_STATE_H
@@ -19,6 +25,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define STATE_MAX_LINES 512 /* 256 allow-lan prefixes and a few more */
 #define STATE_LINE_MAX 64
@@ -27,7 +34,8 @@ struct state {
 	char path[PATH_MAX];
 	char lines[STATE_MAX_LINES][STATE_LINE_MAX]; /* "KEY VALUE" each */
 	size_t n;
-	bool warned; /* a failed write was reported */
+	bool warned;   /* a failed write was reported */
+	bool in_place; /* rewritten where it is, not renamed into place: state_hand_over() */
 };
 
 void state_init(struct state *st, const char *dir, const char *ifname);
@@ -41,5 +49,14 @@ bool state_has(const struct state *st, const char *key, const char *value);
 void state_add(struct state *st, const char *key, const char *value);
 /* Forget key with value (NULL: with any value) and write the file. */
 void state_remove(struct state *st, const char *key, const char *value);
+
+/*
+ * Before dropping root: the file, made if missing, becomes uid:gid's (mode
+ * 0600) and holds what st holds; from now on it is rewritten in place.
+ * 0 or -errno (st is then as it was).
+ */
+int state_hand_over(struct state *st, uid_t uid, gid_t gid);
+/* Removes the file if it records nothing: for the root helper, once a wgud that dropped root is gone. */
+void state_tidy(const struct state *st);
 
 #endif
