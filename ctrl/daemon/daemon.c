@@ -11,9 +11,9 @@
  * blocking table and otherwise leaves the table it finds as it is. Only a
  * clean stop removes a table, and not in lockdown. Teardown runs in reverse.
  *
- * Past 900 lines: start, stop, the SIGHUP reload and the facts the gateway is
- * given all work on struct daemon's one state; the reload (with its lookup
- * off the loop) is the part to move to a file of its own next.
+ * The state all of it works on is struct daemon (daemon_internal.h); what
+ * the gateway is told is in facts.c, the files and the SIGHUP reload in
+ * reload.c.
  */
 #include "daemon.h"
 
@@ -32,9 +32,9 @@
 #include <unistd.h>
 
 #include "apply.h"
-#include "conf.h"
 #include "confine.h"
 #include "ctl.h"
+#include "daemon_internal.h"
 #include "device.h"
 #include "dns.h"
 #include "gateway.h"
@@ -53,321 +53,9 @@
 #include "unixsock.h"
 
 #define DEFAULT_BUFFERS 4096
-#define DEFAULT_FWMARK 0xca6c   /* 51820, as wg-quick picks */
-#define POLICY_FILE_MAX (1U << 20) /* every list full takes about 100 KiB */
 #define BUSY_WAIT_MS 2000          /* for what a killed wgud still holds (measured: 20-40 ms) */
 #define BUSY_STEP_MS 20
 #define COMMAND_GRACE_MS 3000      /* `wgud run`: how long COMMAND has after SIGTERM before SIGKILL */
-
-/* How far bring_up() got: take_down() undoes exactly that much (the servers are always safe to close). */
-enum stage { STAGE_NONE, STAGE_DEVICE, STAGE_TUN, STAGE_NETWORK, STAGE_LOOP };
-
-struct daemon {
-	const struct daemon_options *o;
-	enum stage stage;
-	struct model_device *conf;
-	struct wg_device dev;
-	struct tun_device tun;
-	struct uapi_server uapi;
-	struct loop loop;
-	struct workers workers;        /* crypto threads (--threads), started with the loop */
-	struct rtnl rtnl, monitor;
-	struct netsetup net;
-	unsigned int ifindex;
-	int signal_fd;
-	struct policy start_policy; /* the file and the flags; the gateway holds the one in force */
-	struct gateway_facts facts;
-	bool have_facts;
-	struct state state; /* what this run (or a crashed one) changed around the device */
-	struct gateway gw;
-	struct ctl_server ctl;
-	struct resolver resolver;      /* a reload's endpoint names, looked up off the loop */
-	struct policy *reload_policy;  /* the policy file read by a reload waiting for those names */
-	bool reload_again;             /* a SIGHUP came while one waited */
-	bool endpoints_capped_said;    /* the warning that lockdown knows only GATEWAY_MAX_ENDPOINTS endpoints */
-	bool other_owner; /* another live process holds the interface's sockets: the wall is its own */
-	int exit_code;
-	char uapi_dir[80], ctl_dir[80]; /* where the sockets (and the state file) go: socket_dirs() */
-	int netns_fd;        /* --netns: where the device lives; -1: here */
-	bool confined;       /* the device's namespace is the tunnel's own (--netns, run) */
-	bool sockets_bound;  /* confined: the UDP was bound before leaving home */
-	bool moved;          /* the device was moved to another namespace after start: it is no longer ours to manage */
-	pid_t child;         /* run: COMMAND while it runs */
-	int child_status;    /* run: its wait status once it exited */
-	bool child_exited;
-	bool child_signalled; /* run: a stop signal was passed on to COMMAND already */
-	struct dns_state dns; /* the conf's DNS = as applied: put back at stop */
-	struct publish publish; /* --publish: the veth pair and the host side's table */
-	bool dropped;        /* --user: the drop began; what needs root to undo is the root helper's */
-};
-
-/* ---- reading the start-up policy ---- */
-
-/* The whole file or a refusal: a file cut short could turn 10.0.0.0/24 into 10.0.0.0/2. */
-static int read_whole(const char *path, char **text, size_t *len)
-{
-	size_t cap = POLICY_FILE_MAX + 1, n = 0;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (n < cap) {
-		ssize_t got = read(fd, buf + n, cap - n);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			ret = -errno;
-			break;
-		}
-		if (!got)
-			break;
-		n += (size_t)got;
-	}
-	close(fd);
-	if (!ret && n > POLICY_FILE_MAX)
-		ret = -EFBIG;
-	if (ret) {
-		free(buf);
-		return ret;
-	}
-	*text = buf;
-	*len = n;
-	return 0;
-}
-
-/* The file first, then the flags in order, into p; on a refusal says why (naming file:line or the flag). */
-static int load_policy(const struct daemon_options *o, struct policy *p)
-{
-	char err[512] = "", *text = NULL;
-	size_t i, len = 0;
-	int ret;
-
-	policy_init(p);
-	if (o->policy_path) {
-		ret = read_whole(o->policy_path, &text, &len);
-		if (ret) {
-			log_error("%s: %s", o->policy_path,
-				  ret == -EFBIG ? "larger than 1 MiB: not a policy file" : strerror(-ret));
-			return ret;
-		}
-		ret = policy_apply_file(p, o->policy_path, text, len, err, sizeof(err));
-		free(text);
-		if (ret) {
-			log_error("%s", err);
-			return ret;
-		}
-	}
-	for (i = 0; i < o->n_policy_flags; i++) {
-		const struct daemon_policy_flag *f = &o->policy_flags[i];
-
-		ret = policy_apply_flag(p, f->flag, f->args, f->n_args, err, sizeof(err));
-		if (ret) {
-			log_error("%s", err);
-			return ret;
-		}
-	}
-	return 0;
-}
-
-/* ---- reading the conf ---- */
-
-static void report_kernel_module(void)
-{
-	struct stat st;
-	bool present = stat("/sys/module/wireguard", &st) == 0;
-
-	log_info("kernel WireGuard module %s; wgud runs its own data plane", present ? "present" : "not present");
-}
-
-/* A lookup an earlier run's wall blocks: say so, not just "no name". */
-static void explain_resolve_failure(const char *err, const char *ifname)
-{
-	log_error("%s", err);
-	if (nft_table_exists(ifname) == 1)
-		log_error("table inet wgud_%s, left by an earlier wgud, blocks DNS outside the tunnel: give "
-			  "the endpoint as an address, or run `wgud unlock %s` first",
-			  ifname, ifname);
-}
-
-/* The conf, its endpoint names left unresolved. */
-static int read_conf(const char *path, struct model_device **out)
-{
-	struct conf_error err;
-	bool world_readable = false;
-	int ret = conf_read_file(path, out, &err, &world_readable);
-
-	if (ret) {
-		log_error("%s", err.message[0] ? err.message : strerror(-ret));
-		return ret;
-	}
-	if (world_readable)
-		log_warn("%s is readable by others (it holds a private key); chmod 600 it", path);
-	return 0;
-}
-
-/* At start nothing is served yet: endpoint names are resolved here, once, as wg(8) does. */
-static int load_conf(const char *path, const char *ifname, struct model_device **out)
-{
-	char err[RESOLVE_ERR_LEN];
-	int ret = read_conf(path, out);
-
-	if (ret)
-		return ret;
-	ret = resolve_model(*out, path, err, sizeof(err));
-	if (ret) {
-		explain_resolve_failure(err, ifname);
-		model_device_free(*out);
-		*out = NULL;
-	}
-	return ret;
-}
-
-/* ---- the gateway's facts ---- */
-
-/* The firewall tells wgud's own UDP apart by a mark; sockets without one get wg-quick's. */
-static void ensure_fwmark(struct daemon *d)
-{
-	int ret;
-
-	/* Confined, the UDP is not in the wall's namespace: nothing there can carry its mark. */
-	if (d->o->no_firewall || d->dev.fwmark || d->confined || d->net.no_admin)
-		return;
-	ret = socket_set_fwmark(&d->dev, DEFAULT_FWMARK);
-	if (ret)
-		log_warn("setting fwmark 0x%x on the UDP sockets: %s", DEFAULT_FWMARK, strerror(-ret));
-	else
-		log_info("marking wgud's UDP with fwmark 0x%x for the firewall", DEFAULT_FWMARK);
-}
-
-static void peer_facts(struct gateway_facts *f, const struct model_device *m)
-{
-	size_t i, j;
-
-	for (i = 0; i < m->n_peers; i++) {
-		const struct model_peer *p = &m->peers[i];
-
-		for (j = 0; j < p->n_allowedips; j++)
-			if (cidr_is_default(&p->allowedips[j]))
-				f->full_tunnel[p->allowedips[j].family == AF_INET6] = true;
-		if ((p->flags & MODEL_PEER_HAS_ENDPOINT) && f->n_endpoints < GATEWAY_MAX_ENDPOINTS)
-			f->endpoints[f->n_endpoints++] = p->endpoint;
-	}
-}
-
-static void dns_facts(struct gateway_facts *f, const struct model_device *m)
-{
-	size_t i;
-
-	f->n_dns = 0;
-	for (i = 0; m && i < m->n_dns && i < POLICY_MAX_ENTRIES; i++)
-		f->dns[f->n_dns++] = m->dns[i];
-}
-
-/* fe80::/10 means something on one link only: no other link can reach the tunnel's through it. */
-static void drop_link_local(struct gateway_facts *f)
-{
-	static const struct cidr link_local = { .family = AF_INET6, .addr = { 0xfe, 0x80 }, .cidr = 10 };
-	size_t i = 0;
-
-	while (i < f->n_addresses) {
-		if (cidr_contains(&link_local, &f->addresses[i]))
-			f->addresses[i] = f->addresses[--f->n_addresses];
-		else
-			i++;
-	}
-}
-
-static int note_default_route(void *ctx, int family, const uint8_t *addr, uint8_t cidr)
-{
-	bool *full_tunnel = ctx;
-
-	(void)addr;
-	if (cidr == 0)
-		full_tunnel[family == AF_INET6] = true;
-	return 0;
-}
-
-/* The peers' part of the facts, read off the device: each peer's own allowed-ips, no copy of the table. */
-static void device_peer_facts(struct gateway_facts *f, const struct wg_device *dev, bool *capped_said)
-{
-	size_t i;
-
-	for (i = 0; i < dev->n_peers; i++) {
-		const struct wg_peer *peer = dev->peers[i];
-
-		(void)allowedips_walk_by_peer(&dev->allowedips, (void *)peer, note_default_route, f->full_tunnel);
-		if (peer->has_endpoint && f->n_endpoints < GATEWAY_MAX_ENDPOINTS) {
-			_Static_assert(sizeof(f->endpoints[0]) == sizeof(peer->endpoint), "the two sockaddr unions agree");
-			memcpy(&f->endpoints[f->n_endpoints++], &peer->endpoint, sizeof(peer->endpoint));
-		} else if (peer->has_endpoint && !*capped_said) {
-			log_warn("more than %d peers have endpoints: a lockdown left at stop lets wgud's UDP out to the "
-				 "first %d only (the others wait for the next start)",
-				 GATEWAY_MAX_ENDPOINTS, GATEWAY_MAX_ENDPOINTS);
-			*capped_said = true;
-		}
-	}
-}
-
-/* The tunnel as it is now: peers and endpoints, the mark, the link's addresses, the conf's DNS. */
-static void gather_facts(struct daemon *d, struct gateway_facts *f)
-{
-	int ret;
-
-	memset(f, 0, sizeof(*f));
-	ensure_fwmark(d);
-	f->fwmark = d->dev.fwmark ? d->dev.fwmark : d->confined ? DEFAULT_FWMARK : 0;
-	f->confined = d->confined && !d->gw.no_firewall;
-	device_peer_facts(f, &d->dev, &d->endpoints_capped_said);
-	ret = rtnl_addr_list(&d->rtnl, d->ifindex, f->addresses, GATEWAY_MAX_ADDRESSES, &f->n_addresses);
-	if (ret)
-		log_warn("listing the addresses of %s: %s%s", d->o->ifname, strerror(-ret),
-			 ret == -E2BIG ? " (the first ones are kept silent on other links)" : "");
-	drop_link_local(f);
-	dns_facts(f, d->conf);
-	publish_facts(&d->publish, d->o->publish, d->o->n_publish, f);
-	d->have_facts = true;
-}
-
-/* From the conf alone, when the start failed before the device had it. */
-static const struct gateway_facts *conf_facts(struct daemon *d)
-{
-	if (d->have_facts)
-		return &d->facts;
-	if (!d->conf)
-		return NULL;
-	memset(&d->facts, 0, sizeof(d->facts));
-	d->facts.confined = d->confined && !d->gw.no_firewall;
-	publish_facts(&d->publish, d->o->publish, d->o->n_publish, &d->facts);
-	peer_facts(&d->facts, d->conf);
-	dns_facts(&d->facts, d->conf);
-	return &d->facts;
-}
-
-/*
- * After a UAPI set or an address event. Most sets (a keepalive, one peer's
- * endpoint among thousands) change no fact: then the rule set stays as it is.
- */
-static void refresh_gateway(struct daemon *d)
-{
-	if (!d->gw.started)
-		return;
-	gather_facts(d, &d->facts);
-	/* Against what the rule set in force was made for: a failed update is tried again. */
-	if (!gateway_facts_equal(&d->facts, &d->gw.facts))
-		gateway_update(&d->gw, &d->facts);
-}
-
-static void on_uapi_set(void *ctx)
-{
-	refresh_gateway(ctx);
-}
 
 /* ---- the control socket's commands ---- */
 
@@ -403,58 +91,6 @@ static int on_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf
 	return ret;
 }
 
-/* ---- DNS = ---- */
-
-/*
- * The conf's resolvers where the tunnel's programs look: the namespace's
- * resolv.conf for --netns NAME (`ip netns exec` binds it) and `wgud run` (a
- * private mount), resolvconf(8) for the host as wg-quick does. A resolvconf
- * that fails fails the start, as in wg-quick; none at all is a warning.
- */
-static int apply_dns(struct daemon *d, const struct model_device *m)
-{
-	int ret;
-
-	if (!m || (!m->n_dns && d->dns.kind == DNS_NONE))
-		return 0;
-	if (d->o->run_argv)
-		return dns_bind_private("/tmp", NULL, m);
-	if (d->o->netns) {
-		if (!strchr(d->o->netns, '/'))
-			return dns_netns_apply(&d->dns, NULL, d->o->netns, m);
-		log_warn("DNS = is not applied: --netns %s is a path, and only a named namespace has an /etc/netns "
-			 "folder; bind a resolv.conf into it yourself",
-			 d->o->netns);
-		return 0;
-	}
-	if (geteuid()) {
-		log_warn("DNS = is not applied: resolvconf needs root; set the resolvers yourself");
-		return 0;
-	}
-	ret = dns_resolvconf_apply(&d->dns, d->o->ifname, m);
-	if (ret == -ENOENT) {
-		log_warn("DNS = is not applied: there is no resolvconf on PATH; set the resolvers yourself (wgud's "
-			 "firewall, when in force, lets DNS go only to them)");
-		ret = 0;
-	}
-	return ret;
-}
-
-/* A reload changes the resolvers only when the text would change (resolvconf is a process to wait for). */
-static void reload_dns(struct daemon *d, const struct model_device *next)
-{
-	char *was = malloc(2 * DNS_TEXT_MAX), *now = was + DNS_TEXT_MAX;
-	ssize_t a, b;
-
-	if (!was)
-		return;
-	a = dns_render(d->conf, was, DNS_TEXT_MAX);
-	b = dns_render(next, now, DNS_TEXT_MAX);
-	if ((a != b || (a > 0 && memcmp(was, now, (size_t)a))) && apply_dns(d, next))
-		log_error("reload: DNS = could not be applied; the resolvers stay as they were");
-	free(was);
-}
-
 /* ---- running ---- */
 
 static void log_drops(struct daemon *d)
@@ -470,166 +106,6 @@ static void log_drops(struct daemon *d)
 			 (unsigned long long)n);
 }
 
-/*
- * The MTU a re-read conf asks for, 0 for none: only a change of the conf's
- * own MTU, so that one set since with `ip link set` stays otherwise.
- */
-static uint32_t reload_mtu(const struct daemon *d, const struct model_device *next)
-{
-	uint32_t was = d->conf && (d->conf->flags & MODEL_DEVICE_HAS_MTU) ? d->conf->mtu : 0;
-
-	if (!next || !(next->flags & MODEL_DEVICE_HAS_MTU) || next->mtu == was || next->mtu == d->dev.mtu)
-		return 0;
-	return next->mtu;
-}
-
-/* The checked conf (NULL: only the policy file) and policy file (NULL: none) of a reload, applied. */
-static void reload_apply(struct daemon *d, struct model_device *next, struct policy *policy)
-{
-	uint32_t mtu = reload_mtu(d, next); /* before d->conf becomes next */
-	struct gateway_facts *facts;
-	char err[320] = "";
-	int ret = 0;
-
-	/* The policy that will be in force must hold with the conf's new resolvers, before either changes. */
-	if (!(facts = malloc(sizeof(*facts)))) {
-		ret = -ENOMEM;
-	} else {
-		*facts = d->facts;
-		if (next)
-			dns_facts(facts, next);
-		ret = gateway_check(&d->gw, policy ? policy : &d->gw.policy, facts, err, sizeof(err));
-		free(facts);
-	}
-	if (!ret && mtu > d->dev.max_mtu) {
-		snprintf(err, sizeof(err), "MTU %u: the packet buffers hold at most %u; restart wgud to size them for it",
-			 mtu, d->dev.max_mtu);
-		ret = -EINVAL;
-	} else if (!ret && mtu && mtu < WG_MIN_MTU) {
-		snprintf(err, sizeof(err), "MTU %u: at least %u", mtu, WG_MIN_MTU);
-		ret = -EINVAL;
-	}
-	if (ret) {
-		log_error("reload refused (%s%s%s); the running configuration and policy stay", policy ? d->o->policy_path : "",
-			  policy ? ": " : "", err[0] ? err : strerror(-ret));
-		model_device_free(next);
-		free(policy);
-		return;
-	}
-	if (next) {
-		/* Absent from the file means "as it is": keep the bound port and the full-tunnel fwmark. */
-		if (!next->listen_port)
-			next->flags &= ~MODEL_DEVICE_HAS_LISTEN_PORT;
-		if (!next->fwmark)
-			next->flags &= ~MODEL_DEVICE_HAS_FWMARK;
-		ret = apply_model(&d->dev, &d->loop, next, APPLY_SYNC);
-		/* The link first: the device never pads for an MTU the link refused. */
-		if (!ret && mtu) {
-			ret = rtnl_link_set_mtu(&d->rtnl, d->ifindex, mtu);
-			if (!ret)
-				ret = device_set_mtu(&d->dev, mtu);
-			if (!ret)
-				log_info("MTU %u (from %s)", mtu, d->o->conf_path);
-		}
-		if (!ret)
-			ret = netsetup_routes(&d->net, &d->dev, next);
-		reload_dns(d, next);
-		model_device_free(d->conf);
-		d->conf = next;
-	}
-	/* One rendering of the new policy (or the one in force) for the tunnel as it is now. */
-	if (policy && !policy_equal(policy, &d->gw.policy)) {
-		gather_facts(d, &d->facts);
-		if (gateway_set_policy(&d->gw, policy, &d->facts, err, sizeof(err))) {
-			log_error("%s: %s; the policy in force stays", d->o->policy_path, err);
-			gateway_update(&d->gw, &d->facts);
-			ret = ret ? ret : -EINVAL;
-		} else {
-			log_info("policy as %s and the start-up flags say (changes made since with wgud ctl are replaced)",
-				 d->o->policy_path);
-		}
-	} else {
-		refresh_gateway(d);
-	}
-	free(policy);
-	if (ret)
-		log_error("reload applied in part: %s", strerror(-ret));
-	else
-		log_info("configuration reloaded");
-}
-
-static void reload(struct daemon *d);
-
-/* On the loop thread, once a reload's endpoint names were looked up. */
-static void on_resolved(void *ctx, struct model_device *next, int ret, const char *err)
-{
-	struct daemon *d = ctx;
-	struct policy *policy = d->reload_policy;
-
-	d->reload_policy = NULL;
-	if (ret) {
-		log_error("%s", err);
-		log_error("reload refused; the running configuration and policy stay");
-		model_device_free(next);
-		free(policy);
-	} else {
-		reload_apply(d, next, policy);
-	}
-	if (d->reload_again) {
-		d->reload_again = false;
-		reload(d);
-	}
-}
-
-/*
- * SIGHUP: the conf and the policy file again, both checked before either is
- * applied. Endpoint names are looked up off the loop: with a full tunnel the
- * query can only go through the TUN device this thread serves.
- */
-static void reload(struct daemon *d)
-{
-	struct model_device *next = NULL;
-	struct policy *policy = NULL;
-	int ret;
-
-	if (!d->o->conf_path && !d->o->policy_path) {
-		log_info("SIGHUP ignored: no conf or policy file (configure with wg and wgud ctl)");
-		return;
-	}
-	if (resolver_busy(&d->resolver)) {
-		log_info("SIGHUP: the last reload still waits for endpoint names; reading the files again after it");
-		d->reload_again = true;
-		return;
-	}
-	if (d->o->policy_path) {
-		policy = malloc(sizeof(*policy));
-		if (!policy || load_policy(d->o, policy)) {
-			log_error("reload refused; the running configuration and policy stay");
-			free(policy);
-			return;
-		}
-	}
-	if (d->o->conf_path && read_conf(d->o->conf_path, &next)) {
-		log_error("reload refused; the running configuration and policy stay");
-		free(policy);
-		return;
-	}
-	if (!next || !resolve_needed(next)) {
-		reload_apply(d, next, policy);
-		return;
-	}
-	ret = resolver_start(&d->resolver, next, d->o->conf_path);
-	if (ret) {
-		log_error("reload refused: looking up endpoint names: %s; the running configuration and policy stay",
-			  strerror(-ret));
-		model_device_free(next);
-		free(policy);
-		return;
-	}
-	d->reload_policy = policy;
-	log_info("reload: looking up endpoint names; the tunnel runs as it is meanwhile");
-}
-
 static void on_signal(void *ctx, int fd)
 {
 	struct daemon *d = ctx;
@@ -637,7 +113,7 @@ static void on_signal(void *ctx, int fd)
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			reload(d);
+			daemon_reload(d);
 		} else if (si.ssi_signo == SIGCHLD) {
 			/* Only COMMAND's end is news here: hooks are waited for where they run. */
 			if (d->child > 0 && waitpid(d->child, &d->child_status, WNOHANG) == d->child) {
@@ -711,7 +187,7 @@ static void on_link_event(void *ctx, int fd)
 		follow_mtu(d, ev.mtu);
 	if (ev.addresses) {
 		/* wg-quick puts the addresses on after start: they must be silent elsewhere too */
-		refresh_gateway(d);
+		daemon_refresh_gateway(d);
 	}
 }
 
@@ -787,6 +263,14 @@ static void detach_ready(int *ready_fd)
 }
 
 /* ---- start and stop ---- */
+
+static void report_kernel_module(void)
+{
+	struct stat st;
+	bool present = stat("/sys/module/wireguard", &st) == 0;
+
+	log_info("kernel WireGuard module %s; wgud runs its own data plane", present ? "present" : "not present");
+}
 
 static const char *tun_permission_hint(void)
 {
@@ -1015,7 +499,7 @@ static int bring_up(struct daemon *d)
 	d->stage = STAGE_NETWORK;
 	ret = netsetup_up(&d->net, &d->dev, d->conf);
 	if (!ret)
-		ret = apply_dns(d, d->conf);
+		ret = daemon_apply_dns(d, d->conf);
 	if (!ret)
 		ret = publish_up(&d->publish, o->ifname, &d->rtnl, o->publish, o->n_publish);
 	if (ret)
@@ -1051,12 +535,12 @@ static int start_serving(struct daemon *d)
 {
 	int ret;
 
-	resolver_init(&d->resolver, &d->loop, on_resolved, d);
-	gather_facts(d, &d->facts);
+	resolver_init(&d->resolver, &d->loop, daemon_on_resolved, d);
+	daemon_gather_facts(d, &d->facts);
 	ret = gateway_start(&d->gw, &d->rtnl, &d->start_policy, &d->facts);
 	if (ret)
 		return ret;
-	d->uapi.after_set = on_uapi_set;
+	d->uapi.after_set = daemon_on_uapi_set;
 	d->uapi.after_set_ctx = d;
 	ret = uapi_server_start(&d->uapi, &d->loop);
 	if (!ret)
@@ -1267,9 +751,9 @@ int daemon_run(const struct daemon_options *o)
 	d->net.state = &d->state;
 
 	/* Everything that can be refused for bad input is checked before anything is created. */
-	if (load_policy(o, &d->start_policy))
+	if (daemon_load_policy(o, &d->start_policy))
 		goto out;
-	if (o->conf_path && load_conf(o->conf_path, o->ifname, &d->conf)) {
+	if (o->conf_path && daemon_load_conf(o->conf_path, o->ifname, &d->conf)) {
 		struct stat st;
 
 		/*
@@ -1298,14 +782,14 @@ int daemon_run(const struct daemon_options *o)
 		ret = start_serving(d);
 	if (ret) {
 		if (!d->other_owner)
-			abort_wall(d, conf_facts(d));
+			abort_wall(d, daemon_conf_facts(d));
 		take_down(d);
 		goto out;
 	}
 	if (d->conf)
 		netsetup_run_hooks(d->conf, MODEL_HOOK_POST_UP, o->ifname, o->run_hooks);
 	if (o->user.set && drop_privileges(d)) {
-		abort_wall(d, conf_facts(d));
+		abort_wall(d, daemon_conf_facts(d));
 		take_down(d);
 		goto out;
 	}
