@@ -194,13 +194,16 @@ int state_hand_over(struct state *st, uid_t uid, gid_t gid)
 
 	if (fd < 0)
 		return -errno;
-	if (fchown(fd, uid, gid) || fchmod(fd, 0600))
+	/* Written and moded while root owns it, given away last: so CAP_CHOWN is all this needs. */
+	if (fchmod(fd, 0600))
 		ret = -errno;
 	close(fd);
 	if (ret)
 		return ret;
 	st->in_place = true;
 	ret = save(st);
+	if (!ret && lchown(st->path, uid, gid))
+		ret = -errno;
 	if (ret)
 		st->in_place = false;
 	return ret;

@@ -215,9 +215,11 @@ assert_eq "ip_forward put back" 0 "$(nsx "$NA" sysctl -n net.ipv4.ip_forward)" |
 assert "the table is gone" bash -c "! ip netns exec '$NA' nft list table inet 'wgud_$IA' >/dev/null 2>&1" || true
 assert "the interface is gone" bash -c "! ip -n '$NA' link show '$IA' 2>/dev/null" || true
 
-log "---- SIGKILL (and --ctl-group)"
+log "---- SIGKILL (and --ctl-group), under the bounding set the unit's comment names for --user"
 G_U=$(id -gn "$U")
-ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" --conf "$CA" --user "$U" --kill-switch on --ctl-group "$G_U" \
+chown root "$CA" # root's, as wg-quick files are: without CAP_DAC_OVERRIDE root reads only its own
+ip netns exec "$NA" "${T_GUARD[@]}" setpriv --bounding-set=-all,+net_admin,+setuid,+setgid,+chown,+setpcap \
+	"$WGUD" --conf "$CA" --user "$U" --kill-switch on --ctl-group "$G_U" \
 	</dev/null >"$T_TMP/k.log" 2>&1 &
 PID=$!
 register_pid "$PID"
