@@ -21,8 +21,8 @@ static bool away;
 
 int netns_open(const char *spec, int *fd, char *err, size_t err_len)
 {
+	struct stat st, here;
 	char path[256];
-	struct stat st;
 	int ret;
 
 	if (!*spec) {
@@ -37,7 +37,7 @@ int netns_open(const char *spec, int *fd, char *err, size_t err_len)
 	else
 		ret = -1;
 	if (ret < 0 || (size_t)ret >= sizeof(path)) {
-		snprintf(err, err_len, "'%s' is not a namespace name or path", spec);
+		snprintf(err, err_len, "'%.64s%s' is not a namespace name or path", spec, strlen(spec) > 64 ? "..." : "");
 		return -EINVAL;
 	}
 	/* O_NONBLOCK: a FIFO given by mistake must not hang the start */
@@ -52,11 +52,20 @@ int netns_open(const char *spec, int *fd, char *err, size_t err_len)
 	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode) || ioctl(*fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
 		ret = -EINVAL;
 		snprintf(err, err_len, "%s is not a network namespace", path);
-		close(*fd);
-		*fd = -1;
-		return ret;
+		goto err_fd;
+	}
+	/* The UDP would go into the tunnel it carries: the two sides must be two namespaces. */
+	if (stat("/proc/thread-self/ns/net", &here) == 0 && here.st_ino == st.st_ino && here.st_dev == st.st_dev) {
+		ret = -EINVAL;
+		snprintf(err, err_len, "%s is wgud's own network namespace: the UDP must stay outside the tunnel's", path);
+		goto err_fd;
 	}
 	return 0;
+
+err_fd:
+	close(*fd);
+	*fd = -1;
+	return ret;
 }
 
 int netns_keep_home(void)

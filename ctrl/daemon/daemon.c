@@ -45,6 +45,7 @@
 #include "privdrop.h"
 #include "publish.h"
 #include "resolve.h"
+#include "rundir.h"
 #include "rtnl.h"
 #include "show.h"
 #include "socket.h"
@@ -501,7 +502,7 @@ static int bring_up(struct daemon *d)
 	if (!ret)
 		ret = daemon_apply_dns(d, d->conf);
 	if (!ret)
-		ret = publish_up(&d->publish, o->ifname, &d->rtnl, o->publish, o->n_publish);
+		ret = publish_up(&d->publish, o->ifname, &d->rtnl, o->publish, o->n_publish, d->dev.listen_port);
 	if (ret)
 		return ret;
 	/* Before the ring and the threads exist (the helper's copy of the memory must hold neither), after DNS. */
@@ -638,69 +639,6 @@ static const char *served_by_other(const char *uapi_dir, const char *ctl_dir, co
 	return NULL;
 }
 
-void daemon_socket_dirs(char uapi[80], char ctl[80])
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-
-	/* As root, or where the standard folders are writable: where wg(8) and wgud ctl look first. */
-	if (!geteuid() || (!access(UAPI_SOCKET_DIR, W_OK) && !access(CTL_SOCKET_DIR, W_OK))) {
-		snprintf(uapi, 80, "%s", UAPI_SOCKET_DIR);
-		snprintf(ctl, 80, "%s", CTL_SOCKET_DIR);
-	} else if (xdg && xdg[0] == '/' && strlen(xdg) < 60) {
-		snprintf(uapi, 80, "%s/wireguard", xdg);
-		snprintf(ctl, 80, "%s/wgud", xdg);
-	} else {
-		snprintf(uapi, 80, "/tmp/wgud-%u/wireguard", (unsigned int)geteuid());
-		snprintf(ctl, 80, "/tmp/wgud-%u/wgud", (unsigned int)geteuid());
-	}
-}
-
-/* The folders own_dir() made, once empty: a rootless `wgud run` leaves nothing behind. */
-static void remove_own_dirs(const struct daemon *d)
-{
-	const char *dirs[2] = { d->uapi_dir, d->ctl_dir };
-	char parent[80], *slash;
-	int i;
-
-	if (!strcmp(d->uapi_dir, UAPI_SOCKET_DIR))
-		return;
-	for (i = 0; i < 2; i++)
-		(void)rmdir(dirs[i]);
-	snprintf(parent, sizeof(parent), "%s", d->ctl_dir);
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = '\0';
-		if (!strncmp(parent, "/tmp/wgud-", 10))
-			(void)rmdir(parent);
-	}
-}
-
-/* A folder of one's own for the sockets outside /var/run: made here, and it must be this user's alone. */
-static int own_dir(const char *dir)
-{
-	char parent[80], *slash;
-	struct stat st;
-
-	if (!strcmp(dir, UAPI_SOCKET_DIR) || !strcmp(dir, CTL_SOCKET_DIR))
-		return 0;
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = '\0';
-		if (mkdir(parent, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		if (lstat(parent, &st) < 0)
-			return -errno;
-		if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
-			return -EPERM;
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (lstat(dir, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) ? 0 : -EPERM;
-}
-
 int daemon_run(const struct daemon_options *o)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
@@ -720,8 +658,8 @@ int daemon_run(const struct daemon_options *o)
 	d->netns_fd = -1;
 	log_set_interface(o->ifname);
 	log_set_verbose(o->verbose);
-	daemon_socket_dirs(d->uapi_dir, d->ctl_dir);
-	if (own_dir(d->uapi_dir) || own_dir(d->ctl_dir)) {
+	rundir_paths(d->uapi_dir, d->ctl_dir);
+	if (rundir_own(d->uapi_dir) || rundir_own(d->ctl_dir)) {
 		log_error("%s or %s cannot be made, or belongs to someone else or is writable by others", d->uapi_dir,
 			  d->ctl_dir);
 		goto out;
@@ -826,7 +764,7 @@ out:
 		close(d->signal_fd);
 	if (d->netns_fd >= 0)
 		close(d->netns_fd);
-	remove_own_dirs(d);
+	rundir_remove(d->uapi_dir, d->ctl_dir);
 	model_device_free(d->conf);
 	code = d->exit_code;
 	free(d);
@@ -844,6 +782,21 @@ static void remove_stale_socket(const char *dir, const char *ifname, const char 
 		return;
 	if (unlink(path) == 0)
 		log_info("removed %s, left by a wgud that is gone", path);
+}
+
+/* A killed --publish's host side: its veth pair (the namespace's end goes with it) and table inet wgudp_IFACE. */
+static void unlock_publish(const char *ifname, struct rtnl *rtnl)
+{
+	char host[IFNAMSIZ], ns[IFNAMSIZ];
+	unsigned int idx;
+	int ret;
+
+	publish_names(ifname, host, ns);
+	if (!rtnl_link_index(rtnl, host, &idx) && !rtnl_link_delete(rtnl, idx))
+		log_info("removed the --publish veth pair %s", host);
+	ret = nft_publish_delete(ifname);
+	if (ret && ret != -EOPNOTSUPP)
+		log_error("removing table inet wgudp_%s: %s", ifname, strerror(-ret));
 }
 
 int daemon_unlock(const char *ifname)
@@ -875,6 +828,7 @@ int daemon_unlock(const char *ifname)
 		return 1;
 	}
 	ret = gateway_unlock(ifname, state, &rtnl);
+	unlock_publish(ifname, &rtnl);
 	rules = netsetup_unlock(&rtnl, state);
 	if (rules > 0)
 		log_info("removed %d policy rule%s of a full tunnel", rules, rules == 1 ? "" : "s");

@@ -56,13 +56,6 @@ struct daemon_options {
 int daemon_run(const struct daemon_options *o);
 
 /*
- * Where the UAPI and control sockets (and the state file) go: /var/run/wireguard
- * and /var/run/wgud as root; otherwise $XDG_RUNTIME_DIR/wireguard and
- * $XDG_RUNTIME_DIR/wgud, or /tmp/wgud-UID/... without it.
- */
-void daemon_socket_dirs(char uapi[80], char ctl[80]);
-
-/*
  * `wgud unlock IFACE`: remove what a stopped (lockdown) or dead wgud left
  * for IFACE in this namespace: its nftables table, its allow-lan and full
  * tunnel policy rules, and the IP forwarding it had turned on. Refused

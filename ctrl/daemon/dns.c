@@ -21,7 +21,7 @@
 #include "log.h"
 
 #define LIBC_MAXNS 3 /* resolv.h MAXNS: the C library reads only the first three nameservers */
-#define SAVED_SUFFIX ".wgud-saved"
+#define SAVED_SUFFIX ".saved"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define ADDR_LEN (INET6_ADDRSTRLEN + 1 + IF_NAMESIZE + 10) /* "fe80::1%eth0" */
 #define SUMMARY_LEN (ADDR_LEN + 32)
@@ -187,8 +187,9 @@ static int netns_paths(struct netns_paths *p, const char *base, const char *name
 {
 	if (path_of(p->dir, sizeof(p->dir), "%s/%s", base, name) ||
 	    path_of(p->file, sizeof(p->file), "%s/resolv.conf", p->dir) ||
-	    path_of(p->saved, sizeof(p->saved), "%s/resolv.conf" SAVED_SUFFIX, p->dir) ||
-	    path_of(p->tmp, sizeof(p->tmp), "%s/.resolv.conf.wgud-XXXXXX", p->dir))
+	    /* beside the folder, not in it: `ip netns exec` binds every file in it over /etc */
+	    path_of(p->saved, sizeof(p->saved), "%s/.wgud-%s.resolv.conf" SAVED_SUFFIX, base, name) ||
+	    path_of(p->tmp, sizeof(p->tmp), "%s/.wgud-%s.resolv.conf.XXXXXX", base, name))
 		return -ENAMETOOLONG;
 	return 0;
 }

@@ -44,7 +44,7 @@ struct dns_state {
 			char base[PATH_MAX]; /* the etc_netns given */
 			char name[NAME_MAX + 1];
 			bool made_base, made_dir; /* wgud created them: removed at restore when empty */
-			bool saved;		  /* the earlier file waits at resolv.conf.wgud-saved */
+			bool saved;		  /* the earlier file waits at BASE/.wgud-NAME.resolv.conf.saved */
 		} netns;
 		struct {
 			char exe[PATH_MAX]; /* the resolvconf that was run, run again for -d */
@@ -65,7 +65,7 @@ ssize_t dns_render(const struct model_device *m, char *buf, size_t len);
 /*
  * --netns NAME: write ETC_NETNS/NAME/resolv.conf (etc_netns NULL = /etc/netns;
  * directories made 0755 as needed, the file 0644 through a temp file and a
- * rename). An earlier file is kept as resolv.conf.wgud-saved (a hard link, so
+ * rename). An earlier file is kept as BASE/.wgud-NAME.resolv.conf.saved (a hard link, so
  * resolv.conf never goes missing) for dns_restore() to put back; one that an
  * earlier, killed wgud left (it starts with DNS_HEADER) is not saved.
  * Called again on the same state (a reload), it rewrites the file, or

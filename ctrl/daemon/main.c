@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <sodium.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "noise.h"
 #include "privdrop.h"
 #include "publish.h"
+#include "rundir.h"
 #include "tun.h"
 
 static void usage(FILE *f)
@@ -411,6 +413,18 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		fprintf(stderr, "wgud run makes its own namespace and device: --netns and --tun-fd are for --conf\n");
 		return 2;
 	}
+	for (size_t i = 0; i < o.n_publish; i++) {
+		for (size_t j = 0; j < i; j++) {
+			const struct daemon_publish *a = &o.publish[i], *b = &o.publish[j];
+
+			if (a->proto == b->proto && a->host_port == b->host_port &&
+			    (!a->family || !b->family || !memcmp(a->addr, b->addr, 4))) {
+				fprintf(stderr, "wgud: --publish %u/%s is given twice: one host port, one place inside\n",
+					a->host_port, a->proto == IPPROTO_UDP ? "udp" : "tcp");
+				return 2;
+			}
+		}
+	}
 	if (o.n_publish && run_argv && geteuid()) {
 		fprintf(stderr, "wgud run: --publish makes a veth pair into this namespace, which needs root here\n");
 		return 2;
@@ -501,7 +515,7 @@ int main(int argc, char **argv)
 		char uapi_dir[80], ctl_dir[80], path[160];
 		struct stat st;
 
-		daemon_socket_dirs(uapi_dir, ctl_dir);
+		rundir_paths(uapi_dir, ctl_dir);
 		/* A wgud started as root keeps its socket there, whoever it runs as since (--user). */
 		snprintf(path, sizeof(path), "%s/%s.ctl", ctl_dir, argv[2]);
 		if (strcmp(ctl_dir, CTL_SOCKET_DIR) && lstat(path, &st) < 0)

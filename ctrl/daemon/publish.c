@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -78,25 +79,100 @@ static uint32_t name_hash(const char *s)
 	return h;
 }
 
-/* The host end of the pair, made and configured from home with an rtnetlink socket of home's. */
-static int host_side(struct publish *p)
+#define PUBLISH_MAX_ADDRS 1024 /* addresses looked at, on each side, when choosing the /30 */
+
+/* An rtnetlink socket of home's (the thread is in the tunnel's namespace). */
+static int home_rtnl(struct rtnl *home)
 {
-	struct rtnl home;
-	unsigned int idx;
 	int ret = netns_home_begin();
 
 	if (ret)
 		return ret;
-	ret = rtnl_open(&home);
+	ret = rtnl_open(home);
 	netns_home_end();
-	if (ret)
-		return ret;
-	ret = rtnl_link_index(&home, p->host_ifname, &idx);
+	return ret;
+}
+
+void publish_names(const char *ifname, char host[IFNAMSIZ], char ns[IFNAMSIZ])
+{
+	/* After the interface where it fits, so that two interfaces never share a pair's names */
+	if (strlen(ifname) <= IFNAMSIZ - 4) {
+		snprintf(host, IFNAMSIZ, "wgp%s", ifname);
+		snprintf(ns, IFNAMSIZ, "wgq%s", ifname);
+	} else {
+		snprintf(host, IFNAMSIZ, "wgp%08x", name_hash(ifname));
+		snprintf(ns, IFNAMSIZ, "wgq%08x", name_hash(ifname));
+	}
+}
+
+static bool overlaps(const struct cidr *list, size_t n, const struct cidr *c)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cidr_contains(&list[i], c) || cidr_contains(c, &list[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The pair's /30 in 169.254/16: first the one the name's hash points at, then
+ * others, until one overlaps no address on either side (another wgud's pair
+ * among them). Never 169.254.0.x and 169.254.255.x (RFC 3927 reserves them)
+ * nor 169.254.169.x (where clouds answer 169.254.169.254).
+ */
+static int choose_subnet(struct publish *p, const char *ifname, struct rtnl *ns, struct rtnl *home)
+{
+	struct cidr *addrs = calloc(2 * PUBLISH_MAX_ADDRS, sizeof(*addrs));
+	uint32_t h = name_hash(ifname);
+	size_t a = 0, b = 0, k;
+	int ret = -EADDRNOTAVAIL;
+
+	if (!addrs)
+		return -ENOMEM;
+	/* a side with more addresses than this is checked as far as they go */
+	(void)rtnl_addr_list(ns, 0, addrs, PUBLISH_MAX_ADDRS, &a);
+	(void)rtnl_addr_list(home, 0, addrs + a, PUBLISH_MAX_ADDRS, &b);
+	for (k = 0; k < 4096; k++) {
+		uint32_t x = h + (uint32_t)k * 2654435761u;
+		struct cidr c = { .family = AF_INET, .cidr = 30, .addr = { 169, 254, (uint8_t)(x >> 8), (uint8_t)(x & 0xfc) } };
+
+		if (c.addr[2] == 0 || c.addr[2] == 255 || c.addr[2] == 169 || overlaps(addrs, a + b, &c))
+			continue;
+		memcpy(p->host_addr, c.addr, 4);
+		memcpy(p->ns_addr, c.addr, 4);
+		p->host_addr[3] |= 1;
+		p->ns_addr[3] |= 2;
+		ret = 0;
+		break;
+	}
+	free(addrs);
+	return ret;
+}
+
+/* A pair of this interface's names left by a killed wgud (no live one serves the interface: daemon.c checked). */
+static int remove_stale(struct rtnl *home, const char *name)
+{
+	unsigned int idx;
+	int ret = rtnl_link_index(home, name, &idx);
+
 	if (!ret)
-		ret = rtnl_addr_add(&home, idx, AF_INET, p->host_addr, 30);
+		ret = rtnl_link_delete(home, idx);
 	if (!ret)
-		ret = rtnl_link_set_up(&home, idx, true);
-	rtnl_close(&home);
+		log_info("--publish: removed %s, left by a wgud that is gone", name);
+	return ret;
+}
+
+/* The host end of the pair: its address, up. */
+static int host_side(struct publish *p, struct rtnl *home)
+{
+	unsigned int idx;
+	int ret = rtnl_link_index(home, p->host_ifname, &idx);
+
+	if (!ret)
+		ret = rtnl_addr_add(home, idx, AF_INET, p->host_addr, 30);
+	if (!ret)
+		ret = rtnl_link_set_up(home, idx, true);
 	return ret;
 }
 
@@ -123,35 +199,20 @@ static int host_table(struct publish *p, const char *ifname, const struct daemon
 	return ret;
 }
 
-int publish_up(struct publish *p, const char *ifname, struct rtnl *rtnl, const struct daemon_publish *list,
-	       size_t n)
+static int make_pair(struct publish *p, const char *ifname, struct rtnl *rtnl, struct rtnl *home)
 {
-	uint32_t h = name_hash(ifname);
 	unsigned int idx;
-	size_t i;
 	int ret;
 
-	memset(p, 0, sizeof(*p));
-	if (!n)
-		return 0;
-	snprintf(p->host_ifname, sizeof(p->host_ifname), "wgp%08x", h);
-	snprintf(p->ns_ifname, sizeof(p->ns_ifname), "wgq%08x", h);
-	p->host_addr[0] = p->ns_addr[0] = 169;
-	p->host_addr[1] = p->ns_addr[1] = 254;
-	p->host_addr[2] = p->ns_addr[2] = (uint8_t)(h >> 8);
-	p->host_addr[3] = (uint8_t)((h & 0x3f) << 2 | 1);
-	p->ns_addr[3] = (uint8_t)((h & 0x3f) << 2 | 2);
-	if (!netns_away()) {
-		log_error("--publish needs --netns or wgud run");
-		return -EINVAL;
-	}
-	ret = rtnl_veth_add(rtnl, p->ns_ifname, p->host_ifname, netns_home_fd());
-	if (ret == -EEXIST) {
-		log_error("--publish: %s or %s exists already (left by a wgud of %s that was killed?); delete it with "
-			  "`ip link del`",
-			  p->host_ifname, p->ns_ifname, ifname);
+	publish_names(ifname, p->host_ifname, p->ns_ifname);
+	ret = choose_subnet(p, ifname, rtnl, home);
+	if (ret) {
+		log_error("--publish: no free /30 in 169.254.0.0/16 for the veth pair: %s", strerror(-ret));
 		return ret;
 	}
+	ret = rtnl_veth_add(rtnl, p->ns_ifname, p->host_ifname, netns_home_fd());
+	if (ret == -EEXIST && !remove_stale(home, p->host_ifname))
+		ret = rtnl_veth_add(rtnl, p->ns_ifname, p->host_ifname, netns_home_fd());
 	if (ret) {
 		log_error("--publish: making the veth pair %s/%s: %s", p->host_ifname, p->ns_ifname, strerror(-ret));
 		return ret;
@@ -163,14 +224,47 @@ int publish_up(struct publish *p, const char *ifname, struct rtnl *rtnl, const s
 	if (!ret)
 		ret = rtnl_link_set_up(rtnl, idx, true);
 	if (!ret)
-		ret = host_side(p);
-	if (ret) {
+		ret = host_side(p, home);
+	if (ret)
 		log_error("--publish: setting up the veth pair: %s", strerror(-ret));
+	return ret;
+}
+
+int publish_up(struct publish *p, const char *ifname, struct rtnl *rtnl, const struct daemon_publish *list,
+	       size_t n, uint16_t udp_port)
+{
+	struct rtnl home;
+	size_t i;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (list[i].proto == IPPROTO_UDP && list[i].host_port == udp_port) {
+			log_error("--publish %u/udp is wgud's own UDP port: the tunnel's handshakes would go into the "
+				  "namespace",
+				  udp_port);
+			return -EADDRINUSE;
+		}
+	}
+	if (!netns_away()) {
+		log_error("--publish needs --netns or wgud run");
+		return -EINVAL;
+	}
+	ret = home_rtnl(&home);
+	if (ret) {
+		log_error("--publish: rtnetlink on the host side: %s", strerror(-ret));
 		return ret;
 	}
+	ret = make_pair(p, ifname, rtnl, &home);
+	rtnl_close(&home);
+	if (ret)
+		return ret;
 	ret = host_table(p, ifname, list, n);
 	if (ret) {
-		log_error("--publish: table inet wgudp_%s on the host side: %s", ifname, strerror(-ret));
+		log_error("--publish: table inet wgudp_%s on the host side: %s", ifname,
+			  ret == -EOPNOTSUPP ? "this build has no nftables (-DWGUD_NFTABLES=OFF)" : strerror(-ret));
 		return ret;
 	}
 	p->table = true;
@@ -180,8 +274,9 @@ int publish_up(struct publish *p, const char *ifname, struct rtnl *rtnl, const s
 		if (list[i].family == AF_INET)
 			snprintf(addr, sizeof(addr), "%u.%u.%u.%u", list[i].addr[0], list[i].addr[1], list[i].addr[2],
 				 list[i].addr[3]);
-		log_info("published %s:%u/%s on the host side to port %u in the namespace (over %s)", addr,
-			 list[i].host_port, list[i].proto == IPPROTO_UDP ? "udp" : "tcp", list[i].port, p->host_ifname);
+		log_info("published %s:%u/%s on the host side to port %u in the namespace (over %s, %u.%u.%u.%u)", addr,
+			 list[i].host_port, list[i].proto == IPPROTO_UDP ? "udp" : "tcp", list[i].port, p->host_ifname,
+			 p->ns_addr[0], p->ns_addr[1], p->ns_addr[2], p->ns_addr[3]);
 	}
 	return 0;
 }

@@ -126,13 +126,47 @@ assert "a namespace given by path gets the device" wait_for 10 "$IA in $NV" bash
 assert "with a word that DNS = has no /etc/netns folder there" grep -q "DNS = is not applied: --netns /var/run/netns/$NV is a path" "$T_TMP/p.log" || true
 kill -TERM "$PID"
 pid_wait_exit "$PID" 10 || true
-for bad in "nx$T_ID" /etc/passwd /proc/self/ns/mnt; do
+for bad in "nx$T_ID" /etc/passwd /proc/self/ns/mnt /proc/self/ns/net; do
 	RC=0
 	OUT=$(ip netns exec "$NA" "$WGUD" --conf "$CA" --netns "$bad" </dev/null 2>&1) || RC=$?
 	assert_ne "--netns $bad is refused" 0 "$RC" || true
 	assert "saying why and that nothing changed" grep -q -- "--netns: .*; nothing changed" <<<"$OUT" || true
 done
 assert "no device was made for them" bash -c "! ip -n '$NA' link show '$IA' >/dev/null 2>&1" || true
+
+log "---- --publish that cannot be: refused before anything is made"
+RC=0
+OUT=$(ip netns exec "$NA" "$WGUD" --conf "$CA" --netns "$NV" --publish 8080:80 --publish 8080:81 </dev/null 2>&1) || RC=$?
+assert_ne "one host port twice is refused" 0 "$RC" || true
+assert "saying so" grep -q "is given twice" <<<"$OUT" || true
+RC=0
+OUT=$(ip netns exec "$NA" "$WGUD" --conf "$CA" --netns "$NV" --publish "$PORT_A:53/udp" </dev/null 2>&1) || RC=$?
+assert_ne "wgud's own UDP port is refused" 0 "$RC" || true
+assert "saying why" grep -q "is wgud's own UDP port" <<<"$OUT" || true
+assert "and nothing stays of it" bash -c "! ip -n '$NA' link show '$PV' >/dev/null 2>&1 && ! ip -n '$NV' link show '$IA' >/dev/null 2>&1" || true
+
+log "---- --publish after a SIGKILL: the next start replaces what it left; wgud unlock removes it"
+ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" --conf "$CA" --netns "$NV" --publish 8080:80 </dev/null >"$T_TMP/k1.log" 2>&1 &
+PID=$!
+register_pid "$PID"
+require "up with --publish" wait_for 10 "the veth" bash -c "ip -n '$NA' link show '$PV' >/dev/null 2>&1"
+kill -KILL "$PID"
+pid_wait_exit "$PID" 5 || true
+assert "the veth a killed wgud left is there" bash -c "ip -n '$NA' link show '$PV' >/dev/null 2>&1" || true
+ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" --conf "$CA" --netns "$NV" --publish 8080:80 </dev/null >"$T_TMP/k2.log" 2>&1 &
+PID=$!
+register_pid "$PID"
+assert "a restart comes up over it" wait_for 10 "up again" grep -q "up: listening" "$T_TMP/k2.log" || true
+assert "saying what it removed" grep -q "removed $PV, left by a wgud that is gone" "$T_TMP/k2.log" || true
+assert "and the published port answers again" netprobe "$NA" tcp "$V4_1" 8080 || true
+kill -KILL "$PID"
+pid_wait_exit "$PID" 5 || true
+rm -f "$(sock_path "$IA")" "$(ctl_path "$IA")"
+ip netns exec "$NA" "$WGUD" unlock "$IA" >"$T_TMP/u.log" 2>&1 || true
+assert "wgud unlock removes the veth pair" bash -c "! ip -n '$NA' link show '$PV' >/dev/null 2>&1" || true
+assert "and the host side's table" bash -c "! ip netns exec '$NA' nft list table inet 'wgudp_$IA' >/dev/null 2>&1" || true
+rm -f "/etc/netns/$NV/resolv.conf"
+ip netns exec "$NV" "$WGUD" unlock "$IA" >>"$T_TMP/u.log" 2>&1 || true
 
 log "---- lockdown with a broken conf: the wall goes up in $NV, not here"
 CX=$T_TMP/$IA-x.conf
