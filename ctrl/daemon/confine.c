@@ -79,12 +79,16 @@ int confine_unshare(char *err, size_t err_len)
 int confine_spawn(char *const argv[], pid_t *pid)
 {
 	pid_t parent = getpid();
-	pid_t child = fork();
+	char msg[160];
+	pid_t child;
 
+	/* The words are made here: between fork and exec only what is async-signal-safe. */
+	snprintf(msg, sizeof(msg), "wgud run: cannot execute %.100s: ", argv[0]);
+	child = fork();
 	if (child < 0)
 		return -errno;
 	if (child == 0) {
-		static const char msg[] = "wgud run: cannot execute the command\n";
+		const char *why;
 		sigset_t none;
 		int code;
 
@@ -96,7 +100,10 @@ int confine_spawn(char *const argv[], pid_t *pid)
 			_exit(127);
 		execvp(argv[0], argv);
 		code = errno == ENOENT ? 127 : 126;
-		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		why = errno == ENOENT ? "not found\n" : errno == EACCES ? "permission denied (not executable?)\n"
+							       : "the kernel refused it\n";
+		(void)!write(STDERR_FILENO, msg, strlen(msg));
+		(void)!write(STDERR_FILENO, why, strlen(why));
 		_exit(code);
 	}
 	*pid = child;

@@ -125,7 +125,10 @@ static void on_signal(void *ctx, int fd)
 			}
 		} else if (d->child > 0) {
 			/* `wgud run`: the command ends first, and wgud with it (a second signal kills it) */
-			log_info("passing signal %u on to the command", si.ssi_signo);
+			if (d->child_signalled)
+				log_info("signal %u again: killing the command", si.ssi_signo);
+			else
+				log_info("passing signal %u on to the command (another one kills it)", si.ssi_signo);
 			(void)kill(d->child, d->child_signalled ? SIGKILL : (int)si.ssi_signo);
 			d->child_signalled = true;
 		} else {

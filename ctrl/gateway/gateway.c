@@ -50,10 +50,25 @@ static struct policy *effective_copy(const struct policy *p, const struct gatewa
 }
 
 /* What only a firewall can do. */
+/* What in the policy needs nftables, in words for a person; NULL: nothing does. */
+static const char *firewall_reason(const struct policy *eff, enum policy_kill_switch mode)
+{
+	if (mode == POLICY_KILL_SWITCH_LOCKDOWN)
+		return "the kill switch in lockdown";
+	if (mode == POLICY_KILL_SWITCH_ON)
+		return "the kill switch (on for a full tunnel or a namespace of its own, unless --kill-switch off)";
+	if (eff->n_forward_from || eff->masquerade)
+		return "forward-from or masquerade";
+	if (eff->n_port_forward || eff->n_open)
+		return "port-forward or open";
+	if (eff->dns_forward || !eff->dns_from_conf)
+		return "the DNS rules (dns, dns-forward)";
+	return NULL;
+}
+
 static bool needs_firewall(const struct policy *eff, enum policy_kill_switch mode)
 {
-	return mode != POLICY_KILL_SWITCH_OFF || eff->n_forward_from || eff->masquerade || eff->n_port_forward ||
-	       eff->n_open || eff->dns_forward || !eff->dns_from_conf;
+	return firewall_reason(eff, mode) != NULL;
 }
 
 /* ---- IP forwarding, and what it was before wgud ---- */
@@ -328,7 +343,8 @@ static int render(struct gateway *gw, const struct policy *eff, enum policy_kill
 	if (gw->no_firewall) {
 		if (!needs_firewall(eff, mode))
 			return 0;
-		snprintf(err, err_len, "the policy needs nftables, and wgud runs with --no-firewall");
+		snprintf(err, err_len, "%s needs nftables, and wgud runs with --no-firewall",
+			 firewall_reason(eff, mode));
 		return -EPROTONOSUPPORT;
 	}
 	if (!f->fwmark) {
@@ -402,13 +418,14 @@ int gateway_start(struct gateway *gw, struct rtnl *rtnl, const struct policy *in
 		snprintf(gw->no_firewall_why, sizeof(gw->no_firewall_why), "--no-firewall");
 	if (!gw->no_firewall && (probe = nft_probe())) {
 		struct policy *eff = effective_copy(initial, facts);
-		bool needed = !eff || needs_firewall(eff, policy_kill_switch_mode(initial, full_tunnel(facts)));
+		const char *why = eff ? firewall_reason(eff, policy_kill_switch_mode(initial, full_tunnel(facts)))
+				      : "the policy (out of memory to tell)";
 
 		free(eff);
-		if (needed) {
-			log_error("the policy needs a firewall but nftables is not usable here (%s); start with --no-firewall "
-				  "to run with the data plane's guarantee only",
-				  probe == -EOPNOTSUPP ? "this build has no nftables: -DWGUD_NFTABLES=OFF" : strerror(-probe));
+		if (why) {
+			log_error("%s needs a firewall, but nftables is not usable here (%s); without that part (for the "
+				  "kill switch: --kill-switch off) wgud runs on the data plane's guarantee alone",
+				  why, probe == -EOPNOTSUPP ? "this build has no nftables: -DWGUD_NFTABLES=OFF" : strerror(-probe));
 			return -EPROTONOSUPPORT;
 		}
 		gw->no_firewall = true;
