@@ -2,10 +2,12 @@
 #include "confine.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -76,38 +78,124 @@ int confine_unshare(char *err, size_t err_len)
 	return 0;
 }
 
+#define INIT_STACK (64 * 1024)
+
+/* The signals the namespace's init passes on to COMMAND (the rest keep their defaults there). */
+static const int passed_on[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+struct spawn {
+	char *const *argv;
+	char msg[160]; /* made before the clone: between it and exec only what is async-signal-safe */
+	int ready[2];  /* init's: EOF once wgud is gone */
+};
+
+static void nothing(int sig)
+{
+	(void)sig;
+}
+
+static _Noreturn void exec_command(const struct spawn *sp)
+{
+	const char *why;
+	sigset_t none;
+	int code;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	execvp(sp->argv[0], sp->argv);
+	code = errno == ENOENT ? 127 : 126;
+	why = errno == ENOENT ? "not found\n" : errno == EACCES ? "permission denied (not executable?)\n"
+							 : "the kernel refused it\n";
+	(void)!write(STDERR_FILENO, sp->msg, strlen(sp->msg));
+	(void)!write(STDERR_FILENO, why, strlen(why));
+	_exit(code);
+}
+
+/*
+ * PID 1 of COMMAND's own PID namespace: starts COMMAND, passes wgud's
+ * signals on to it, reaps whatever is orphaned there, and ends with
+ * COMMAND's status; when it ends the kernel kills everything left in the
+ * namespace, so nothing COMMAND started outlives it. It dies with wgud.
+ */
+static int namespace_init(void *arg)
+{
+	const struct spawn *sp = arg;
+	struct sigaction sa = { .sa_handler = nothing };
+	sigset_t set;
+	pid_t command;
+	size_t i;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		_exit(127);
+	close(sp->ready[1]);
+	/* wgud may have died before the line above: then the pipe is at EOF already */
+	{
+		struct pollfd p = { .fd = sp->ready[0], .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0)
+			_exit(127);
+	}
+	/* init gets only the signals it has a handler for, even from outside: an empty one, then sigwait */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++) {
+		sigaction(passed_on[i], &sa, NULL);
+		sigaddset(&set, passed_on[i]);
+	}
+	sigaction(SIGCHLD, &sa, NULL);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	command = fork();
+	if (command < 0)
+		_exit(126);
+	if (command == 0) {
+		close(sp->ready[0]);
+		exec_command(sp);
+	}
+	for (;;) {
+		siginfo_t si;
+		int status;
+		pid_t pid;
+
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo != SIGCHLD) {
+			(void)kill(command, si.si_signo);
+			continue;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == command)
+				_exit(confine_exit_code(status));
+	}
+}
+
 int confine_spawn(char *const argv[], pid_t *pid)
 {
-	pid_t parent = getpid();
-	char msg[160];
+	struct spawn sp = { .argv = argv };
+	char *stack;
 	pid_t child;
+	int ret;
 
-	/* The words are made here: between fork and exec only what is async-signal-safe. */
-	snprintf(msg, sizeof(msg), "wgud run: cannot execute %.100s: ", argv[0]);
-	child = fork();
-	if (child < 0)
+	snprintf(sp.msg, sizeof(sp.msg), "wgud run: cannot execute %.100s: ", argv[0]);
+	if (pipe2(sp.ready, O_CLOEXEC) < 0)
 		return -errno;
-	if (child == 0) {
-		const char *why;
-		sigset_t none;
-		int code;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		/* Nothing may outlive wgud in its namespaces, whatever killed wgud. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-			_exit(127);
-		execvp(argv[0], argv);
-		code = errno == ENOENT ? 127 : 126;
-		why = errno == ENOENT ? "not found\n" : errno == EACCES ? "permission denied (not executable?)\n"
-							       : "the kernel refused it\n";
-		(void)!write(STDERR_FILENO, msg, strlen(msg));
-		(void)!write(STDERR_FILENO, why, strlen(why));
-		_exit(code);
+	stack = malloc(INIT_STACK);
+	if (!stack) {
+		ret = -ENOMEM;
+		goto out;
 	}
-	*pid = child;
-	return 0;
+	/* A copy of this process, as fork makes, but first of a new PID namespace (this process's stays) */
+	child = clone(namespace_init, stack + INIT_STACK, CLONE_NEWPID | SIGCHLD, &sp);
+	ret = child < 0 ? -errno : 0;
+	if (!ret)
+		*pid = child;
+	free(stack);
+out:
+	/* the write end stays open in wgud until it exits: init's EOF */
+	close(sp.ready[0]);
+	if (ret)
+		close(sp.ready[1]);
+	return ret;
 }
 
 int confine_exit_code(int status)

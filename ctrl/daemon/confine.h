@@ -20,8 +20,10 @@
 int confine_unshare(char *err, size_t err_len);
 
 /*
- * COMMAND, in the namespaces this process is in, with an ordinary signal
- * state; it is killed when wgud dies. 0 and its pid, or -errno.
+ * COMMAND, in the namespaces this process is in and a PID namespace of its
+ * own, under a small init of wgud's (the pid returned) that passes signals
+ * on, reaps, and exits with COMMAND's status; when it exits, or wgud dies,
+ * everything in that PID namespace is killed. 0, or -errno.
  */
 int confine_spawn(char *const argv[], pid_t *pid);
 

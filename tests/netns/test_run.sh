@@ -164,6 +164,11 @@ assert_eq "SIGTERM reaches the command, and wgud exits with its status" 143 "$RC
 assert "the veth pair went with it" bash -c "! ip -n '$NA' -o link show | grep -q ' wgp'" || true
 assert "and the host side's table" bash -c "! ip netns exec '$NA' nft list table inet 'wgudp_$IR' >/dev/null 2>&1" || true
 RC=0
+ip netns exec "$NA" "$WGUD" run --conf "$CR" -- sh -c "sleep 30$T_ID & exit 3" </dev/null >>"$T_TMP/root.log" 2>&1 || RC=$?
+assert_eq "a command that leaves a process behind: its status" 3 "$RC" || true
+assert "and what it left is gone with it (a PID namespace of its own)" wait_for 3 "no sleep 30$T_ID" \
+	bash -c "! pgrep -f '^sleep 30$T_ID\$' >/dev/null" || true
+RC=0
 ip netns exec "$NA" "$WGUD" run --conf "$CR" -- /nonexistent/cmd </dev/null >>"$T_TMP/root.log" 2>&1 || RC=$?
 assert_eq "a command that does not exist: 127" 127 "$RC" || true
 assert "no UAPI socket left" bash -c "[[ ! -e $(sock_path "$IR") ]]" || true
