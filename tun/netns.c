@@ -40,8 +40,13 @@ int netns_open(const char *spec, int *fd, char *err, size_t err_len)
 		snprintf(err, err_len, "'%.64s%s' is not a namespace name or path", spec, strlen(spec) > 64 ? "..." : "");
 		return -EINVAL;
 	}
-	/* O_NONBLOCK: a FIFO given by mistake must not hang the start */
-	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* nsfs files are regular: a device or a FIFO is never opened (opening some has effects) */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "%s is not a network namespace", path);
+		*fd = -1;
+		return -EINVAL;
+	}
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (*fd < 0) {
 		ret = -errno;
 		snprintf(err, err_len, "%s: %s%s", path, strerror(-ret),

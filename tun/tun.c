@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Linux 6.2 has them; Debian 12's headers are older, the running kernel may not be. */
@@ -57,6 +58,21 @@ err_fd:
 	return ret;
 }
 
+/* Whether the device on fd is in this thread's network namespace (true when the kernel will not say). */
+static bool in_this_netns(int fd)
+{
+	struct stat a, b;
+	int ns = ioctl(fd, TUNGETDEVNETNS);
+	bool same = true;
+
+	if (ns < 0)
+		return true;
+	if (!fstat(ns, &a) && !stat("/proc/thread-self/ns/net", &b))
+		same = a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	close(ns);
+	return same;
+}
+
 int tun_adopt(struct tun_device *dev, int fd, char *err, size_t err_len)
 {
 	struct ifreq ifr;
@@ -75,6 +91,12 @@ int tun_adopt(struct tun_device *dev, int fd, char *err, size_t err_len)
 		snprintf(err, err_len, "%.*s on descriptor %d is %s: wgud needs IFF_TUN with IFF_NO_PI", IFNAMSIZ, ifr.ifr_name,
 			 fd, (ifr.ifr_flags & IFF_TAP) ? "a TAP device" : "without IFF_NO_PI");
 		return -EINVAL;
+	}
+	/* a device in another namespace would be looked up, and configured, by its name here (CAP_NET_ADMIN only) */
+	if (!in_this_netns(fd)) {
+		snprintf(err, err_len, "%.*s on descriptor %d is in another network namespace: start wgud there", IFNAMSIZ,
+			 ifr.ifr_name, fd);
+		return -EXDEV;
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {

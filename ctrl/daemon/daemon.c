@@ -123,6 +123,9 @@ static void on_signal(void *ctx, int fd)
 				log_info("the command exited (status %d); stopping", confine_exit_code(d->child_status));
 				loop_stop(&d->loop);
 			}
+		} else if (d->child > 0 && si.ssi_code == SI_KERNEL) {
+			/* a terminal's ^C or ^\: the command's process group got it too; its end ends wgud */
+			log_info("signal %u from the terminal: waiting for the command to end", si.ssi_signo);
 		} else if (d->child > 0) {
 			/* `wgud run`: the command ends first, and wgud with it (a second signal kills it) */
 			if (d->child_signalled)
@@ -481,6 +484,7 @@ static int bring_up(struct daemon *d)
 	d->net.rtnl = &d->rtnl;
 	d->net.ifindex = d->ifindex;
 	d->net.confined = d->confined;
+	d->net.own_namespace = o->run_argv;
 	d->net.no_admin = o->tun_fd >= 0 && !have_net_admin();
 	/* The sockets exist from the start, on the conf's port or a free one, as wireguard-go's do. */
 	ret = patiently(d, bind_sockets, -EADDRINUSE, "the UDP port");
@@ -684,7 +688,7 @@ int daemon_run(const struct daemon_options *o)
 			  path);
 		goto out;
 	}
-	state_init(&d->state, d->ctl_dir, o->ifname);
+	state_init_for(&d->state, d->ctl_dir, o->ifname, o->run_argv ? STATE_NOWHERE : d->netns_fd);
 	ret = state_load(&d->state);
 	if (ret)
 		log_warn("reading %s: %s; what a crashed wgud changed may stay", d->state.path, strerror(-ret));
@@ -738,7 +742,9 @@ int daemon_run(const struct daemon_options *o)
 		ret = confine_spawn(o->run_argv, &d->child);
 		if (ret) {
 			log_error("starting %s: %s", o->run_argv[0], strerror(-ret));
-			loop_stop(&d->loop);
+			gateway_stop(&d->gw);
+			take_down(d);
+			goto out;
 		} else {
 			log_info("running %s in the tunnel's namespace (pid %d)", o->run_argv[0], (int)d->child);
 		}
@@ -757,6 +763,8 @@ int daemon_run(const struct daemon_options *o)
 	/* The control socket first: no command may change the wall while it is taken down. */
 	ctl_server_close(&d->ctl);
 	uapi_server_close(&d->uapi);
+	/* the veth goes while the wall still filters it */
+	publish_unlink(&d->publish, &d->rtnl);
 	gateway_stop(&d->gw);
 	take_down(d);
 

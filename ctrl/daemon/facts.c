@@ -100,7 +100,8 @@ void daemon_gather_facts(struct daemon *d, struct gateway_facts *f)
 
 	memset(f, 0, sizeof(*f));
 	ensure_fwmark(d);
-	f->fwmark = d->dev.fwmark ? d->dev.fwmark : d->confined ? DEFAULT_FWMARK : 0;
+	/* confined, wgud's UDP is at home: nothing in the wall's namespace may pass by a mark */
+	f->fwmark = d->confined ? 0 : d->dev.fwmark;
 	f->confined = d->confined && !d->gw.no_firewall;
 	device_peer_facts(f, &d->dev, &d->endpoints_capped_said);
 	ret = rtnl_addr_list(&d->rtnl, d->ifindex, f->addresses, GATEWAY_MAX_ADDRESSES, &f->n_addresses);

@@ -363,6 +363,11 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 				fprintf(stderr, "wgud: --tun-fd takes an open descriptor number, and '%s' is not one\n", optarg);
 				return 2;
 			}
+			if (o.tun_fd <= STDERR_FILENO) {
+				/* detaching puts /dev/null on 0 to 2 */
+				fprintf(stderr, "wgud: --tun-fd %d is a standard stream; pass the device on 3 or above\n", o.tun_fd);
+				return 2;
+			}
 			break;
 		case 'u': {
 			char err[256];

@@ -258,6 +258,8 @@ int netsetup_up(struct netsetup *ns, struct wg_device *dev, const struct model_d
 			return ret;
 		}
 	}
+	if (ns->own_namespace && rtnl_sysctl_write("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0"))
+		log_warn("COMMAND cannot bind ports below 1024 in its namespace (ip_unprivileged_port_start stays)");
 	ret = rtnl_link_set_mtu(ns->rtnl, ns->ifindex, dev->mtu);
 	if (ret) {
 		log_error("setting MTU %u: %s", dev->mtu, strerror(-ret));

@@ -39,6 +39,7 @@ struct netsetup {
 	unsigned int ifindex;
 	uint32_t rule_table[2]; /* the full tunnel's table per family (0 IPv4, 1 IPv6); 0 = none */
 	bool confined; /* the namespace is the tunnel's (--netns, run): lo up, a full tunnel by two half routes, no rules */
+	bool own_namespace; /* `wgud run`'s, made for it: COMMAND (without capabilities) may bind any port there */
 	bool no_admin; /* --tun-fd without CAP_NET_ADMIN: the helper set the link up; nothing is changed around it */
 };
 

@@ -199,6 +199,15 @@ static int host_table(struct publish *p, const char *ifname, const struct daemon
 	return ret;
 }
 
+/* disable_ipv6 on a link of the namespace this thread is in. */
+static int no_ipv6(const char *ifname)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	return rtnl_sysctl_write(path, "1");
+}
+
 static int make_pair(struct publish *p, const char *ifname, struct rtnl *rtnl, struct rtnl *home)
 {
 	unsigned int idx;
@@ -218,7 +227,14 @@ static int make_pair(struct publish *p, const char *ifname, struct rtnl *rtnl, s
 		return ret;
 	}
 	p->veth = true;
-	ret = rtnl_link_index(rtnl, p->ns_ifname, &idx);
+	/* IPv4 only, and no IPv6 at all before the link is up: no router advertisement, no MLD, before the wall */
+	ret = no_ipv6(p->ns_ifname);
+	if (!ret && !netns_home_begin()) {
+		ret = no_ipv6(p->host_ifname);
+		netns_home_end();
+	}
+	if (!ret)
+		ret = rtnl_link_index(rtnl, p->ns_ifname, &idx);
 	if (!ret)
 		ret = rtnl_addr_add(rtnl, idx, AF_INET, p->ns_addr, 30);
 	if (!ret)
@@ -294,6 +310,15 @@ void publish_facts(const struct publish *p, const struct daemon_publish *list, s
 		f->publish[i].host_port = list[i].host_port;
 	}
 	f->n_publish = i;
+}
+
+void publish_unlink(struct publish *p, struct rtnl *rtnl)
+{
+	unsigned int idx;
+
+	/* The namespace's end, which takes the host's: CAP_NET_ADMIN here is enough, even after --user */
+	if (p->veth && !rtnl_link_index(rtnl, p->ns_ifname, &idx) && !rtnl_link_delete(rtnl, idx))
+		p->veth = false;
 }
 
 void publish_down(struct publish *p, const char *ifname)

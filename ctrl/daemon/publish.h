@@ -45,6 +45,9 @@ void publish_names(const char *ifname, char host[IFNAMSIZ], char ns[IFNAMSIZ]);
 
 /* The namespace end and the ports, for the kill switch. */
 void publish_facts(const struct publish *p, const struct daemon_publish *list, size_t n, struct gateway_facts *f);
+/* The pair, from the namespace's side (before the wall goes at stop: never a moment unfiltered). */
+void publish_unlink(struct publish *p, struct rtnl *rtnl);
+/* All of it: the host side's table and whatever is left of the pair. */
 void publish_down(struct publish *p, const char *ifname);
 
 #endif

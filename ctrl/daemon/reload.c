@@ -164,6 +164,9 @@ int daemon_apply_dns(struct daemon *d, const struct model_device *m)
 		return 0;
 	}
 	if (geteuid()) {
+		/* after --user: what was applied as root cannot be changed any more */
+		if (d->dns.kind != DNS_NONE)
+			return -EPERM;
 		log_warn("DNS = is not applied: resolvconf needs root; set the resolvers yourself");
 		return 0;
 	}
@@ -177,7 +180,24 @@ int daemon_apply_dns(struct daemon *d, const struct model_device *m)
 }
 
 /* A reload changes the resolvers only when the text would change (resolvconf is a process to wait for). */
-static void reload_dns(struct daemon *d, const struct model_device *next)
+/* next takes was's resolvers (and was next's, freed with it): the ones in force stay, in the wall too. */
+static void keep_dns(struct model_device *next, struct model_device *was)
+{
+	struct model_device t = *next;
+
+	next->dns = was->dns, next->n_dns = was->n_dns, next->cap_dns = was->cap_dns;
+	next->dns_search = was->dns_search, next->n_dns_search = was->n_dns_search;
+	next->cap_dns_search = was->cap_dns_search;
+	was->dns = t.dns, was->n_dns = t.n_dns, was->cap_dns = t.cap_dns;
+	was->dns_search = t.dns_search, was->n_dns_search = t.n_dns_search, was->cap_dns_search = t.cap_dns_search;
+}
+
+/*
+ * A reload changes the resolvers only when the text would change
+ * (resolvconf is a process to wait for); when they cannot be applied, the
+ * ones in force stay, for resolv.conf and for the wall alike.
+ */
+static void reload_dns(struct daemon *d, struct model_device *next)
 {
 	char *was = malloc(2 * DNS_TEXT_MAX), *now = was + DNS_TEXT_MAX;
 	ssize_t a, b;
@@ -186,8 +206,10 @@ static void reload_dns(struct daemon *d, const struct model_device *next)
 		return;
 	a = dns_render(d->conf, was, DNS_TEXT_MAX);
 	b = dns_render(next, now, DNS_TEXT_MAX);
-	if ((a != b || (a > 0 && memcmp(was, now, (size_t)a))) && daemon_apply_dns(d, next))
+	if ((a != b || (a > 0 && memcmp(was, now, (size_t)a))) && daemon_apply_dns(d, next)) {
 		log_error("reload: DNS = could not be applied; the resolvers stay as they were");
+		keep_dns(next, d->conf);
+	}
 	free(was);
 }
 

@@ -328,7 +328,8 @@ static int render(struct gateway *gw, const struct policy *eff, enum policy_kill
 {
 	struct nft_params np = {
 		.ifname = gw->ifname,
-		.fwmark = f->fwmark,
+		.fwmark = f->confined ? 0 : f->fwmark,
+		.udp_elsewhere = f->confined,
 		.kill_switch = mode != POLICY_KILL_SWITCH_OFF,
 		.filter_inbound = mode != POLICY_KILL_SWITCH_OFF,
 		.policy = eff,
@@ -347,7 +348,7 @@ static int render(struct gateway *gw, const struct policy *eff, enum policy_kill
 			 firewall_reason(eff, mode));
 		return -EPROTONOSUPPORT;
 	}
-	if (!f->fwmark) {
+	if (!f->fwmark && !f->confined) {
 		snprintf(err, err_len, "wgud's UDP sockets carry no fwmark, so the firewall cannot tell them apart");
 		return -EINVAL;
 	}

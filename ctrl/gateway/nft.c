@@ -329,12 +329,14 @@ static void render_output(struct render *rd)
 		put(rd, &r, NF_DROP);
 	}
 
-	/* wgud's own encrypted UDP, before DNS: an endpoint may well listen on port 53 */
-	begin(rd, &r, "output");
-	nftb_meta(&r, NFT_META_MARK);
-	nftb_cmp(&r, NFT_CMP_EQ, &mark, sizeof(mark));
-	nftb_match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_UDP);
-	put(rd, &r, NF_ACCEPT);
+	/* wgud's own encrypted UDP, before DNS: an endpoint may well listen on port 53 (confined: none here) */
+	if (mark) {
+		begin(rd, &r, "output");
+		nftb_meta(&r, NFT_META_MARK);
+		nftb_cmp(&r, NFT_CMP_EQ, &mark, sizeof(mark));
+		nftb_match_meta_u8(&r, NFT_META_L4PROTO, IPPROTO_UDP);
+		put(rd, &r, NF_ACCEPT);
+	}
 
 	jump_dns(rd, "output", false);
 
@@ -565,7 +567,8 @@ static bool params_ok(const struct nft_params *p)
 {
 	size_t i;
 
-	if (!p || !p->policy || !p->ifname || !tun_ifname_valid(p->ifname) || !p->fwmark || !lists_ok(p->policy) ||
+	if (!p || !p->policy || !p->ifname || !tun_ifname_valid(p->ifname) || (!p->fwmark && !p->udp_elsewhere) ||
+	    (p->fwmark && p->udp_elsewhere) || !lists_ok(p->policy) ||
 	    p->n_addresses > NFT_MAX_ADDRESSES || (p->n_addresses && !p->addresses))
 		return false;
 	for (i = 0; i < p->n_addresses; i++)
@@ -895,8 +898,9 @@ static void publish_dnat(struct nftb *b, const char *chain, const struct publish
 			nftb_match_addr(&r, false, &host);
 		} else {
 			nftb_match_meta_u8(&r, NFT_META_NFPROTO, NFPROTO_IPV4);
-			match_local_daddr(&r);
 		}
+		/* never what is forwarded through this host to elsewhere, ADDR given or not */
+		match_local_daddr(&r);
 		match_l4(&r, m->proto, m->host_port);
 		dnat_to(&r, &to, m->port);
 		nftb_rule_put(b, &r);

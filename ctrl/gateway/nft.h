@@ -60,7 +60,8 @@ struct nft_publish {
 
 struct nft_params {
 	const char *ifname;           /* tunnel device; the table is "wgud_<ifname>" in family inet */
-	uint32_t fwmark;              /* wgud's UDP sockets carry this mark (SO_MARK); nonzero */
+	uint32_t fwmark;              /* wgud's UDP sockets carry this mark (SO_MARK); nonzero unless udp_elsewhere */
+	bool udp_elsewhere;           /* --netns, run: wgud's UDP is in another namespace; no mark is let out */
 	bool kill_switch;             /* output drops what the policy does not let out; forward too */
 	bool filter_inbound;          /* the input chain */
 	const struct policy *policy;  /* its resolvers filled in; policy->kill_switch is not read */

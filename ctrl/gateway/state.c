@@ -17,10 +17,19 @@
  */
 void state_init(struct state *st, const char *dir, const char *ifname)
 {
+	state_init_for(st, dir, ifname, -1);
+}
+
+void state_init_for(struct state *st, const char *dir, const char *ifname, int netns_fd)
+{
 	struct stat ns;
+	int ret;
 
 	memset(st, 0, sizeof(*st));
-	if (stat("/proc/self/ns/net", &ns) == 0)
+	if (netns_fd == STATE_NOWHERE)
+		return;
+	ret = netns_fd >= 0 ? fstat(netns_fd, &ns) : stat("/proc/thread-self/ns/net", &ns);
+	if (ret == 0)
 		snprintf(st->path, sizeof(st->path), "%s/%s.netns-%llu.state", dir, ifname, (unsigned long long)ns.st_ino);
 	else
 		snprintf(st->path, sizeof(st->path), "%s/%s.state", dir, ifname);
@@ -44,9 +53,12 @@ int state_load(struct state *st)
 {
 	char text[STATE_MAX_LINES * STATE_LINE_MAX], *line, *save = NULL;
 	ssize_t n;
-	int fd = open(st->path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
 	st->n = 0;
+	if (!st->path[0])
+		return 0;
+	fd = open(st->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	n = read(fd, text, sizeof(text) - 1);
@@ -139,6 +151,8 @@ static int save(struct state *st)
 	size_t len = 0, i;
 	int ret;
 
+	if (!st->path[0])
+		return 0; /* STATE_NOWHERE: kept in memory only */
 	for (i = 0; i < st->n; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s\n", st->lines[i]);
 	if (st->in_place)
@@ -190,7 +204,11 @@ void state_remove(struct state *st, const char *key, const char *value)
 
 int state_hand_over(struct state *st, uid_t uid, gid_t gid)
 {
-	int fd = open(st->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600), ret = 0;
+	int fd, ret = 0;
+
+	if (!st->path[0])
+		return 0;
+	fd = open(st->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0)
 		return -errno;

@@ -39,6 +39,13 @@ struct state {
 };
 
 void state_init(struct state *st, const char *dir, const char *ifname);
+/*
+ * The same for the network namespace netns_fd (what --netns changes is
+ * recorded under the namespace it is changed in); STATE_NOWHERE keeps the
+ * record in memory only (`wgud run`: its namespace goes with it).
+ */
+#define STATE_NOWHERE (-2)
+void state_init_for(struct state *st, const char *dir, const char *ifname, int netns_fd);
 /* What an earlier run recorded; no file is an empty state. 0 or -errno (the state is then empty). */
 int state_load(struct state *st);
 /* The values of key in turn: start with *cursor = 0; NULL when there are no more. */

@@ -145,8 +145,8 @@ assert "no device left in $NA" bash -c "! ip -n '$NA' link show '$IR' >/dev/null
 
 log "---- as root, without a user namespace"
 RC=0
-ip netns exec "$NA" "$WGUD" run --conf "$CR" -- sh -c "ip -o link | grep -q ' $IR:' && exit 7" </dev/null >"$T_TMP/root.log" 2>&1 || RC=$?
-assert_eq "as root too: the command's status" 7 "$RC" || true
+ip netns exec "$NA" "$WGUD" run --conf "$CR" -- sh -c "ip -o link | grep -q ' $IR:' && grep -q '^CapEff:.0000000000000000' /proc/self/status && grep -q '^CapBnd:.0000000000000000' /proc/self/status && exit 7" </dev/null >"$T_TMP/root.log" 2>&1 || RC=$?
+assert_eq "as root too: the command runs, in the tunnel's namespace, with no capability at all" 7 "$RC" || true
 log "---- as root with --publish: a service in the command's namespace, SIGTERM passed on to it"
 ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" run --conf "$CR" --publish 8081:80 -- \
 	"$T_PY" "$NETPROBE" serve "$T_TMP/pub.log" --addr 0.0.0.0 --tcp 80 </dev/null >>"$T_TMP/root.log" 2>&1 &

@@ -64,9 +64,13 @@ assert "its socket folder is left empty" bash -c "[[ -z \$(ls -A '$UD/wireguard'
 
 log "---- descriptors that are not a layer-3 TUN device"
 RC=0
-OUT=$(ip netns exec "$NA" "${NOPRIV[@]}" "$WGUD" --conf "$CA" --tun-fd 0 </dev/null 2>&1) || RC=$?
-assert_ne "a pipe is refused" 0 "$RC" || true
+OUT=$(ip netns exec "$NA" "${NOPRIV[@]}" "$WGUD" --conf "$CA" --tun-fd 5 </dev/null 5</dev/null 2>&1) || RC=$?
+assert_ne "a file that is not a TUN device is refused" 0 "$RC" || true
 assert "with a clear message" grep -q "not an attached TUN device" <<<"$OUT" || true
+RC=0
+OUT=$(ip netns exec "$NA" "${NOPRIV[@]}" "$WGUD" --conf "$CA" --tun-fd 0 </dev/null 2>&1) || RC=$?
+assert_ne "a standard stream is refused (detaching replaces them)" 0 "$RC" || true
+assert "saying so" grep -q "is a standard stream" <<<"$OUT" || true
 RC=0
 OUT=$(ip netns exec "$NA" "$T_PY" "$HELPER" --tap "$(ifname t)" 10.99.0.1/24 -- "${NOPRIV[@]}" \
 	"$WGUD" --conf "$CA" --tun-fd 3 </dev/null 2>&1) || RC=$?

@@ -1085,7 +1085,7 @@ static void kernel_publish(void **state)
 	assert_contains(text, "type nat hook prerouting priority dstnat; policy accept;");
 	assert_contains(text, "type nat hook output priority -100; policy accept;");
 	assert_contains(text, "meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 169.254.1.2:80");
-	assert_contains(text, "ip daddr 10.1.2.3 udp dport 5353 dnat ip to 169.254.1.2:53");
+	assert_contains(text, "ip daddr 10.1.2.3 fib daddr type local udp dport 5353 dnat ip to 169.254.1.2:53");
 	assert_contains(text, "oifname \"wgp1\" masquerade");
 	assert_int_equal(count(text, "dnat ip to"), 4); /* prerouting and output, two each */
 	free(text);

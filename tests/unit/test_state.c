@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,6 +83,31 @@ static void round_trip(void **unused)
 }
 
 /* A file is only ever what we wrote, but nothing else in it may reach the undo paths as a value. */
+/* Named after the namespace it records; STATE_NOWHERE only in memory. */
+static void per_namespace(void **unused)
+{
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t cursor = 0;
+
+	(void)unused;
+	assert_true(fd >= 0);
+	state_init(&a, dir, "wg1");
+	state_init_for(&b, dir, "wg1", fd);
+	assert_string_equal(a.path, b.path);
+	assert_non_null(strstr(a.path, ".netns-"));
+	close(fd);
+
+	state_init_for(&a, dir, "wg2", STATE_NOWHERE);
+	assert_string_equal(a.path, "");
+	assert_int_equal(state_load(&a), 0);
+	state_add(&a, "forward_ipv4", "0");
+	assert_string_equal(state_next(&a, "forward_ipv4", &cursor), "0");
+	state_init(&b, dir, "wg2");
+	assert_int_not_equal(stat(b.path, &st), 0); /* nothing written */
+	state_remove(&a, "forward_ipv4", NULL);
+}
+
 static void hostile_file(void **unused)
 {
 	static const char text[] = "forward_ipv4 0\n"
@@ -118,6 +144,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(hostile_file),
+		cmocka_unit_test(per_namespace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
