@@ -35,6 +35,7 @@ struct link_reply {
 	uint32_t mtu;
 	unsigned int flags;
 	uint64_t tx_dropped;
+	char kind[16]; /* IFLA_INFO_KIND: "veth", "tun", ...; "" for none */
 };
 
 struct table_scan {
@@ -193,6 +194,13 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
 		if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
 			reply->mtu = mnl_attr_get_u32(attr);
+		if (mnl_attr_get_type(attr) == IFLA_LINKINFO) {
+			const struct nlattr *in;
+
+			mnl_attr_for_each_nested(in, attr)
+				if (mnl_attr_get_type(in) == IFLA_INFO_KIND && mnl_attr_validate(in, MNL_TYPE_STRING) == 0)
+					snprintf(reply->kind, sizeof(reply->kind), "%s", mnl_attr_get_str(in));
+		}
 		if (mnl_attr_get_type(attr) == IFLA_STATS64 &&
 		    mnl_attr_get_payload_len(attr) >= sizeof(struct rtnl_link_stats64)) {
 			struct rtnl_link_stats64 st;
@@ -252,6 +260,16 @@ int rtnl_link_info(struct rtnl *r, unsigned int ifindex, uint32_t *mtu, unsigned
 	if (flags)
 		*flags = reply.flags;
 	return 0;
+}
+
+int rtnl_link_kind(struct rtnl *r, unsigned int ifindex, char kind[16])
+{
+	struct link_reply reply;
+	int ret = link_query(r, ifindex, &reply);
+
+	if (!ret)
+		memcpy(kind, reply.kind, sizeof(reply.kind));
+	return ret;
 }
 
 int rtnl_link_tx_dropped(struct rtnl *r, unsigned int ifindex, uint64_t *tx_dropped)

@@ -46,6 +46,8 @@ int rtnl_link_info(struct rtnl *r, unsigned int ifindex, uint32_t *mtu, unsigned
  * queue was full (the link's tx_dropped; TUN transmits to its reader).
  */
 int rtnl_link_tx_dropped(struct rtnl *r, unsigned int ifindex, uint64_t *tx_dropped);
+/* The link's kind (IFLA_INFO_KIND: "veth", "tun", ...; "" for none). */
+int rtnl_link_kind(struct rtnl *r, unsigned int ifindex, char kind[16]);
 int rtnl_link_set_up(struct rtnl *r, unsigned int ifindex, bool up);
 int rtnl_link_set_mtu(struct rtnl *r, unsigned int ifindex, uint32_t mtu);
 int rtnl_link_delete(struct rtnl *r, unsigned int ifindex);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,7 +154,12 @@ static int namespace_init(void *arg)
 	}
 	sigaction(SIGCHLD, &sa, NULL);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	command = fork();
+	/*
+	 * A fork by the bare system call: this process is a copy of a threaded
+	 * one, where glibc's fork could wait on a lock a thread held at the copy.
+	 * From here to exec only system calls.
+	 */
+	command = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
 	if (command < 0)
 		_exit(126);
 	if (command == 0) {

@@ -802,8 +802,11 @@ static void unlock_publish(const char *ifname, struct rtnl *rtnl)
 	unsigned int idx;
 	int ret;
 
+	char kind[16] = "";
+
 	publish_names(ifname, host, ns);
-	if (!rtnl_link_index(rtnl, host, &idx) && !rtnl_link_delete(rtnl, idx))
+	if (!rtnl_link_index(rtnl, host, &idx) && !rtnl_link_kind(rtnl, idx, kind) && !strcmp(kind, "veth") &&
+	    !rtnl_link_delete(rtnl, idx))
 		log_info("removed the --publish veth pair %s", host);
 	ret = nft_publish_delete(ifname);
 	if (ret && ret != -EOPNOTSUPP)

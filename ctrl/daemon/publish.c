@@ -153,9 +153,18 @@ static int choose_subnet(struct publish *p, const char *ifname, struct rtnl *ns,
 /* A pair of this interface's names left by a killed wgud (no live one serves the interface: daemon.c checked). */
 static int remove_stale(struct rtnl *home, const char *name)
 {
+	char kind[16] = "";
 	unsigned int idx;
 	int ret = rtnl_link_index(home, name, &idx);
 
+	/* only a veth by that name: someone's own link that happens to be called so is left alone */
+	if (!ret)
+		ret = rtnl_link_kind(home, idx, kind);
+	if (!ret && strcmp(kind, "veth")) {
+		log_error("--publish: %s exists and is not a veth wgud made; rename it or give the interface another name",
+			  name);
+		return -EEXIST;
+	}
 	if (!ret)
 		ret = rtnl_link_delete(home, idx);
 	if (!ret)

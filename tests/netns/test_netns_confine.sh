@@ -145,6 +145,14 @@ assert_ne "wgud's own UDP port is refused" 0 "$RC" || true
 assert "saying why" grep -q "is wgud's own UDP port" <<<"$OUT" || true
 assert "and nothing stays of it" bash -c "! ip -n '$NA' link show '$PV' >/dev/null 2>&1 && ! ip -n '$NV' link show '$IA' >/dev/null 2>&1" || true
 
+ip -n "$NA" tuntap add "$PV" mode tun
+RC=0
+OUT=$(ip netns exec "$NA" "$WGUD" --conf "$CA" --netns "$NV" --publish 8080:80 </dev/null 2>&1) || RC=$?
+assert_ne "a link of someone else's under the veth's name: refused" 0 "$RC" || true
+assert "saying so" grep -q "is not a veth wgud made" <<<"$OUT" || true
+assert "and left alone" bash -c "ip -n '$NA' link show '$PV' >/dev/null 2>&1" || true
+ip -n "$NA" tuntap del "$PV" mode tun
+
 log "---- --publish after a SIGKILL: the next start replaces what it left; wgud unlock removes it"
 ip netns exec "$NA" "${T_GUARD[@]}" "$WGUD" --conf "$CA" --netns "$NV" --publish 8080:80 </dev/null >"$T_TMP/k1.log" 2>&1 &
 PID=$!
