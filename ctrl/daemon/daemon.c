@@ -341,8 +341,8 @@ static int leave_home(struct daemon *d)
 
 static int bind_sockets(struct daemon *d)
 {
-	if (d->sockets_bound)
-		return 0;
+	if (d->dev.sock4 >= 0)
+		return 0; /* confined: bound at home already */
 	return socket_bind(&d->dev, d->conf && (d->conf->flags & MODEL_DEVICE_HAS_LISTEN_PORT) ? d->conf->listen_port : 0);
 }
 
@@ -444,14 +444,13 @@ static int bring_up(struct daemon *d)
 	d->dev.offload = !o->no_offload && d->dev.max_mtu >= WG_LARGEST_MTU;
 	if (!o->no_offload && !d->dev.offload)
 		log_warn("offloads off: the packet buffers hold %u bytes, not the 64 KiB of a super-packet", d->dev.max_mtu);
-	if (d->confined) {
+	if (daemon_confined(d)) {
 		/* The UDP here first; everything of the device's side is made after leaving (netns.h). */
 		ret = patiently(d, bind_sockets, -EADDRINUSE, "the UDP port");
 		if (ret) {
 			log_error("binding UDP port: %s", strerror(-ret));
 			return ret;
 		}
-		d->sockets_bound = true;
 		ret = leave_home(d);
 		if (ret)
 			return ret;
@@ -483,7 +482,7 @@ static int bring_up(struct daemon *d)
 	}
 	d->net.rtnl = &d->rtnl;
 	d->net.ifindex = d->ifindex;
-	d->net.confined = d->confined;
+	d->net.confined = daemon_confined(d);
 	d->net.own_namespace = o->run_argv;
 	d->net.no_admin = o->tun_fd >= 0 && !have_net_admin();
 	/* The sockets exist from the start, on the conf's port or a free one, as wireguard-go's do. */
@@ -682,7 +681,6 @@ int daemon_run(const struct daemon_options *o)
 			goto out;
 		}
 	}
-	d->confined = o->netns || o->run_argv;
 	if (served_by_other(d->uapi_dir, d->ctl_dir, o->ifname, path)) {
 		log_error("another process serves %s already (%s answers); its firewall and sockets are left alone", o->ifname,
 			  path);
@@ -795,24 +793,6 @@ static void remove_stale_socket(const char *dir, const char *ifname, const char 
 		log_info("removed %s, left by a wgud that is gone", path);
 }
 
-/* A killed --publish's host side: its veth pair (the namespace's end goes with it) and table inet wgudp_IFACE. */
-static void unlock_publish(const char *ifname, struct rtnl *rtnl)
-{
-	char host[IFNAMSIZ], ns[IFNAMSIZ];
-	unsigned int idx;
-	int ret;
-
-	char kind[16] = "";
-
-	publish_names(ifname, host, ns);
-	if (!rtnl_link_index(rtnl, host, &idx) && !rtnl_link_kind(rtnl, idx, kind) && !strcmp(kind, "veth") &&
-	    !rtnl_link_delete(rtnl, idx))
-		log_info("removed the --publish veth pair %s", host);
-	ret = nft_publish_delete(ifname);
-	if (ret && ret != -EOPNOTSUPP)
-		log_error("removing table inet wgudp_%s: %s", ifname, strerror(-ret));
-}
-
 int daemon_unlock(const char *ifname)
 {
 	char path[108];
@@ -842,7 +822,7 @@ int daemon_unlock(const char *ifname)
 		return 1;
 	}
 	ret = gateway_unlock(ifname, state, &rtnl);
-	unlock_publish(ifname, &rtnl);
+	publish_unlock(ifname, &rtnl);
 	rules = netsetup_unlock(&rtnl, state);
 	if (rules > 0)
 		log_info("removed %d policy rule%s of a full tunnel", rules, rules == 1 ? "" : "s");

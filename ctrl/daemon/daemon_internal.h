@@ -59,8 +59,6 @@ struct daemon {
 	int exit_code;
 	char uapi_dir[80], ctl_dir[80]; /* where the sockets (and the state file) go: socket_dirs() */
 	int netns_fd;        /* --netns: where the device lives; -1: here */
-	bool confined;       /* the device's namespace is the tunnel's own (--netns, run) */
-	bool sockets_bound;  /* confined: the UDP was bound before leaving home */
 	bool moved;          /* the device was moved to another namespace after start: it is no longer ours to manage */
 	pid_t child;         /* run: COMMAND while it runs */
 	int child_status;    /* run: its wait status once it exited */
@@ -70,6 +68,12 @@ struct daemon {
 	struct publish publish; /* --publish: the veth pair and the host side's table */
 	bool dropped;        /* --user: the drop began; what needs root to undo is the root helper's */
 };
+
+/* The device's namespace is the tunnel's own (--netns, run): the UDP is elsewhere. */
+static inline bool daemon_confined(const struct daemon *d)
+{
+	return d->o->netns || d->o->run_argv;
+}
 
 /* facts.c: the tunnel as the gateway needs to know it */
 void daemon_dns_facts(struct gateway_facts *f, const struct model_device *m);

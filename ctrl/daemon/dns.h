@@ -102,7 +102,7 @@ int dns_resolvconf_name(char *out, size_t len, const char *interface_order, cons
  * a child forked after: it refuses (-EPERM) when its mount namespace is its
  * parent's or pid 1's, or the mount that holds the file has shared
  * propagation. -ENOENT when resolv_conf or what it links to does not exist
- * (a stopped systemd-resolved's stub link). Nothing to restore: the mount
+ * (a stopped systemd-resolved's stub-resolv.conf link). Nothing to restore: the mount
  * goes with the namespace. Called again (a reload), it replaces its earlier
  * mount. 0 (also when m has no DNS) or -errno (logged).
  */

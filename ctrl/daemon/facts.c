@@ -15,7 +15,7 @@ static void ensure_fwmark(struct daemon *d)
 	int ret;
 
 	/* Confined, the UDP is not in the wall's namespace: nothing there can carry its mark. */
-	if (d->o->no_firewall || d->dev.fwmark || d->confined || d->net.no_admin)
+	if (d->o->no_firewall || d->dev.fwmark || daemon_confined(d) || d->net.no_admin)
 		return;
 	ret = socket_set_fwmark(&d->dev, DEFAULT_FWMARK);
 	if (ret)
@@ -93,6 +93,12 @@ static void device_peer_facts(struct gateway_facts *f, const struct wg_device *d
 	}
 }
 
+/* Confined, and a wall to say so with: the kill switch is on by default there. */
+static bool wall_confined(const struct daemon *d)
+{
+	return daemon_confined(d) && !d->gw.no_firewall;
+}
+
 /* The tunnel as it is now: peers and endpoints, the mark, the link's addresses, the conf's DNS. */
 void daemon_gather_facts(struct daemon *d, struct gateway_facts *f)
 {
@@ -101,8 +107,8 @@ void daemon_gather_facts(struct daemon *d, struct gateway_facts *f)
 	memset(f, 0, sizeof(*f));
 	ensure_fwmark(d);
 	/* confined, wgud's UDP is at home: nothing in the wall's namespace may pass by a mark */
-	f->fwmark = d->confined ? 0 : d->dev.fwmark;
-	f->confined = d->confined && !d->gw.no_firewall;
+	f->fwmark = daemon_confined(d) ? 0 : d->dev.fwmark;
+	f->confined = wall_confined(d);
 	device_peer_facts(f, &d->dev, &d->endpoints_capped_said);
 	ret = rtnl_addr_list(&d->rtnl, d->ifindex, f->addresses, GATEWAY_MAX_ADDRESSES, &f->n_addresses);
 	if (ret)
@@ -122,7 +128,7 @@ const struct gateway_facts *daemon_conf_facts(struct daemon *d)
 	if (!d->conf)
 		return NULL;
 	memset(&d->facts, 0, sizeof(d->facts));
-	d->facts.confined = d->confined && !d->gw.no_firewall;
+	d->facts.confined = wall_confined(d);
 	publish_facts(&d->publish, d->o->publish, d->o->n_publish, &d->facts);
 	peer_facts(&d->facts, d->conf);
 	daemon_dns_facts(&d->facts, d->conf);

@@ -186,24 +186,32 @@ static int host_side(struct publish *p, struct rtnl *home)
 }
 
 /* The table on the host side: nftables sockets are made where the thread is, so at home. */
+/* The mappings as nftables takes them, zeroed first (the wall's facts compare them byte for byte); how many. */
+static size_t to_nft(const struct daemon_publish *list, size_t n, struct nft_publish out[GATEWAY_MAX_PUBLISH])
+{
+	size_t i;
+
+	memset(out, 0, GATEWAY_MAX_PUBLISH * sizeof(out[0]));
+	for (i = 0; i < n && i < GATEWAY_MAX_PUBLISH; i++) {
+		out[i].proto = list[i].proto;
+		out[i].port = list[i].port;
+		out[i].host_port = list[i].host_port;
+		out[i].has_addr = list[i].family == AF_INET;
+		memcpy(out[i].addr, list[i].addr, 4);
+	}
+	return i;
+}
+
 static int host_table(struct publish *p, const char *ifname, const struct daemon_publish *list, size_t n)
 {
 	struct nft_publish m[GATEWAY_MAX_PUBLISH];
-	size_t i;
+	size_t count = to_nft(list, n, m);
 	int ret;
 
-	memset(m, 0, sizeof(m));
-	for (i = 0; i < n && i < GATEWAY_MAX_PUBLISH; i++) {
-		m[i].proto = list[i].proto;
-		m[i].port = list[i].port;
-		m[i].host_port = list[i].host_port;
-		m[i].has_addr = list[i].family == AF_INET;
-		memcpy(m[i].addr, list[i].addr, 4);
-	}
 	ret = netns_home_begin();
 	if (ret)
 		return ret;
-	ret = nft_publish_replace(ifname, p->host_ifname, p->ns_addr, m, i);
+	ret = nft_publish_replace(ifname, p->host_ifname, p->ns_addr, m, count);
 	netns_home_end();
 	return ret;
 }
@@ -308,17 +316,10 @@ int publish_up(struct publish *p, const char *ifname, struct rtnl *rtnl, const s
 
 void publish_facts(const struct publish *p, const struct daemon_publish *list, size_t n, struct gateway_facts *f)
 {
-	size_t i;
-
 	if (!p->veth)
 		return;
 	snprintf(f->publish_ifname, sizeof(f->publish_ifname), "%s", p->ns_ifname);
-	for (i = 0; i < n && i < GATEWAY_MAX_PUBLISH; i++) {
-		f->publish[i].proto = list[i].proto;
-		f->publish[i].port = list[i].port;
-		f->publish[i].host_port = list[i].host_port;
-	}
-	f->n_publish = i;
+	f->n_publish = to_nft(list, n, f->publish);
 }
 
 void publish_unlink(struct publish *p, struct rtnl *rtnl)
@@ -332,6 +333,9 @@ void publish_unlink(struct publish *p, struct rtnl *rtnl)
 
 void publish_down(struct publish *p, const char *ifname)
 {
+	struct rtnl home;
+	unsigned int idx;
+
 	if (p->table) {
 		int ret = netns_home_begin();
 
@@ -344,19 +348,25 @@ void publish_down(struct publish *p, const char *ifname)
 				 strerror(-ret), ifname);
 		p->table = false;
 	}
-	if (p->veth) {
-		struct rtnl home;
-		unsigned int idx;
-
-		/* One end gone takes the other; the host end, in case the namespace is gone already. */
-		if (!netns_home_begin()) {
-			if (!rtnl_open(&home)) {
-				if (!rtnl_link_index(&home, p->host_ifname, &idx))
-					(void)rtnl_link_delete(&home, idx);
-				rtnl_close(&home);
-			}
-			netns_home_end();
-		}
-		p->veth = false;
+	/* One end gone takes the other; the host end, in case the namespace is gone already. */
+	if (p->veth && !home_rtnl(&home)) {
+		if (!rtnl_link_index(&home, p->host_ifname, &idx))
+			(void)rtnl_link_delete(&home, idx);
+		rtnl_close(&home);
 	}
+	p->veth = false;
+}
+
+void publish_unlock(const char *ifname, struct rtnl *rtnl)
+{
+	char host[IFNAMSIZ], ns[IFNAMSIZ];
+	unsigned int idx;
+	int ret;
+
+	publish_names(ifname, host, ns);
+	if (!rtnl_link_index(rtnl, host, &idx))
+		(void)remove_stale(rtnl, host);
+	ret = nft_publish_delete(ifname);
+	if (ret && ret != -EOPNOTSUPP)
+		log_error("removing table inet wgudp_%s: %s", ifname, strerror(-ret));
 }

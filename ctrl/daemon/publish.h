@@ -49,5 +49,7 @@ void publish_facts(const struct publish *p, const struct daemon_publish *list, s
 void publish_unlink(struct publish *p, struct rtnl *rtnl);
 /* All of it: the host side's table and whatever is left of the pair. */
 void publish_down(struct publish *p, const char *ifname);
+/* `wgud unlock IFACE`: what a killed wgud's --publish left in this namespace (its veth only, and its table). */
+void publish_unlock(const char *ifname, struct rtnl *rtnl);
 
 #endif

@@ -41,12 +41,12 @@ CONF
 	chmod 600 "$CA"
 }
 mkdir "$T_TMP/bin"
-stub()
+stand_in()
 {
 	printf '#!/bin/sh\n{ echo "argv: $*"; cat; echo --; } >>%s\n%s\n' "$T_TMP/rc.log" "${1:-exit 0}" >"$T_TMP/bin/resolvconf"
 	chmod 755 "$T_TMP/bin/resolvconf"
 }
-stub
+stand_in
 write_conf "10.64.0.1, fd00::53, example.com"
 : >"$T_TMP/rc.log"
 ip netns exec "$NA" "${T_GUARD[@]}" env PATH="$T_TMP/bin:$PATH" "$WGUD" --conf "$CA" </dev/null >"$T_TMP/a.log" 2>&1 &
@@ -78,7 +78,7 @@ assert "wgud exits" pid_wait_exit "$PID" 10 || true
 assert "resolvconf -d at stop" grep -qx "argv: -d $IA -f" "$T_TMP/rc.log" || true
 
 log "---- a resolvconf that fails"
-stub "exit 1"
+stand_in "exit 1"
 RC=0
 ip netns exec "$NA" env PATH="$T_TMP/bin:$PATH" timeout 20 "$WGUD" --conf "$CA" </dev/null >"$T_TMP/b.log" 2>&1 || RC=$?
 assert_ne "the start fails" 0 "$RC" || true

@@ -2,7 +2,7 @@
 /*
  * DNS = in each mode: the resolv.conf text, exactly; /etc/netns/NAME in a
  * temp directory (made and removed, an earlier file put back byte for byte,
- * a killed run's leftovers); resolvconf as stub scripts first on PATH that
+ * a killed run's leftovers); resolvconf as stand-in scripts first on PATH that
  * record their argv and stdin (success, failure, a hang, none on PATH); and
  * the private bind mount in children with mount namespaces of their own,
  * the machine's /etc/resolv.conf compared before and after.
@@ -410,8 +410,8 @@ static void netns_unwritable(void **state)
 
 /* ---- resolvconf ---- */
 
-/* A stub resolvconf in DIR/bin, first and only on PATH; body runs after it logs to DIR/log. */
-static void stub(struct fixture *f, const char *body)
+/* A stand-in resolvconf in DIR/bin, first and only on PATH; body runs after it logs to DIR/log. */
+static void stand_in(struct fixture *f, const char *body)
 {
 	char bin[128], exe[160], text[1024];
 
@@ -426,7 +426,7 @@ static void stub(struct fixture *f, const char *body)
 	assert_int_equal(setenv("PATH", bin, 1), 0);
 }
 
-static const char *stub_log(struct fixture *f, char *buf, size_t len)
+static const char *stand_in_log(struct fixture *f, char *buf, size_t len)
 {
 	char log[128];
 
@@ -445,13 +445,13 @@ static void resolvconf_plain(void **state)
 
 	join(order, sizeof(order), f->dir, "no-interface-order");
 	s.interface_order = order;
-	stub(f, "exit 0");
+	stand_in(f, "exit 0");
 	assert_int_equal(dns_resolvconf_apply(&s, "wg0", m), 0);
-	assert_string_equal(stub_log(f, buf, sizeof(buf)),
+	assert_string_equal(stand_in_log(f, buf, sizeof(buf)),
 			    "argv: -a wg0 -m 0 -x\n" H "nameserver 10.64.0.1\nnameserver fd00::53\nsearch example.com\n--\n");
 	dns_restore(&s);
 	dns_restore(&s);
-	assert_string_equal(stub_log(f, buf, sizeof(buf)),
+	assert_string_equal(stand_in_log(f, buf, sizeof(buf)),
 			    "argv: -a wg0 -m 0 -x\n" H "nameserver 10.64.0.1\nnameserver fd00::53\nsearch example.com\n--\n"
 			    "argv: -d wg0 -f\n--\n");
 	model_device_free(m);
@@ -468,14 +468,14 @@ static void resolvconf_interface_order(void **state)
 	join(order, sizeof(order), f->dir, "interface-order");
 	write_file(order, "lo.inet6\nlo.@(dnsmasq|pdnsd)\nlo\n  tun*\t\ntap*\nwg*\n", 0644);
 	s.interface_order = order;
-	stub(f, "exit 0");
+	stand_in(f, "exit 0");
 	assert_int_equal(dns_resolvconf_apply(&s, "wg0", m), 0);
 	/* A reload runs -a again; then DNS = gone runs -d. */
 	assert_int_equal(dns_resolvconf_apply(&s, "wg0", m), 0);
 	assert_int_equal(dns_resolvconf_apply(&s, "wg0", none), 0);
 	assert_int_equal(s.kind, DNS_NONE);
 	dns_restore(&s);
-	assert_string_equal(stub_log(f, buf, sizeof(buf)),
+	assert_string_equal(stand_in_log(f, buf, sizeof(buf)),
 			    "argv: -a tun.wg0 -m 0 -x\n" H "nameserver 10.64.0.1\n--\n"
 			    "argv: -a tun.wg0 -m 0 -x\n" H "nameserver 10.64.0.1\n--\n"
 			    "argv: -d tun.wg0 -f\n--\n");
@@ -525,12 +525,12 @@ static void resolvconf_fails(void **state)
 	struct dns_state s = { .interface_order = "/nonexistent" };
 	char buf[1024];
 
-	stub(f, "echo 'resolvconf: something broke' >&2; exit 3");
+	stand_in(f, "echo 'resolvconf: something broke' >&2; exit 3");
 	assert_int_equal(dns_resolvconf_apply(&s, "wg0", m), -EIO);
 	assert_int_equal(s.kind, DNS_NONE);
 	dns_restore(&s); /* nothing was set: no -d */
-	assert_string_equal(stub_log(f, buf, sizeof(buf)), "argv: -a wg0 -m 0 -x\n" H "nameserver 10.64.0.1\n--\n");
-	stub(f, "kill -9 $$");
+	assert_string_equal(stand_in_log(f, buf, sizeof(buf)), "argv: -a wg0 -m 0 -x\n" H "nameserver 10.64.0.1\n--\n");
+	stand_in(f, "kill -9 $$");
 	assert_int_equal(dns_resolvconf_apply(&s, "wg0", m), -EIO);
 	model_device_free(m);
 }
@@ -543,7 +543,7 @@ static void resolvconf_hangs(void **state)
 	struct timespec a, b;
 	long ms;
 
-	stub(f, "exec sleep 30");
+	stand_in(f, "exec sleep 30");
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	assert_int_equal(dns_resolvconf_apply(&s, "wg0", m), -ETIMEDOUT);
 	clock_gettime(CLOCK_MONOTONIC, &b);
