@@ -260,6 +260,7 @@ static void detach_ready(int *ready_fd)
 		log_warn("could not tell the starting process that the interface is up");
 	close(*ready_fd);
 	*ready_fd = -1;
+	log_use_syslog(); /* stderr is about to be /dev/null */
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
@@ -426,6 +427,7 @@ static int bring_up(struct daemon *d)
 		return ret;
 	}
 	d->stage = STAGE_DEVICE;
+	diag_attach(&d->diag, &d->dev);
 	ret = uapi_server_open(&d->uapi, d->uapi_dir, o->ifname, &d->dev);
 	d->other_owner = ret == -EADDRINUSE;
 	if (ret) {

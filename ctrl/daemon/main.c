@@ -53,6 +53,7 @@ static void usage(FILE *f)
 		"  --tun-fd N          serve the TUN device already open on descriptor N (no privilege needed)\n"
 		"  --user NAME         (as root) drop to NAME after setup, keeping only CAP_NET_ADMIN\n"
 		"  -v, --verbose       more messages\n"
+		"  -q, --quiet         only warnings and errors\n"
 		"  --io uring|epoll    force the event loop (default: io_uring, else epoll; env WGUD_IO)\n"
 		"  --offload on|off    TUN TSO/USO and UDP GSO/GRO where the kernel has them (default on;\n"
 		"                      env WGUD_OFFLOAD)\n"
@@ -261,6 +262,7 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		{ "publish", required_argument, NULL, 'p' },
 		{ "tun-fd", required_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon_options o;
@@ -292,7 +294,7 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		fprintf(stderr, "wgud: WGUD_OFFLOAD must be on or off, not '%s'\n", env);
 		return 2;
 	}
-	while ((opt = getopt_long(argc, argv, "fv", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "fvq", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			o.conf_path = optarg;
@@ -305,6 +307,9 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 			break;
 		case 'v':
 			o.verbose++;
+			break;
+		case 'q':
+			o.verbose = -1;
 			break;
 		case 'o':
 			if (parse_io(optarg, &o.io)) {
