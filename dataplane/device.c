@@ -27,6 +27,35 @@ uint64_t device_now_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+const char *device_refusal_name(enum wg_refusal why)
+{
+	static const char *const names[WG_REFUSED_COUNT] = {
+		[WG_REFUSED_MAC1] = "mac1",
+		[WG_REFUSED_UNKNOWN_PEER] = "unknown_peer",
+		[WG_REFUSED_STALE] = "stale_timestamp",
+		[WG_REFUSED_FLOOD] = "flood",
+		[WG_REFUSED_UNDER_LOAD] = "under_load",
+		[WG_REFUSED_BAD] = "undecryptable",
+	};
+
+	return (unsigned int)why < WG_REFUSED_COUNT ? names[why] : "unknown";
+}
+
+void device_event(struct wg_device *dev, enum wg_event_kind kind, struct wg_peer *peer, const union wg_sockaddr *addr,
+		  uint64_t value)
+{
+	struct wg_event ev = { .kind = kind, .peer = peer, .addr = addr, .value = value };
+
+	if (kind == WG_EVENT_REFUSED && value < WG_REFUSED_COUNT)
+		dev->refused[value]++;
+	else if (kind == WG_EVENT_COMPLETED)
+		dev->handshakes_completed++;
+	else if (kind == WG_EVENT_GAVE_UP)
+		dev->handshakes_gave_up++;
+	if (dev->event)
+		dev->event(dev->event_ctx, &ev);
+}
+
 const char *device_drop_name(enum wg_drop_reason why)
 {
 	static const char *const names[WG_DROP_COUNT] = {

@@ -85,6 +85,38 @@ enum wg_drop_reason {
 	WG_DROP_COUNT,
 };
 
+/*
+ * What happened to a peer's handshakes, for the operator: the device calls
+ * dev->event (when set) on the loop thread, at most once per handshake
+ * message, never per data packet. ctrl/ decides what to log; nothing here
+ * prints, and no key is in an event.
+ */
+enum wg_event_kind {
+	WG_EVENT_INITIATED,   /* this side sent an initiation; value: the attempt (1 = a new series) */
+	WG_EVENT_COMPLETED,   /* a session is confirmed; value: initiation to response in ns, 0 as responder */
+	WG_EVENT_GAVE_UP,     /* no handshake within REKEY_ATTEMPT_TIME: staged packets dropped */
+	WG_EVENT_ROAMED,      /* an authenticated packet came from another address: addr, the new endpoint */
+	WG_EVENT_KEYS_EXPIRED,/* every key wiped (REJECT_AFTER_TIME * 3 without a new handshake) */
+	WG_EVENT_REFUSED,     /* a handshake message refused; peer may be NULL; value: enum wg_refusal */
+};
+
+enum wg_refusal {
+	WG_REFUSED_MAC1,         /* mac1 wrong: the sender uses another public key for us */
+	WG_REFUSED_UNKNOWN_PEER, /* an initiation from a key that is no peer of ours */
+	WG_REFUSED_STALE,        /* its timestamp is not newer than the last one: a replay, or the peer's clock went back */
+	WG_REFUSED_FLOOD,        /* initiations from one peer faster than INITIATIONS_PER_SECOND */
+	WG_REFUSED_UNDER_LOAD,   /* under load without a cookie (a cookie reply was sent), or rate limited */
+	WG_REFUSED_BAD,          /* does not decrypt: damaged, or the keys (the preshared key too) differ */
+	WG_REFUSED_COUNT,
+};
+
+struct wg_event {
+	enum wg_event_kind kind;
+	struct wg_peer *peer;          /* NULL for a refusal that names no peer */
+	const union wg_sockaddr *addr; /* where the message came from, for ROAMED and REFUSED */
+	uint64_t value;
+};
+
 struct wg_pkt {
 	uint32_t id;
 	uint8_t *data;
@@ -191,6 +223,10 @@ struct wg_device {
 	uint64_t next_deadline; /* earliest timer deadline over all peers (may be early, never late) */
 	uint64_t handshakes_this_second, load_window_start_ns, under_load_until_ns;
 	uint64_t drops[WG_DROP_COUNT];
+	uint64_t refused[WG_REFUSED_COUNT]; /* handshake messages refused, by reason (part of drops MAC, UNDER_LOAD, HANDSHAKE) */
+	uint64_t handshakes_completed, handshakes_gave_up;
+	void (*event)(void *ctx, const struct wg_event *ev); /* NULL: nobody listens */
+	void *event_ctx;
 	/*
 	 * What the loops moved, for the books (show --json "io"): buffers read
 	 * off the UDP sockets (what the kernel counts as datagrams, a UDP GRO
@@ -221,6 +257,12 @@ void device_receive_udp(struct wg_device *dev, struct wg_pkt *pkts, unsigned int
 void device_receive_tun(struct wg_device *dev, struct wg_pkt *pkts, unsigned int n, uint64_t now_ns);
 /* Fire due timers; returns the next deadline (UINT64_MAX: none). */
 uint64_t device_tick(struct wg_device *dev, uint64_t now_ns);
+
+/* A short stable identifier per refusal ("mac1"), for logs and metrics. */
+const char *device_refusal_name(enum wg_refusal why);
+/* For the paths: tell whoever listens. */
+void device_event(struct wg_device *dev, enum wg_event_kind kind, struct wg_peer *peer, const union wg_sockaddr *addr,
+		  uint64_t value);
 
 /* A short stable identifier per drop reason ("no_route"), for logs and show --json. */
 const char *device_drop_name(enum wg_drop_reason why);

@@ -203,10 +203,17 @@ void peer_tick(struct wg_peer *peer, uint64_t now_ns)
 
 	device_seal_pending(peer->dev);
 	keypairs_expire(&peer->keypairs, now_ns);
-	if (actions & TIMERS_ZERO_KEYS)
+	if (actions & TIMERS_ZERO_KEYS) {
+		bool had_keys = peer->keypairs.current || peer->keypairs.previous || peer->keypairs.next;
+
 		peer_zero_keys(peer);
-	if (actions & TIMERS_DROP_STAGED)
+		if (had_keys)
+			device_event(peer->dev, WG_EVENT_KEYS_EXPIRED, peer, NULL, 0);
+	}
+	if (actions & TIMERS_DROP_STAGED) {
 		peer_drop_staged(peer, WG_DROP_STAGED_EXPIRED);
+		device_event(peer->dev, WG_EVENT_GAVE_UP, peer, NULL, 0);
+	}
 	if (actions & TIMERS_SEND_INITIATION)
 		peer_send_initiation(peer, now_ns, true);
 	if (actions & TIMERS_SEND_KEEPALIVE)

@@ -38,10 +38,39 @@ static bool under_load(struct wg_device *dev, uint64_t now_ns)
 	return now_ns < dev->under_load_until_ns;
 }
 
+static bool same_address(const union wg_sockaddr *a, const union wg_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_port == b->sin.sin_port && a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
+	return a->sin6.sin6_port == b->sin6.sin6_port &&
+	       !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, sizeof(a->sin6.sin6_addr));
+}
+
 static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src)
 {
+	bool roamed = peer->has_endpoint && !same_address(&peer->endpoint, src);
+
 	peer->endpoint = *src;
 	peer->has_endpoint = true;
+	if (roamed)
+		device_event(peer->dev, WG_EVENT_ROAMED, peer, src, 0);
+}
+
+/* noise_consume_initiation's refusals, by what they tell the operator. */
+static enum wg_refusal initiation_refusal(int err)
+{
+	switch (err) {
+	case -ENOKEY:
+		return WG_REFUSED_UNKNOWN_PEER;
+	case -EALREADY:
+		return WG_REFUSED_STALE;
+	case -EBUSY:
+		return WG_REFUSED_FLOOD;
+	default:
+		return WG_REFUSED_BAD;
+	}
 }
 
 static struct noise_handshake *lookup_peer(void *ctx, const uint8_t pub[NOISE_PUBLIC_KEY_LEN])
@@ -78,9 +107,11 @@ static void receive_initiation(struct wg_device *dev, struct wg_pkt *p, uint64_t
 	const struct message_handshake_initiation *msg = (const void *)p->data;
 	struct noise_handshake *hs;
 	struct wg_peer *peer;
+	int ret = noise_consume_initiation(msg, dev->identity, lookup_peer, dev, now_ns, &hs);
 
-	if (noise_consume_initiation(msg, dev->identity, lookup_peer, dev, now_ns, &hs)) {
+	if (ret) {
 		device_drop(dev, WG_DROP_HANDSHAKE);
+		device_event(dev, WG_EVENT_REFUSED, NULL, &p->addr, initiation_refusal(ret));
 		return;
 	}
 	peer = peer_of_handshake(hs);
@@ -107,9 +138,11 @@ static void receive_response(struct wg_device *dev, struct wg_pkt *p, uint64_t n
 	peer = e->peer;
 	if (noise_consume_response(msg, &peer->hs, dev->identity) || noise_derive_session(&keys, &peer->hs)) {
 		device_drop(dev, WG_DROP_HANDSHAKE);
+		device_event(dev, WG_EVENT_REFUSED, peer, &p->addr, WG_REFUSED_BAD);
 		return;
 	}
 	handshake_received(peer, &p->addr, p->len, now_ns);
+	device_event(dev, WG_EVENT_COMPLETED, peer, &p->addr, now_ns - peer->last_sent_initiation_ns);
 	peer_install_session(peer, &keys, now_ns);
 	noise_session_keys_wipe(&keys);
 	timers_session_derived(&peer->timers, now_ns);
@@ -135,15 +168,18 @@ static void receive_handshake(struct wg_device *dev, struct wg_pkt *p, enum mess
 	mac = cookie_validate_packet(&dev->checker, p->data, p->len, addr, alen, load, now_ns);
 	if (mac == COOKIE_MAC_INVALID) {
 		device_drop(dev, WG_DROP_MAC);
+		device_event(dev, WG_EVENT_REFUSED, NULL, &p->addr, WG_REFUSED_MAC1);
 		return;
 	}
 	if (load && mac != COOKIE_MAC_VALID_WITH_COOKIE) {
 		device_send_cookie_reply(dev, p->data, p->len, &p->addr, now_ns);
 		device_drop(dev, WG_DROP_UNDER_LOAD);
+		device_event(dev, WG_EVENT_REFUSED, NULL, &p->addr, WG_REFUSED_UNDER_LOAD);
 		return;
 	}
 	if (load && !rate_limit_allows(dev, &p->addr, now_ns)) {
 		device_drop(dev, WG_DROP_UNDER_LOAD);
+		device_event(dev, WG_EVENT_REFUSED, NULL, &p->addr, WG_REFUSED_UNDER_LOAD);
 		return;
 	}
 	if (type == MESSAGE_HANDSHAKE_INITIATION)
@@ -247,6 +283,7 @@ static void data_received(struct wg_device *dev, struct wg_open_job *j, uint64_t
 	update_endpoint(peer, &p->addr);
 	if (peer_confirm_keypair(peer, kp)) {
 		/* The responder's handshake completes with the initiator's first packet. */
+		device_event(dev, WG_EVENT_COMPLETED, peer, &p->addr, 0); /* before the timers forget the last one */
 		timers_handshake_complete(&peer->timers, now_ns);
 		set_last_handshake(peer);
 		peer_send_staged(peer, now_ns);

@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "device.h"
+#include "diag.h"
 #include "dns.h"
 #include "gateway.h"
 #include "loop.h"
@@ -37,6 +38,7 @@ struct daemon {
 	enum stage stage;
 	struct model_device *conf;
 	struct wg_device dev;
+	struct diag diag;              /* the device's handshake events, logged */
 	struct tun_device tun;
 	struct uapi_server uapi;
 	struct loop loop;

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+#include "diag.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "messages.h"
+
+static void format_addr(char out[64], const union wg_sockaddr *a)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (!a) {
+		snprintf(out, 64, "(no endpoint)");
+	} else if (a->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &a->sin.sin_addr, host, sizeof(host));
+		snprintf(out, 64, "%s:%u", host, ntohs(a->sin.sin_port));
+	} else if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->sin6.sin6_addr, host, sizeof(host));
+		snprintf(out, 64, "[%s]:%u", host, ntohs(a->sin6.sin6_port));
+	} else {
+		snprintf(out, 64, "(no endpoint)");
+	}
+}
+
+static const char *refusal_text(enum wg_refusal why, bool response)
+{
+	switch (why) {
+	case WG_REFUSED_MAC1:
+		return "mac1 is wrong: a peer is using a different public key for us";
+	case WG_REFUSED_UNKNOWN_PEER:
+		return "unknown peer: its public key is not one of this interface's peers";
+	case WG_REFUSED_STALE:
+		return "stale timestamp: a replay, or the peer's clock went back";
+	case WG_REFUSED_FLOOD:
+		return "initiations from that peer come too fast";
+	case WG_REFUSED_UNDER_LOAD:
+		return "rate limited: wgud is under load";
+	case WG_REFUSED_BAD:
+	case WG_REFUSED_COUNT:
+		break;
+	}
+	return response ? "it does not decrypt: the preshared keys differ, or it was damaged"
+			: "it does not decrypt (damaged or forged)";
+}
+
+/* The peer had a session younger than REJECT_AFTER_TIME: a new handshake is only a rekey. */
+static bool was_up(const struct wg_peer *peer, uint64_t now_ns)
+{
+	return peer->timers.have_last_handshake && now_ns - peer->timers.last_handshake_ns < REJECT_AFTER_TIME_NS;
+}
+
+static void refused(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
+{
+	enum wg_refusal why = ev->value < WG_REFUSED_COUNT ? (enum wg_refusal)ev->value : WG_REFUSED_BAD;
+	char from[64], more[96] = "";
+
+	if (g->refusal_said_ns[why] && now_ns - g->refusal_said_ns[why] < DIAG_REFUSAL_INTERVAL_NS) {
+		g->refusal_unsaid[why]++;
+		return;
+	}
+	if (g->refusal_unsaid[why])
+		snprintf(more, sizeof(more), " (and %llu more like it since the last such line)",
+			 (unsigned long long)g->refusal_unsaid[why]);
+	g->refusal_said_ns[why] = now_ns;
+	g->refusal_unsaid[why] = 0;
+	format_addr(from, ev->addr);
+	log_warn("refused a handshake %s from %s: %s%s", ev->peer ? "response" : "message", from,
+		 refusal_text(why, ev->peer != NULL), more);
+}
+
+void diag_event(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
+{
+	struct wg_peer *peer = ev->peer;
+	char ep[64];
+
+	if (ev->kind == WG_EVENT_REFUSED) {
+		refused(g, ev, now_ns);
+		return;
+	}
+	if (!peer)
+		return;
+	format_addr(ep, peer->has_endpoint ? &peer->endpoint : NULL);
+	switch (ev->kind) {
+	case WG_EVENT_INITIATED:
+		if (ev->value == 1)
+			log_msg(was_up(peer, now_ns) ? LOG_DEBUG : LOG_INFO, "handshake initiated with peer %s", ep);
+		else if (ev->value == DIAG_NO_RESPONSE_ATTEMPT)
+			log_warn("no response from %s after %u handshake initiations (%llu s): the peer may have a "
+				 "different public key for us, or we the wrong one for it; UDP may be blocked on the way; "
+				 "or nothing answers there; still trying (attempt %llu)",
+				 ep, DIAG_NO_RESPONSE_ATTEMPT - 1,
+				 (unsigned long long)((DIAG_NO_RESPONSE_ATTEMPT - 1) * REKEY_TIMEOUT_NS / NSEC_PER_SEC),
+				 (unsigned long long)ev->value);
+		else
+			log_debug("handshake with %s: retrying (attempt %llu)", ep, (unsigned long long)ev->value);
+		break;
+	case WG_EVENT_COMPLETED:
+		if (ev->value)
+			log_msg(was_up(peer, now_ns) ? LOG_DEBUG : LOG_INFO, "handshake completed with peer %s (RTT %.1f ms)",
+				ep, (double)ev->value / 1e6);
+		else
+			log_msg(was_up(peer, now_ns) ? LOG_DEBUG : LOG_INFO,
+				"handshake completed with peer %s (it initiated)", ep);
+		break;
+	case WG_EVENT_GAVE_UP:
+		log_warn("gave up on a handshake with %s after %llu s: packets for that peer are dropped until new "
+			 "traffic tries again", ep, (unsigned long long)(REKEY_ATTEMPT_TIME_NS / NSEC_PER_SEC));
+		break;
+	case WG_EVENT_ROAMED:
+		if (g->roam_said_ns && now_ns - g->roam_said_ns < DIAG_REFUSAL_INTERVAL_NS) {
+			g->roam_unsaid++;
+			break;
+		}
+		g->roam_said_ns = now_ns;
+		log_info("a peer roamed: its endpoint is now %s%s", ep, g->roam_unsaid ? " (it moved before, unsaid)" : "");
+		g->roam_unsaid = 0;
+		break;
+	case WG_EVENT_KEYS_EXPIRED:
+		log_info("the session keys of peer %s expired and were wiped (no handshake for %llu s)", ep,
+			 (unsigned long long)(3 * REJECT_AFTER_TIME_NS / NSEC_PER_SEC));
+		break;
+	case WG_EVENT_REFUSED:
+		break;
+	}
+}
+
+static void on_event(void *ctx, const struct wg_event *ev)
+{
+	diag_event(ctx, ev, device_now_ns());
+}
+
+void diag_attach(struct diag *g, struct wg_device *dev)
+{
+	memset(g, 0, sizeof(*g));
+	dev->event = on_event;
+	dev->event_ctx = g;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The data plane's handshake events (device.h, struct wg_event) as log lines
+ * for a person: one line per change of a peer's state, never one per packet,
+ * never a key. Peers are named by their endpoint. Refusals are logged at most
+ * once per DIAG_REFUSAL_INTERVAL_NS per reason, with how many were not.
+ * Loop thread only.
+ */
+#ifndef WGUD_DIAG_H
+#define WGUD_DIAG_H
+
+#include <stdint.h>
+
+#include "device.h"
+
+#define DIAG_REFUSAL_INTERVAL_NS (30ULL * 1000000000ULL)
+/* The initiation after which "no response" is said: two went unanswered, REKEY_TIMEOUT apart. */
+#define DIAG_NO_RESPONSE_ATTEMPT 3
+
+struct diag {
+	uint64_t refusal_said_ns[WG_REFUSED_COUNT];
+	uint64_t refusal_unsaid[WG_REFUSED_COUNT];
+	uint64_t roam_said_ns, roam_unsaid;
+};
+
+/* Listen to dev's events from now on. */
+void diag_attach(struct diag *g, struct wg_device *dev);
+/* The handler itself, with the clock given (for tests). */
+void diag_event(struct diag *g, const struct wg_event *ev, uint64_t now_ns);
+
+#endif
