@@ -5,9 +5,12 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "apply.h"
 #include "keys.h"
+#include "messages.h"
+#include "timers.h"
 
 /* The policy's own text, then what only the running daemon knows. */
 static int format_policy(const struct gateway *gw, bool json, char **out)
@@ -32,33 +35,154 @@ static int format_policy(const struct gateway *gw, bool json, char **out)
 	return 0;
 }
 
-static void format_peers(struct ctl_buf *out, const struct model_device *snap, bool json)
+/* "1 minute, 4 seconds", as wg(8) says it; 0 seconds is "0 seconds". */
+static void format_age(char *out, size_t len, uint64_t secs)
 {
-	char key[KEY_BASE64_LEN + 1], ep[64];
+	static const struct {
+		const char *name;
+		uint64_t secs;
+	} units[] = { { "day", 86400 }, { "hour", 3600 }, { "minute", 60 }, { "second", 1 } };
+	size_t used = 0;
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t n = secs / units[i].secs;
+
+		if (!n && !(i == 3 && !used))
+			continue;
+		secs -= n * units[i].secs;
+		used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%llu %s%s", used ? ", " : "",
+					 (unsigned long long)n, units[i].name, n == 1 ? "" : "s");
+		if (used >= len)
+			break;
+	}
+}
+
+/*
+ * The tunnel to one peer as a person asks about it: up (a session younger
+ * than REJECT_AFTER_TIME), connecting (a handshake is out and retried), or
+ * down, and why.
+ */
+static const char *peer_state(const struct wg_peer *live, uint64_t now_ns, char *why, size_t len)
+{
+	const struct timers *t;
+
+	why[0] = '\0';
+	if (!live)
+		return "down";
+	t = &live->timers;
+	if (live->keypairs.current && keypair_can_send(&live->keypairs.current->kp, now_ns))
+		return "up";
+	if (t->deadline[TIMERS_RETRANSMIT_HANDSHAKE] != TIMERS_NEVER) {
+		snprintf(why, len, "no handshake response yet (attempt %u)", t->handshake_attempts + 1);
+		return "connecting";
+	}
+	if (!live->has_endpoint)
+		snprintf(why, len, "no endpoint: waiting for the peer to reach us");
+	else if (t->have_last_handshake)
+		snprintf(why, len, "the session expired (no handshake for over %llu s)",
+			 (unsigned long long)(REJECT_AFTER_TIME_NS / NSEC_PER_SEC));
+	else if (live->sent_initiation_ever)
+		snprintf(why, len, "no handshake completed; wgud gave up after %llu s of attempts",
+			 (unsigned long long)(REKEY_ATTEMPT_TIME_NS / NSEC_PER_SEC));
+	else
+		snprintf(why, len, "no handshake yet: nothing has been sent to this peer");
+	return "down";
+}
+
+static void format_allowedips(struct ctl_buf *out, const struct model_peer *p, bool json)
+{
+	char c[64];
+	size_t j;
+
+	if (!json && !p->n_allowedips)
+		ctl_buf_printf(out, "(none)");
+	for (j = 0; j < p->n_allowedips; j++) {
+		model_format_cidr(c, &p->allowedips[j]);
+		ctl_buf_printf(out, json ? "%s\"%s\"" : "%s%s", j ? (json ? "," : ", ") : "", c);
+	}
+}
+
+static void format_peers(struct ctl_buf *out, struct wg_device *dev, const struct model_device *snap, bool json)
+{
+	char key[KEY_BASE64_LEN + 1], ep[64], why[160], age[96];
+	uint64_t now_ns = device_now_ns();
+	time_t now = time(NULL);
 	size_t i;
 
 	for (i = 0; i < snap->n_peers; i++) {
 		const struct model_peer *p = &snap->peers[i];
+		const struct wg_peer *live = device_find_peer(dev, p->public_key);
+		const char *state = peer_state(live, now_ns, why, sizeof(why));
 
 		key_to_base64(key, p->public_key);
 		if (p->flags & MODEL_PEER_HAS_ENDPOINT)
 			model_format_endpoint(ep, &p->endpoint);
 		else
 			snprintf(ep, sizeof(ep), "(none)");
-		if (json)
+		if (json) {
 			ctl_buf_printf(out,
-				       "%s{\"public_key\":\"%s\",\"endpoint\":\"%s\",\"rx_bytes\":%llu,\"tx_bytes\":%llu,"
-				       "\"latest_handshake\":%lld}",
-				       i ? "," : "", key, ep, (unsigned long long)p->rx_bytes,
-				       (unsigned long long)p->tx_bytes, (long long)p->last_handshake_sec);
+				       "%s{\"public_key\":\"%s\",\"endpoint\":\"%s\",\"allowed_ips\":[", i ? "," : "", key, ep);
+			format_allowedips(out, p, true);
+			ctl_buf_printf(out,
+				       "],\"persistent_keepalive\":%u,\"rx_bytes\":%llu,\"tx_bytes\":%llu,"
+				       "\"latest_handshake\":%lld,\"state\":\"%s\",\"state_reason\":",
+				       p->persistent_keepalive, (unsigned long long)p->rx_bytes,
+				       (unsigned long long)p->tx_bytes, (long long)p->last_handshake_sec, state);
+			if (why[0])
+				ctl_buf_printf(out, "\"%s\"}", why);
+			else
+				ctl_buf_printf(out, "null}");
+			continue;
+		}
+		ctl_buf_printf(out, "peer: %s\n  endpoint: %s\n  allowed ips: ", key, ep);
+		format_allowedips(out, p, false);
+		if (p->last_handshake_sec && now >= p->last_handshake_sec) {
+			format_age(age, sizeof(age), (uint64_t)(now - p->last_handshake_sec));
+			ctl_buf_printf(out, "\n  latest handshake: %s ago\n", age);
+		} else {
+			ctl_buf_printf(out, "\n  latest handshake: none\n");
+		}
+		ctl_buf_printf(out, "  transfer: %llu B received, %llu B sent\n", (unsigned long long)p->rx_bytes,
+			       (unsigned long long)p->tx_bytes);
+		if (p->persistent_keepalive)
+			ctl_buf_printf(out, "  persistent keepalive: every %u seconds\n", p->persistent_keepalive);
 		else
-			ctl_buf_printf(out,
-				       "peer: %s\n  endpoint: %s\n  transfer: %llu B received, %llu B sent\n"
-				       "  latest handshake: %lld\n",
-				       key, ep, (unsigned long long)p->rx_bytes, (unsigned long long)p->tx_bytes,
-				       (long long)p->last_handshake_sec);
+			ctl_buf_printf(out, "  persistent keepalive: off\n");
+		ctl_buf_printf(out, "  tunnel: %s%s%s\n", state, why[0] ? ": " : "", why);
 	}
 	sodium_memzero(key, sizeof(key));
+}
+
+/* What each drop counter means, in one line, for show. */
+static const char *drop_meaning(enum wg_drop_reason why)
+{
+	switch (why) {
+	case WG_DROP_INVALID_MESSAGE: return "a datagram that is no WireGuard message (wrong type or length)";
+	case WG_DROP_MAC: return "a handshake message with a wrong mac1: its sender uses a different public key for us";
+	case WG_DROP_UNDER_LOAD: return "a handshake message refused under load (cookie needed, or rate limited)";
+	case WG_DROP_HANDSHAKE: return "a handshake message Noise refused (unknown peer, replay, or keys that do not match)";
+	case WG_DROP_UNKNOWN_INDEX: return "a message for a session or handshake that is not (or no longer) here";
+	case WG_DROP_DECRYPT: return "data that failed authentication, was replayed, or came on an expired key";
+	case WG_DROP_INNER_INVALID: return "a packet that is not IPv4 or IPv6 of its stated length";
+	case WG_DROP_SOURCE_NOT_ALLOWED: return "a packet from a peer whose source is outside that peer's allowed ips";
+	case WG_DROP_NO_ROUTE: return "a packet to an address no peer's allowed ips cover";
+	case WG_DROP_NO_ENDPOINT: return "a packet for a peer whose endpoint is not known yet";
+	case WG_DROP_NO_BUFFER: return "no packet buffer was free";
+	case WG_DROP_STAGED_OVERFLOW: return "more packets waited for a handshake than the queue holds";
+	case WG_DROP_STAGED_EXPIRED: return "packets that waited for a handshake that never completed";
+	case WG_DROP_SEND_ERROR: return "the UDP send failed (see the log for the error)";
+	case WG_DROP_RX_TRUNCATED: return "a datagram larger than a packet buffer";
+	case WG_DROP_RX_ERROR: return "a receive that completed with an error";
+	case WG_DROP_SOCKET_OVERFLOW: return "the kernel dropped it: the UDP socket's receive buffer was full";
+	case WG_DROP_CQ_OVERFLOW: return "io_uring completions the kernel could not post";
+	case WG_DROP_TX_QUEUE_FULL: return "no room to queue a send or a TUN write";
+	case WG_DROP_TUN_WRITE_ERROR: return "the write to the TUN device failed";
+	case WG_DROP_TUN_TRUNCATED: return "a packet from the TUN device larger than a buffer";
+	case WG_DROP_COUNT: break;
+	}
+	return "";
 }
 
 static void format_drops(struct ctl_buf *out, const struct wg_device *dev, const struct show_kernel_drops *k,
@@ -72,7 +196,8 @@ static void format_drops(struct ctl_buf *out, const struct wg_device *dev, const
 			ctl_buf_printf(out, "%s\"%s\":%llu", i ? "," : "", device_drop_name(i),
 				       (unsigned long long)dev->drops[i]);
 		else if (dev->drops[i])
-			ctl_buf_printf(out, "  %s: %llu\n", device_drop_name(i), (unsigned long long)dev->drops[i]);
+			ctl_buf_printf(out, "  %s: %llu (%s)\n", device_drop_name(i), (unsigned long long)dev->drops[i],
+				       drop_meaning(i));
 	}
 	if (json) {
 		ctl_buf_printf(out, "},\"kernel_drops\":{");
@@ -179,7 +304,7 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 			       gw->table_installed ? "table inet wgud_" : "none", gw->table_installed ? gw->ifname : "", pol);
 		format_enforcement(out, gw, env, false);
 	}
-	format_peers(out, snap, json);
+	format_peers(out, dev, snap, json);
 	format_drops(out, dev, kernel, json);
 	free(pol);
 	model_device_free(snap);

@@ -230,7 +230,7 @@ t_cleanup()
 		wait "$T_WATCHDOG" 2>/dev/null
 	fi
 	if [[ -n $T_TMP && -d $T_TMP ]]; then
-		if ((T_FAIL > 0)) && [[ -n ${KEEP_TMP:-} ]]; then
+		if { ((T_FAIL > 0)) || [[ ${KEEP_TMP:-} == always ]]; } && [[ -n ${KEEP_TMP:-} ]]; then
 			log "keeping $T_TMP"
 		else
 			rm -rf "$T_TMP"
