@@ -293,12 +293,14 @@ static int on_save_config(struct parser *p, const struct handler *h, struct slic
 
 static int on_hook(struct parser *p, const struct handler *h, struct slice v)
 {
-	char cmd[CONF_MAX_LINE_LEN + 1];
+	char cmd[MODEL_MAX_HOOK_LEN + 1];
 	int ret;
 
 	if (!v.len)
 		return 0;
-	/* Lines are at most CONF_MAX_LINE_LEN long, so the copy always fits. */
+	/* Lines have no limit of their own (only the file has), so bound the copy here. */
+	if (v.len > MODEL_MAX_HOOK_LEN)
+		return fail(p, "%s is longer than %u bytes", h->name, MODEL_MAX_HOOK_LEN);
 	memcpy(cmd, v.s, v.len);
 	cmd[v.len] = '\0';
 	ret = model_add_hook(p->dev, (enum model_hook)h->arg, cmd);
@@ -435,6 +437,17 @@ static int on_endpoint(struct parser *p, const struct handler *h, struct slice v
 	if (!model_parse_endpoint(&peer->endpoint, v.s, v.len)) {
 		peer->flags |= MODEL_PEER_HAS_ENDPOINT;
 		return 0;
+	}
+	if (v.len && v.s[0] == '[') {
+		const char *close = memchr(v.s, ']', v.len);
+		const char *pct = close ? memchr(v.s, '%', (size_t)(close - v.s)) : NULL;
+		uint32_t scope;
+
+		/* A zone naming no interface is the likely mistake here; say so rather than "not valid". */
+		if (pct && model_parse_scope(&scope, pct + 1, (size_t)(close - pct - 1)) == -ENODEV &&
+		    close - pct - 1 < IF_NAMESIZE)
+			return fail(p, "no interface '%.*s' for the scope of %s %s", (int)(close - pct - 1), pct + 1,
+				    h->name, quote(q, v));
 	}
 	colon = v.len ? memrchr(v.s, ':', v.len) : NULL;
 	if (!colon)
@@ -673,9 +686,8 @@ int conf_parse(const char *file_name, const char *text, size_t len, struct model
 		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
 
 		p.line++;
-		if (n > CONF_MAX_LINE_LEN)
-			ret = fail(&p, "line is longer than %u bytes", CONF_MAX_LINE_LEN);
-		else if (memchr(text + pos, '\0', n))
+		/* No limit per line: wg(8) has none, and AllowedIPs with hundreds of prefixes is real; the file size bounds it. */
+		if (memchr(text + pos, '\0', n))
 			ret = fail(&p, "line holds a NUL byte; is this a text file?");
 		else
 			ret = parse_line(&p, (struct slice){ text + pos, n });

@@ -20,7 +20,6 @@
 #include "model.h"
 
 #define CONF_MAX_FILE_SIZE (1U << 20)
-#define CONF_MAX_LINE_LEN 4096
 
 struct conf_error {
 	char file[256];

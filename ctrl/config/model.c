@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,6 +277,31 @@ int model_parse_cidr(struct cidr *out, const char *text, size_t len)
 	return 0;
 }
 
+/*
+ * The zone of a scoped IPv6 address, as getaddrinfo and so wg(8) take it:
+ * an interface index or the name of an interface that exists now.
+ */
+int model_parse_scope(uint32_t *out, const char *text, size_t len)
+{
+	char name[IF_NAMESIZE];
+	unsigned int index;
+	uint64_t v;
+
+	if (!parse_decimal(&v, text, len, UINT32_MAX)) {
+		*out = (uint32_t)v;
+		return 0;
+	}
+	if (!len || len >= sizeof(name) || memchr(text, '\0', len))
+		return -EINVAL;
+	memcpy(name, text, len);
+	name[len] = '\0';
+	index = if_nametoindex(name);
+	if (!index)
+		return -ENODEV;
+	*out = index;
+	return 0;
+}
+
 int model_parse_endpoint(union model_sockaddr *out, const char *text, size_t len)
 {
 	union model_sockaddr sa = { 0 };
@@ -283,16 +309,24 @@ int model_parse_endpoint(union model_sockaddr *out, const char *text, size_t len
 	size_t host_len;
 	uint16_t port;
 	uint8_t addr[16];
+	uint32_t scope = 0;
 	int family;
 
 	if (len && text[0] == '[') {
-		const char *close = memchr(text, ']', len);
+		const char *close = memchr(text, ']', len), *pct;
 
 		if (!close || (size_t)(close - text) + 1 >= len || close[1] != ':')
 			return -EINVAL;
 		host = text + 1;
 		host_len = (size_t)(close - host);
 		colon = close + 1;
+		/* "[fe80::1%eth0]:51820": like getaddrinfo, any IPv6 address may carry a zone. */
+		pct = memchr(host, '%', host_len);
+		if (pct) {
+			if (model_parse_scope(&scope, pct + 1, (size_t)(close - pct - 1)))
+				return -EINVAL;
+			host_len = (size_t)(pct - host);
+		}
 	} else {
 		colon = memchr(text, ':', len);
 		if (!colon)
@@ -314,6 +348,7 @@ int model_parse_endpoint(union model_sockaddr *out, const char *text, size_t len
 	} else {
 		sa.sin6.sin6_family = AF_INET6;
 		sa.sin6.sin6_port = htons(port);
+		sa.sin6.sin6_scope_id = scope;
 		memcpy(&sa.sin6.sin6_addr, addr, 16);
 	}
 	*out = sa;
@@ -326,6 +361,13 @@ void model_format_endpoint(char out[64], const union model_sockaddr *addr)
 
 	if (addr->sa.sa_family == AF_INET && inet_ntop(AF_INET, &addr->sin.sin_addr, host, sizeof(host)))
 		snprintf(out, 64, "%s:%u", host, ntohs(addr->sin.sin_port));
+	else if (addr->sa.sa_family == AF_INET6 && inet_ntop(AF_INET6, &addr->sin6.sin6_addr, host, sizeof(host)) &&
+		 addr->sin6.sin6_scope_id)
+		/*
+		 * The index, not the name: it reads back the same after a rename. inet_ntop
+		 * writes at most 39 characters for an address that is not v4-mapped.
+		 */
+		snprintf(out, 64, "[%.39s%%%u]:%u", host, addr->sin6.sin6_scope_id, ntohs(addr->sin6.sin6_port));
 	else if (addr->sa.sa_family == AF_INET6 && inet_ntop(AF_INET6, &addr->sin6.sin6_addr, host, sizeof(host)))
 		snprintf(out, 64, "[%s]:%u", host, ntohs(addr->sin6.sin6_port));
 	else

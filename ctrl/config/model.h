@@ -113,14 +113,17 @@ struct model_peer *model_find_peer(struct model_device *dev, const uint8_t publi
  * Text forms shared by both parsers. Each returns 0 or -EINVAL and writes
  * nothing on error.
  *  - "10.0.0.1/24", "fd00::1/64", "10.0.0.1" (cidr = 32 / 128 when absent)
- *  - endpoints "192.0.2.1:51820", "[2001:db8::1]:51820" (literal addresses only)
+ *  - endpoints "192.0.2.1:51820", "[2001:db8::1]:51820", "[fe80::1%eth0]:51820",
+ *    "[fe80::1%2]:51820" (literal addresses only; the zone goes to sin6_scope_id)
  *  - port numbers 0..65535, fwmark "off" or 0..2^32-1 (decimal or 0x hex)
  */
 int model_parse_cidr(struct cidr *out, const char *text, size_t len);
+/* An IPv6 zone: an interface index, or a name; -ENODEV when no interface has that name. */
+int model_parse_scope(uint32_t *out, const char *text, size_t len);
 int model_parse_endpoint(union model_sockaddr *out, const char *text, size_t len);
 int model_parse_u16(uint16_t *out, const char *text, size_t len);
 int model_parse_u32(uint32_t *out, const char *text, size_t len);
-/* Formats "192.0.2.1:51820" or "[2001:db8::1]:51820"; out needs 64 bytes. */
+/* Formats "192.0.2.1:51820", "[2001:db8::1]:51820" or "[fe80::1%2]:51820"; out needs 64 bytes. */
 void model_format_endpoint(char out[64], const union model_sockaddr *addr);
 /* Formats "10.0.0.0/8" or "fd00::/64"; returns out, which needs 64 bytes. */
 const char *model_format_cidr(char out[64], const struct cidr *c);

@@ -394,27 +394,63 @@ static void errors_name_their_line(void **state)
 		check_error(cases[i].text, strlen(cases[i].text), cases[i].line, cases[i].says);
 }
 
-static void overlong_line(void **state)
+static void long_lines(void **state)
 {
-	size_t head = strlen(IFACE), n = CONF_MAX_LINE_LEN;
-	char *text = malloc(head + n + 2);
+	size_t head = strlen(IFACE PEER1), pos, i;
+	size_t cap = head + 16 + 600 * 20 + 2;
+	char *text = malloc(cap);
 	struct model_device *dev;
 	struct conf_error err;
 
 	(void)state;
 	assert_non_null(text);
-	/* A hook of exactly the maximum line length is fine... */
+	/* Lines have no limit of their own: 600 prefixes on one AllowedIPs line, as wg(8) takes them. */
+	memcpy(text, IFACE PEER1, head);
+	pos = head + (size_t)sprintf(text + head, "AllowedIPs = ");
+	for (i = 0; i < 600; i++)
+		pos += (size_t)sprintf(text + pos, "%s10.%zu.%zu.0/24", i ? ", " : "", i / 256, i % 256);
+	text[pos++] = '\n';
+	assert_true(pos > 4096 + head);
+	assert_int_equal(conf_parse("wg0.conf", text, pos, &dev, &err), 0);
+	assert_int_equal(dev->peers[0].n_allowedips, 600);
+	assert_cidr(&dev->peers[0].allowedips[599], "10.2.87.0", 24);
+	model_device_free(dev);
+	free(text);
+
+	/* A hook still has its bound: exactly MODEL_MAX_HOOK_LEN is fine, one byte more is an error on its line. */
+	head = strlen(IFACE);
+	text = malloc(head + 7 + MODEL_MAX_HOOK_LEN + 2);
+	assert_non_null(text);
 	memcpy(text, IFACE, head);
 	memcpy(text + head, "PostUp=", 7);
-	memset(text + head + 7, 'a', n - 7);
-	text[head + n] = '\n';
-	assert_int_equal(conf_parse("wg0.conf", text, head + n + 1, &dev, &err), 0);
-	assert_int_equal(strlen(dev->hooks[MODEL_HOOK_POST_UP][0]), n - 7);
+	memset(text + head + 7, 'a', MODEL_MAX_HOOK_LEN);
+	text[head + 7 + MODEL_MAX_HOOK_LEN] = '\n';
+	assert_int_equal(conf_parse("wg0.conf", text, head + 7 + MODEL_MAX_HOOK_LEN + 1, &dev, &err), 0);
+	assert_int_equal(strlen(dev->hooks[MODEL_HOOK_POST_UP][0]), MODEL_MAX_HOOK_LEN);
 	model_device_free(dev);
-	/* ...one byte more is not, even when the file ends there without a newline. */
-	text[head + n] = 'a';
-	check_error(text, head + n + 1, 3, "line is longer than 4096 bytes");
+	text[head + 7 + MODEL_MAX_HOOK_LEN] = 'a';
+	check_error(text, head + 7 + MODEL_MAX_HOOK_LEN + 1, 3, "PostUp is longer than 4096 bytes");
 	free(text);
+}
+
+static void scoped_endpoint(void **state)
+{
+	struct model_device *dev;
+	char text[64];
+
+	(void)state;
+	/* The zone by name (lo is index 1 in every namespace) or by number; it prints as the index. */
+	dev = parse_ok(IFACE PEER1 "Endpoint = [fe80::1%lo]:51820\n");
+	assert_int_equal(dev->peers[0].endpoint.sin6.sin6_scope_id, 1);
+	model_format_endpoint(text, &dev->peers[0].endpoint);
+	assert_string_equal(text, "[fe80::1%1]:51820");
+	model_device_free(dev);
+	dev = parse_ok(IFACE PEER1 "Endpoint = [fe80::1%1]:51820\n");
+	model_format_endpoint(text, &dev->peers[0].endpoint);
+	assert_string_equal(text, "[fe80::1%1]:51820");
+	model_device_free(dev);
+	check_error(IFACE PEER1 "Endpoint = [fe80::1%eth9]:51820\n", strlen(IFACE PEER1 "Endpoint = [fe80::1%eth9]:51820\n"), 5,
+		    "no interface 'eth9' for the scope of Endpoint");
 }
 
 static void nul_byte(void **state)
@@ -571,7 +607,8 @@ int main(void)
 		cmocka_unit_test(endpoint_forms),
 		cmocka_unit_test(table_and_mtu_values),
 		cmocka_unit_test(errors_name_their_line),
-		cmocka_unit_test(overlong_line),
+		cmocka_unit_test(long_lines),
+		cmocka_unit_test(scoped_endpoint),
 		cmocka_unit_test(nul_byte),
 		cmocka_unit_test(too_many_peers),
 		cmocka_unit_test(interface_names),
