@@ -7,7 +7,7 @@ packages=(
 	build-essential cmake pkg-config clang
 	libsodium-dev libssl-dev liburing-dev libmnl-dev libnftnl-dev libcmocka-dev
 	wireguard-tools wireguard-go iperf3 nftables iproute2 tcpdump iputils-ping
-	python3
+	python3 python3-prometheus-client
 )
 # systemd-analyze checks the installed units (tests/install); containers may lack it.
 command -v systemd-analyze >/dev/null || packages+=(systemd)

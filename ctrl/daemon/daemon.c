@@ -38,7 +38,9 @@
 #include "device.h"
 #include "dns.h"
 #include "gateway.h"
+#include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "netns.h"
 #include "netsetup.h"
 #include "nft.h"
@@ -60,6 +62,35 @@
 
 /* ---- the control socket's commands ---- */
 
+/* The kill switch as the gateway and the kernel have it now, for health and metrics. */
+static void daemon_wall(struct daemon *d, struct health_wall *w)
+{
+	w->mode = d->gw.mode;
+	w->table_installed = d->gw.table_installed;
+	w->table_present = d->gw.table_installed ? nft_table_exists(d->gw.ifname) : 0;
+}
+
+static int64_t tun_queue_full(struct daemon *d)
+{
+	uint64_t n;
+
+	if (rtnl_link_tx_dropped(&d->rtnl, d->ifindex, &n))
+		return -1;
+	return n > INT64_MAX ? INT64_MAX : (int64_t)n;
+}
+
+/* `metrics` and GET /metrics: the same text. */
+static int format_metrics(void *ctx, struct ctl_buf *out)
+{
+	struct daemon *d = ctx;
+	struct health_wall wall;
+	struct metrics_view v = { .ifname = d->o->ifname, .dev = &d->dev, .wall = &wall,
+				  .tun_queue_full = tun_queue_full(d), .now_ns = device_now_ns() };
+
+	daemon_wall(d, &wall);
+	return metrics_format(out, &v);
+}
+
 static int on_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf *out, char *err, size_t err_len)
 {
 	struct daemon *d = ctx;
@@ -70,14 +101,34 @@ static int on_ctl(void *ctx, char *const words[], size_t n_words, struct ctl_buf
 			snprintf(err, err_len, "usage: show [--json]");
 			return -EINVAL;
 		}
-		struct show_kernel_drops kernel = { .tun_queue_full = -1 };
-		uint64_t n;
+		struct show_kernel_drops kernel = { .tun_queue_full = tun_queue_full(d) };
+		struct health_wall wall;
 
-		if (!rtnl_link_tx_dropped(&d->rtnl, d->ifindex, &n))
-			kernel.tun_queue_full = n > INT64_MAX ? INT64_MAX : (int64_t)n;
-		struct show_env env = { .netns = d->o->netns, .run = d->o->run_argv, .manages_network = !d->net.no_admin };
+		daemon_wall(d, &wall);
+		struct show_env env = { .netns = d->o->netns, .run = d->o->run_argv, .manages_network = !d->net.no_admin,
+					.table_present = wall.table_present };
 
 		ret = show_format(out, &d->gw, &d->dev, &d->loop, &kernel, &env, n_words == 2);
+	} else if (!strcmp(words[0], "health")) {
+		struct health_wall wall;
+		char summary[240];
+
+		if (n_words > 1) {
+			snprintf(err, err_len, "usage: health");
+			return -EINVAL;
+		}
+		daemon_wall(d, &wall);
+		if (health_judge(&d->dev, &wall, d->o->ifname, device_now_ns(), summary, sizeof(summary))) {
+			snprintf(err, err_len, "unhealthy: %s", summary);
+			return -EAGAIN;
+		}
+		ret = ctl_buf_printf(out, "%s", summary);
+	} else if (!strcmp(words[0], "metrics")) {
+		if (n_words > 1) {
+			snprintf(err, err_len, "usage: metrics");
+			return -EINVAL;
+		}
+		ret = format_metrics(d, out);
 	} else if (!strcmp(words[0], "help")) {
 		if (n_words > 1) {
 			snprintf(err, err_len, "usage: help");
@@ -442,6 +493,18 @@ static int bring_up(struct daemon *d)
 			  ret == -EEXIST ? " (something that is not a socket is in the way; it was left alone)" : "");
 		return ret;
 	}
+	if (o->has_metrics) {
+		/* Here, before leaving for --netns's namespace: scraped where wgud itself is. */
+		char where[64];
+
+		model_format_endpoint(where, &o->metrics_addr);
+		ret = metrics_server_open(&d->metrics, &o->metrics_addr);
+		if (ret) {
+			log_error("--metrics %s: %s", where, strerror(-ret));
+			return ret;
+		}
+		log_info("metrics: serving http://%s/metrics", where);
+	}
 	/* Super-packets and GRO'd datagrams are up to 64 KiB: only with buffers that hold them. */
 	d->dev.offload = !o->no_offload && d->dev.max_mtu >= WG_LARGEST_MTU;
 	if (!o->no_offload && !d->dev.offload)
@@ -554,6 +617,8 @@ static int start_serving(struct daemon *d)
 	ret = uapi_server_start(&d->uapi, &d->loop);
 	if (!ret)
 		ret = ctl_server_start(&d->ctl, &d->loop, on_ctl, d);
+	if (!ret && d->o->has_metrics)
+		ret = metrics_server_start(&d->metrics, &d->loop, format_metrics, d);
 	if (!ret)
 		ret = loop_add_fd(&d->loop, d->signal_fd, on_signal, d);
 	if (!ret)
@@ -570,6 +635,7 @@ static void take_down(struct daemon *d)
 	free(d->reload_policy);
 	d->reload_policy = NULL;
 	ctl_server_close(&d->ctl);
+	metrics_server_close(&d->metrics);
 	uapi_server_close(&d->uapi);
 	if (d->stage >= STAGE_LOOP) {
 		loop_uninit(&d->loop);
@@ -663,6 +729,7 @@ int daemon_run(const struct daemon_options *o)
 	d->exit_code = 1;
 	uapi_server_init(&d->uapi);
 	ctl_server_init(&d->ctl);
+	metrics_server_init(&d->metrics);
 	d->netns_fd = -1;
 	log_set_interface(o->ifname);
 	log_set_verbose(o->verbose);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "model.h"
 #include "policy.h"
 #include "privdrop.h"
 
@@ -44,6 +45,8 @@ struct daemon_options {
 	size_t n_policy_flags;
 	bool no_firewall;
 	int ctl_gid;              /* --ctl-group, -1 = none */
+	bool has_metrics;         /* --metrics ADDR:PORT: serve Prometheus metrics over HTTP there */
+	union model_sockaddr metrics_addr;
 	const char *netns;        /* --netns NAME|PATH: the device and its wall live there, the UDP here */
 	struct daemon_publish publish[DAEMON_MAX_PUBLISH];
 	size_t n_publish;

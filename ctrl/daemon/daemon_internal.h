@@ -18,6 +18,7 @@
 #include "dns.h"
 #include "gateway.h"
 #include "loop.h"
+#include "metrics.h"
 #include "model.h"
 #include "netsetup.h"
 #include "publish.h"
@@ -53,6 +54,7 @@ struct daemon {
 	struct state state; /* what this run (or a crashed one) changed around the device */
 	struct gateway gw;
 	struct ctl_server ctl;
+	struct metrics_server metrics; /* --metrics: HTTP */
 	struct resolver resolver;      /* a reload's endpoint names, looked up off the loop */
 	struct policy *reload_policy;  /* the policy file read by a reload waiting for those names */
 	bool reload_again;             /* a SIGHUP came while one waited */

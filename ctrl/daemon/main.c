@@ -78,6 +78,8 @@ static void usage(FILE *f)
 		"  --policy FILE                   one command per line (read again on SIGHUP)\n"
 		"  --no-firewall                   run without nftables (the data plane still never sends outside a session)\n"
 		"  --ctl-group GROUP               let GROUP use the control socket\n"
+		"  --metrics ADDR:PORT             serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                                  (in wgud's own namespace; `wgud ctl IFACE metrics` prints them)\n"
 		"\n"
 		"  wgud ctl IFACE COMMAND...       change or show the policy of a running wgud\n"
 		"                                  (`wgud ctl IFACE help` lists every command)\n"
@@ -263,6 +265,7 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		{ "tun-fd", required_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon_options o;
@@ -344,6 +347,15 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		}
 		case 'n':
 			o.netns = optarg;
+			break;
+		case 'M':
+			if (model_parse_endpoint(&o.metrics_addr, optarg, strlen(optarg)) ||
+			    !o.metrics_addr.sin.sin_port) {
+				fprintf(stderr, "wgud: --metrics takes ADDR:PORT with a numeric address and a port "
+						"(127.0.0.1:9586, [::1]:9586, 0.0.0.0:9586), not '%s'\n", optarg);
+				return 2;
+			}
+			o.has_metrics = true;
 			break;
 		case 'p':
 			if (o.n_publish == DAEMON_MAX_PUBLISH) {

@@ -8,9 +8,8 @@
 #include <time.h>
 
 #include "apply.h"
+#include "health.h"
 #include "keys.h"
-#include "messages.h"
-#include "timers.h"
 
 /* The policy's own text, then what only the running daemon knows. */
 static int format_policy(const struct gateway *gw, bool json, char **out)
@@ -59,38 +58,6 @@ static void format_age(char *out, size_t len, uint64_t secs)
 	}
 }
 
-/*
- * The tunnel to one peer as a person asks about it: up (a session younger
- * than REJECT_AFTER_TIME), connecting (a handshake is out and retried), or
- * down, and why.
- */
-static const char *peer_state(const struct wg_peer *live, uint64_t now_ns, char *why, size_t len)
-{
-	const struct timers *t;
-
-	why[0] = '\0';
-	if (!live)
-		return "down";
-	t = &live->timers;
-	if (live->keypairs.current && keypair_can_send(&live->keypairs.current->kp, now_ns))
-		return "up";
-	if (t->deadline[TIMERS_RETRANSMIT_HANDSHAKE] != TIMERS_NEVER) {
-		snprintf(why, len, "no handshake response yet (attempt %u)", t->handshake_attempts + 1);
-		return "connecting";
-	}
-	if (!live->has_endpoint)
-		snprintf(why, len, "no endpoint: waiting for the peer to reach us");
-	else if (t->have_last_handshake)
-		snprintf(why, len, "the session expired (no handshake for over %llu s)",
-			 (unsigned long long)(REJECT_AFTER_TIME_NS / NSEC_PER_SEC));
-	else if (live->sent_initiation_ever)
-		snprintf(why, len, "no handshake completed; wgud gave up after %llu s of attempts",
-			 (unsigned long long)(REKEY_ATTEMPT_TIME_NS / NSEC_PER_SEC));
-	else
-		snprintf(why, len, "no handshake yet: nothing has been sent to this peer");
-	return "down";
-}
-
 static void format_allowedips(struct ctl_buf *out, const struct model_peer *p, bool json)
 {
 	char c[64];
@@ -114,7 +81,7 @@ static void format_peers(struct ctl_buf *out, struct wg_device *dev, const struc
 	for (i = 0; i < snap->n_peers; i++) {
 		const struct model_peer *p = &snap->peers[i];
 		const struct wg_peer *live = device_find_peer(dev, p->public_key);
-		const char *state = peer_state(live, now_ns, why, sizeof(why));
+		const char *state = health_tunnel_name(health_peer_state(live, now_ns, why, sizeof(why)));
 
 		key_to_base64(key, p->public_key);
 		if (p->flags & MODEL_PEER_HAS_ENDPOINT)
@@ -254,6 +221,55 @@ static void format_enforcement(struct ctl_buf *out, const struct gateway *gw, co
 		ctl_buf_printf(out, "  namespace: wgud run's own, with only lo and the device\n");
 }
 
+/* Whether a session to any peer may send now: the tunnel, as the kill switch sees it. */
+static bool any_peer_up(const struct wg_device *dev, uint64_t now_ns)
+{
+	char why[160];
+	size_t i;
+
+	for (i = 0; i < dev->n_peers; i++)
+		if (health_peer_state(dev->peers[i], now_ns, why, sizeof(why)) == HEALTH_UP)
+			return true;
+	return false;
+}
+
+/*
+ * What the kill switch enforces right now, not only what it is set to: its
+ * table may be gone from the kernel, and with no session up it holds
+ * everything back rather than letting it through.
+ */
+static void format_kill_switch(struct ctl_buf *out, const struct gateway *gw, const struct wg_device *dev,
+			       const struct show_env *env, bool json)
+{
+	struct health_wall wall = { .mode = gw->mode, .table_installed = gw->table_installed,
+				    .table_present = env->table_present };
+	bool up = any_peer_up(dev, device_now_ns());
+	char why[256];
+	bool enforced = health_wall_enforced(&wall, gw->ifname, why, sizeof(why));
+	const char *now;
+
+	if (gw->mode == POLICY_KILL_SWITCH_OFF)
+		now = gw->no_firewall ? "off: nothing but the data plane's rule holds traffic in (nftables unusable)"
+				      : "off: traffic outside the tunnel is not stopped";
+	else if (!enforced)
+		now = why;
+	else if (up)
+		now = gw->mode == POLICY_KILL_SWITCH_LOCKDOWN
+			      ? "only the tunnel and wgud's UDP to its peers leave; stays in force after wgud stops"
+			      : "only the tunnel and wgud's UDP to its peers leave";
+	else
+		now = gw->mode == POLICY_KILL_SWITCH_LOCKDOWN
+			      ? "no session is up: traffic is held, only handshakes leave; stays in force after wgud stops"
+			      : "no session is up: traffic is held, only handshakes leave";
+	if (json) {
+		ctl_buf_printf(out, "\"kill_switch_enforced\":%s,\"kill_switch_now\":\"%s\",",
+			       gw->mode != POLICY_KILL_SWITCH_OFF && enforced ? "true" : "false", now);
+		return;
+	}
+	ctl_buf_printf(out, "  kill switch: %s%s: %s\n", policy_kill_switch_name(gw->mode),
+		       gw->mode == POLICY_KILL_SWITCH_OFF ? "" : enforced ? ", enforced" : ", NOT ENFORCED", now);
+}
+
 int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop,
 		const struct show_kernel_drops *kernel, const struct show_env *env, bool json)
 {
@@ -283,9 +299,11 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 			       (unsigned long long)dev->udp_reads, (unsigned long long)dev->udp_datagrams,
 			       (unsigned long long)dev->tun_writes, (unsigned long long)dev->tun_packets);
 		format_enforcement(out, gw, env, true);
-		ctl_buf_printf(out, "\"kill_switch_active\":%s,\"kill_switch_mode\":\"%s\",\"firewall\":%s,\"policy\":%s,\"peers\":[",
-			       gw->mode != POLICY_KILL_SWITCH_OFF ? "true" : "false", mode,
-			       gw->table_installed ? "true" : "false", pol);
+		ctl_buf_printf(out, "\"kill_switch_active\":%s,\"kill_switch_mode\":\"%s\",",
+			       gw->mode != POLICY_KILL_SWITCH_OFF ? "true" : "false", mode);
+		format_kill_switch(out, gw, dev, env, true);
+		ctl_buf_printf(out, "\"firewall\":%s,\"policy\":%s,\"peers\":[", gw->table_installed ? "true" : "false",
+			       pol);
 	} else {
 		ctl_buf_printf(out, "interface: %s\n  listen port: %u\n  fwmark: 0x%x\n  event loop: %s\n", gw->ifname,
 			       dev->listen_port, dev->fwmark, loop_backend_name(loop));
@@ -297,11 +315,9 @@ int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device 
 		else
 			ctl_buf_printf(out, "  offloads: off\n");
 		ctl_buf_printf(out, "  crypto threads: %u\n", dev->workers ? dev->workers->n_threads : 1);
-		ctl_buf_printf(out, "  kill switch: %s\n  firewall: %s%s\n%s",
-			       gw->mode == POLICY_KILL_SWITCH_LOCKDOWN ? "lockdown (active; stays after a stop)"
-			       : gw->mode == POLICY_KILL_SWITCH_ON	? "active"
-									: "inactive",
-			       gw->table_installed ? "table inet wgud_" : "none", gw->table_installed ? gw->ifname : "", pol);
+		format_kill_switch(out, gw, dev, env, false);
+		ctl_buf_printf(out, "  firewall: %s%s\n%s", gw->table_installed ? "table inet wgud_" : "none",
+			       gw->table_installed ? gw->ifname : "", pol);
 		format_enforcement(out, gw, env, false);
 	}
 	format_peers(out, dev, snap, json);
@@ -322,6 +338,10 @@ int show_help(struct ctl_buf *out)
 	if (n >= 0) {
 		ctl_buf_printf(out, "%s", text);
 		ctl_buf_printf(out, "%-52s %s\n", "show [--json]", "the policy, the tunnel, peers and drop counters");
+		ctl_buf_printf(out, "%-52s %s\n", "health",
+			       "exit 0 when every peer with an endpoint had a handshake within 180 s and the kill switch");
+		ctl_buf_printf(out, "%-52s %s\n", "", "is in force as set; else exit 1 and say why, on one line");
+		ctl_buf_printf(out, "%-52s %s\n", "metrics", "Prometheus metrics, in the text format --metrics serves");
 		ctl_buf_printf(out, "%-52s %s\n", "help", "this list");
 	}
 	free(text);

@@ -25,6 +25,7 @@ struct show_env {
 	const char *netns;    /* --netns NAME|PATH; NULL: here */
 	bool run;             /* `wgud run`: a namespace of its own */
 	bool manages_network; /* false: --tun-fd without CAP_NET_ADMIN, the helper's addresses and routes */
+	int table_present;    /* nft_table_exists() for the interface's table: 1, 0, <0 not known */
 };
 
 int show_format(struct ctl_buf *out, const struct gateway *gw, struct wg_device *dev, struct loop *loop,

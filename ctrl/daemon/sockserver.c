@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -59,18 +60,32 @@ static int watch(int epfd, int op, int fd, uint32_t events, uint32_t tag)
 int sockserver_listen(struct sockserver *s, const char *path, int group_gid)
 {
 	struct stat st;
-	int ret;
+	int fd, ret;
 
 	if (strlen(path) >= sizeof(s->path))
 		return -ENAMETOOLONG;
-	ret = unixsock_listen(path, group_gid, SOCKSERVER_MAX_CLIENTS, &s->listen_fd);
+	ret = unixsock_listen(path, group_gid, SOCKSERVER_MAX_CLIENTS, &fd);
 	if (ret)
 		return ret;
+	ret = sockserver_adopt(s, fd, path);
+	if (ret) {
+		unlink(path);
+		return ret;
+	}
 	memcpy(s->path, path, strlen(path) + 1);
 	if (lstat(path, &st) == 0) {
 		s->file_dev = st.st_dev;
 		s->file_ino = st.st_ino;
 	}
+	return 0;
+}
+
+int sockserver_adopt(struct sockserver *s, int listen_fd, const char *label)
+{
+	int ret = 0;
+
+	s->listen_fd = listen_fd;
+	snprintf(s->label, sizeof(s->label), "%s", label);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->epfd < 0 || s->timerfd < 0)
@@ -201,9 +216,9 @@ static void evict(struct sockserver *s, struct sockserver_client *c, const char 
 	bool replying = pending(c);
 
 	if (replying)
-		log_warn("%s: closed a client of %s: %s", s->proto->name, s->path, why);
+		log_warn("%s: closed a client of %s: %s", s->proto->name, s->label, why);
 	else
-		log_debug("%s: closed a client of %s: %s", s->proto->name, s->path, why);
+		log_debug("%s: closed a client of %s: %s", s->proto->name, s->label, why);
 	if (!replying)
 		farewell(c->fd, s->proto->idle_farewell);
 	s->evicted++;
@@ -218,7 +233,7 @@ static void want(struct sockserver *s, struct sockserver_client *c, uint32_t eve
 		return;
 	ret = watch(s->epfd, EPOLL_CTL_MOD, c->fd, events, (uint32_t)(c - s->clients));
 	if (ret) {
-		log_warn("%s: cannot watch a client of %s: %s", s->proto->name, s->path, strerror(-ret));
+		log_warn("%s: cannot watch a client of %s: %s", s->proto->name, s->label, strerror(-ret));
 		drop(s, c);
 		return;
 	}
@@ -473,7 +488,7 @@ static void accept_one(struct sockserver *s, int fd)
 	if (!ret)
 		ret = watch(s->epfd, EPOLL_CTL_ADD, fd, EPOLLIN, (uint32_t)(c - s->clients));
 	if (ret) {
-		log_warn("%s: cannot take a client on %s: %s", s->proto->name, s->path, strerror(-ret));
+		log_warn("%s: cannot take a client on %s: %s", s->proto->name, s->label, strerror(-ret));
 		free(c->state);
 		c->state = NULL;
 		close(fd);
@@ -483,7 +498,7 @@ static void accept_one(struct sockserver *s, int fd)
 	c->events = EPOLLIN;
 	c->since_ns = c->last_ns = s->now();
 	if (s->proto->open && (ret = s->proto->open(s->ctx, c))) {
-		log_warn("%s: cannot take a client on %s: %s", s->proto->name, s->path, strerror(-ret));
+		log_warn("%s: cannot take a client on %s: %s", s->proto->name, s->label, strerror(-ret));
 		drop(s, c);
 	}
 }
@@ -504,7 +519,7 @@ static void on_listen(struct sockserver *s)
 			continue;
 		/* EMFILE and the like come back on every wakeup: say it once per kind. */
 		if (errno != EAGAIN && errno != s->accept_errno)
-			log_warn("%s: accept on %s: %s", s->proto->name, s->path, strerror(errno));
+			log_warn("%s: accept on %s: %s", s->proto->name, s->label, strerror(errno));
 		s->accept_errno = errno == EAGAIN ? 0 : errno;
 		return;
 	}

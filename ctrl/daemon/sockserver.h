@@ -96,6 +96,7 @@ struct sockserver {
 	void *ctx;
 	int listen_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* removed at close; empty: nothing of ours */
+	char label[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* where it listens, for log lines */
 	dev_t file_dev;           /* the socket file this server made, to tell it from a later server's */
 	ino_t file_ino;
 	bool leave_file;          /* close leaves the file: sockserver_leave_file() */
@@ -120,6 +121,11 @@ void sockserver_init(struct sockserver *s, const struct sockserver_proto *proto,
  * set. On failure nothing is left and path is not removed at close.
  */
 int sockserver_listen(struct sockserver *s, const char *path, int group_gid);
+/*
+ * The same for a listening socket made elsewhere (a TCP one, say), which the
+ * server owns from now on, on success or not; label names it in log lines.
+ */
+int sockserver_adopt(struct sockserver *s, int listen_fd, const char *label);
 /* Hands the epoll set to the loop. */
 int sockserver_start(struct sockserver *s, struct loop *loop);
 /* What the loop calls: serves what is ready, closes what outstayed, rearms the timer. Never blocks. */

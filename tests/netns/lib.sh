@@ -1141,3 +1141,53 @@ gw_uplink_capture()
 	log "[$label] uplink capture: $(tr '\n' ';' <<<"$out")" >&2
 	sed -n '1s/.* plain=\([0-9]*\).*/\1/p' <<<"$out"
 }
+
+# ------------------------------------------------------------ metrics
+
+# Debian's python3 (it has python3-prometheus-client), whatever python3 comes first in PATH
+PROM_PY=/usr/bin/python3
+
+# prom_scrape NS IFACE PORT ctl|http: `wgud ctl IFACE metrics` or GET /metrics
+# from 127.0.0.1:PORT in NS, parsed by Debian's prometheus_client; prints the
+# samples as "name{label=value,...} value", labels sorted, or fails.
+prom_scrape()
+{
+	local text
+	if [[ $4 == ctl ]]; then
+		text=$(wctl "$1" "$2" metrics) || return 1
+	else
+		text=$(nsx "$1" "$PROM_PY" - "$3" <<-'EOF'
+			import socket, sys
+			s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+			s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: text/plain\r\n\r\n")
+			data = b""
+			while True:
+			    chunk = s.recv(65536)
+			    if not chunk:
+			        break
+			    data += chunk
+			head, _, body = data.partition(b"\r\n\r\n")
+			lines = head.decode().split("\r\n")
+			assert lines[0] == "HTTP/1.1 200 OK", lines[0]
+			h = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+			assert h["content-type"].startswith("text/plain; version=0.0.4"), h
+			assert int(h["content-length"]) == len(body), (h, len(body))
+			sys.stdout.write(body.decode())
+		EOF
+		) || return 1
+	fi
+	"$PROM_PY" -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        labels = ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
+        print("%s{%s} %d" % (s.name, labels, s.value))
+' <<<"$text"
+}
+
+# prom_metric SAMPLES NAME LABELS: the value of one sample of prom_scrape's output
+prom_metric()
+{
+	awk -v k="$2{$3}" '$1 == k { print $2; found = 1 } END { exit !found }' <<<"$1"
+}
