@@ -48,9 +48,9 @@ wgconf_peer "$CB" "$PA" "$TUN4.1/32"
 wg_node "$NB" "$IB" "$WGUD" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
 PID_B=$STARTED_PID
 LOG_A=$T_TMP/a.log
-wgud_conf_start "$NA" "$CA" "$LOG_A" --kill-switch on --metrics "127.0.0.1:$MPORT"
+wgud_conf_start "$NA" "$CA" "$LOG_A" --kill-switch on --metrics "0.0.0.0:$MPORT"
 PID_A=$STARTED_PID
-assert "A logs where it serves the metrics" grep -q "metrics: serving http://127.0.0.1:$MPORT/metrics" "$LOG_A"
+assert "A logs where it serves the metrics" grep -q "metrics: serving http://0.0.0.0:$MPORT/metrics" "$LOG_A"
 
 scrape() { prom_scrape "$NA" "$IA" "$MPORT" "$1"; }
 metric() { prom_metric "$@"; }
@@ -163,6 +163,24 @@ assert_eq "3 KB of headers: 431" "$(http_status "GET /metrics HTTP/1.1\\r\\n$LON
 assert_eq "a client that says nothing: 408 after the idle time" "$(http_status '')" "408 allow=no"
 scrape_ok() { scrape http >/dev/null; }
 assert "wgud still serves after all that" scrape_ok
+
+log "---- a scraper elsewhere: the kill switch lets its answers out only once allowed"
+from_b()
+{
+	nsx "$NB" "$PROM_PY" -c '
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+    s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+    print(s.recv(12).decode())
+except OSError as e:
+    print("no answer")
+' "$V4_1" "$MPORT"
+}
+assert_eq "from B's namespace, with the kill switch on: no answer" "$(from_b)" "no answer"
+assert_ctl "allow the scraper" "$NA" "$IA" allow add tcp "$V4_2"
+assert_eq "from B's namespace, allowed: 200" "$(from_b)" "HTTP/1.1 200"
+assert_ctl "and take it back" "$NA" "$IA" allow del tcp "$V4_2"
 
 log "---- the table gone from the kernel"
 nsx "$NA" nft delete table inet "wgud_$IA"
