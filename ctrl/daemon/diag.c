@@ -1,28 +1,25 @@
 // SPDX-License-Identifier: MIT
 #include "diag.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "messages.h"
+#include "model.h"
 
+/* A peer's address as every other line and `show` write it (scoped IPv6 too). */
 static void format_addr(char out[64], const union wg_sockaddr *a)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
+	union model_sockaddr m;
 
-	if (!a) {
+	_Static_assert(sizeof(m) == sizeof(*a), "one socket address layout");
+	if (!a || (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6)) {
 		snprintf(out, 64, "(no endpoint)");
-	} else if (a->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &a->sin.sin_addr, host, sizeof(host));
-		snprintf(out, 64, "%s:%u", host, ntohs(a->sin.sin_port));
-	} else if (a->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &a->sin6.sin6_addr, host, sizeof(host));
-		snprintf(out, 64, "[%s]:%u", host, ntohs(a->sin6.sin6_port));
-	} else {
-		snprintf(out, 64, "(no endpoint)");
+		return;
 	}
+	memcpy(&m, a, sizeof(m));
+	model_format_endpoint(out, &m);
 }
 
 static const char *refusal_text(enum wg_refusal why, bool response)
