@@ -70,7 +70,7 @@ assert "A logs E's refused send" wait_for 10 "E's error in A's log" \
 log "---- a working peer on the same sockets"
 assert_ping "ping through B's tunnel" "$NA" "$TUN4.2"
 assert "B's ping loses nothing while C's errors come in" \
-	nsx "$NA" ping -c 20 -i 0.2 -W 1 -q "$TUN4.2" >/dev/null
+	bash -c 'ip netns exec "$1" ping -c 20 -i 0.2 -W 1 -q "$2" >/dev/null' _ "$NA" "$TUN4.2"
 
 log "---- show"
 SHOW=$(nsx "$NA" "$WGUD" ctl "$IA" show)
