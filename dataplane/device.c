@@ -27,6 +27,14 @@ uint64_t device_now_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t device_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
 const char *device_refusal_name(enum wg_refusal why)
 {
 	static const char *const names[WG_REFUSED_COUNT] = {
@@ -54,6 +62,59 @@ void device_event(struct wg_device *dev, enum wg_event_kind kind, struct wg_peer
 		dev->handshakes_gave_up++;
 	if (dev->event)
 		dev->event(dev->event_ctx, &ev);
+	/* The peer answered: a send error from now on is news, even the same one. */
+	if (kind == WG_EVENT_COMPLETED && peer)
+		peer->send_error.said = false;
+}
+
+bool device_same_address(const union wg_sockaddr *a, const union wg_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_port == b->sin.sin_port && a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
+	return a->sin6.sin6_port == b->sin6.sin6_port &&
+	       !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, sizeof(a->sin6.sin6_addr));
+}
+
+/* The peer whose endpoint is dst, the last one found first: errors come in runs to one destination. */
+static struct wg_peer *peer_at(struct wg_device *dev, const union wg_sockaddr *dst)
+{
+	size_t i = dev->send_error_slot;
+
+	if (i < dev->n_peers && dev->peers[i]->has_endpoint && device_same_address(&dev->peers[i]->endpoint, dst))
+		return dev->peers[i];
+	for (i = 0; i < dev->n_peers; i++) {
+		if (dev->peers[i]->has_endpoint && device_same_address(&dev->peers[i]->endpoint, dst)) {
+			dev->send_error_slot = i;
+			return dev->peers[i];
+		}
+	}
+	return NULL;
+}
+
+void device_send_error(struct wg_device *dev, const union wg_sockaddr *dst, const struct wg_send_error *e,
+		       uint64_t now_ns)
+{
+	struct wg_peer *peer;
+	struct wg_send_error *last;
+	bool told;
+
+	if (!e->err || e->err == EAGAIN || e->err == ENOBUFS || e->err == ENOMEM || e->err == EINTR)
+		return;
+	peer = peer_at(dev, dst);
+	if (!peer)
+		return;
+	last = &peer->send_error;
+	told = last->said && last->err == e->err;
+	/* A send that failed again is the echo of the ICMP error already here: that says more, keep it. */
+	if (!(told && e->origin == WG_SEND_ERROR_LOCAL && last->origin != WG_SEND_ERROR_LOCAL))
+		*last = *e;
+	last->at_ns = now_ns;
+	last->at_sec = (int64_t)(device_wall_ns() / NSEC_PER_SEC);
+	last->said = true;
+	if (!told)
+		device_event(dev, WG_EVENT_SEND_ERROR, peer, dst, (uint64_t)e->err);
 }
 
 const char *device_drop_name(enum wg_drop_reason why)

@@ -98,6 +98,12 @@ enum wg_event_kind {
 	WG_EVENT_ROAMED,      /* an authenticated packet came from another address: addr, the new endpoint */
 	WG_EVENT_KEYS_EXPIRED,/* every key wiped (REJECT_AFTER_TIME * 3 without a new handshake) */
 	WG_EVENT_REFUSED,     /* a handshake message refused; peer may be NULL; value: enum wg_refusal */
+	/*
+	 * Sending to the peer failed, or an ICMP error came back for it: value
+	 * the errno, addr the destination, the rest in peer->send_error. Once
+	 * per change of errno, and again after a handshake completed.
+	 */
+	WG_EVENT_SEND_ERROR,
 };
 
 enum wg_refusal {
@@ -225,6 +231,7 @@ struct wg_device {
 	uint64_t drops[WG_DROP_COUNT];
 	uint64_t refused[WG_REFUSED_COUNT]; /* handshake messages refused, by reason (part of drops MAC, UNDER_LOAD, HANDSHAKE) */
 	uint64_t handshakes_completed, handshakes_gave_up;
+	size_t send_error_slot; /* the peer the last send error was for (dev->peers), looked at first */
 	void (*event)(void *ctx, const struct wg_event *ev); /* NULL: nobody listens */
 	void *event_ctx;
 	/*
@@ -263,6 +270,19 @@ const char *device_refusal_name(enum wg_refusal why);
 /* For the paths: tell whoever listens. */
 void device_event(struct wg_device *dev, enum wg_event_kind kind, struct wg_peer *peer, const union wg_sockaddr *addr,
 		  uint64_t value);
+
+/*
+ * An error in sending to dst (e: err, origin, ICMP type, code and offender):
+ * recorded on the peer whose endpoint dst is, told by an event once per
+ * change of errno. Errors of the host rather than the path (EAGAIN,
+ * ENOBUFS, ENOMEM) and destinations that are no peer's are not recorded:
+ * the caller counts lost packets itself. No allocation; a linear search of
+ * the peers only when dst is not the last one's.
+ */
+void device_send_error(struct wg_device *dev, const union wg_sockaddr *dst, const struct wg_send_error *e,
+		       uint64_t now_ns);
+/* Same family, address and port (IPv6 scope and flow label aside). */
+bool device_same_address(const union wg_sockaddr *a, const union wg_sockaddr *b);
 
 /* A short stable identifier per drop reason ("no_route"), for logs and show --json. */
 const char *device_drop_name(enum wg_drop_reason why);

@@ -205,12 +205,29 @@ static void receive_tun(struct loop *l)
 }
 
 /*
+ * A message (n datagrams) the kernel refused with err. An error that may be
+ * another datagram's ICMP error, pending on the socket, was used up by this
+ * send: once more. What fails is counted, and told to the peer it was for.
+ */
+static void send_failed(struct wg_device *dev, int fd, const struct msghdr *h, unsigned int n, int err)
+{
+	if (socket_error_may_be_pending(err)) {
+		if (sendmsg(fd, h, 0) >= 0)
+			return;
+		err = errno;
+	}
+	dev->drops[WG_DROP_SEND_ERROR] += n;
+	device_send_error(dev, h->msg_name, &(struct wg_send_error){ .err = err, .origin = WG_SEND_ERROR_LOCAL },
+			  device_now_ns());
+}
+
+/*
  * The datagrams of tx_udp, one message per datagram or per GSO run, sent
  * with sendmmsg in runs of one socket. A run the kernel refuses goes again
  * datagram by datagram: EIO (an egress that cannot segment it) also turns
  * GSO off; EMSGSIZE or EINVAL (a path MTU below the segments, which Linux
- * fragments only datagram by datagram) does not. Any other failed message is
- * skipped and counted.
+ * fragments only datagram by datagram) does not. Any other failed message
+ * goes to send_failed, and the rest on.
  */
 static void send_udp(struct wg_device *dev)
 {
@@ -278,11 +295,11 @@ static void send_udp(struct wg_device *dev)
 						      .msg_iov = &iov[first[done] + j], .msg_iovlen = 1 };
 
 				if (sendmsg(fds[done], &one, 0) < 0)
-					device_drop(dev, WG_DROP_SEND_ERROR);
+					send_failed(dev, fds[done], &one, 1, errno);
 			}
 		} else {
-			/* Unreachable, or EAGAIN under overload: skip the message that failed and go on. */
-			dev->drops[WG_DROP_SEND_ERROR] += count[done];
+			/* Unreachable, or EAGAIN under overload: that message alone fails. */
+			send_failed(dev, fds[done], &msgs[done].msg_hdr, count[done], errno);
 		}
 		done++;
 	}
@@ -345,8 +362,13 @@ static int epoll_run_once(struct loop *l, uint64_t timeout_ns)
 
 		if (fd == l->dev->tun_fd)
 			receive_tun(l);
-		else if (fd == b->sock4 || fd == b->sock6)
-			receive_udp(l, fd);
+		else if (fd == b->sock4 || fd == b->sock6) {
+			/* First the errors: read, the socket's pending error is gone, and the receive is not cut short by it. */
+			if (evs[i].events & EPOLLERR)
+				socket_read_errors(l->dev, fd, device_now_ns());
+			if (evs[i].events & EPOLLIN)
+				receive_udp(l, fd);
+		}
 		else
 			loop_dispatch_fd(l, fd);
 	}

@@ -6,8 +6,10 @@
  * written to TUN from there. TUN: a fixed number of reads in flight. Output:
  * one sendmsg or write SQE per packet, all submitted with one system call per
  * loop iteration; a buffer returns to the pool only when its send completed.
- * Other descriptors: multishot poll. Completions are routed by user_data
- * (operation, generation or slot).
+ * Other descriptors: multishot poll. A UDP socket's ICMP errors: a one-shot
+ * poll for POLLERR, re-armed after each read of the error queue, so that
+ * errors left in the queue (more than one read takes) fire it again.
+ * Completions are routed by user_data (operation, generation or slot).
  */
 #include <errno.h>
 #include <liburing.h>
@@ -30,7 +32,7 @@
 #define TUN_READS 32
 #define RX_MAX 256
 
-enum uring_op { OP_RECV = 1, OP_TUN_READ, OP_SEND, OP_TUN_WRITE, OP_POLL, OP_CANCEL };
+enum uring_op { OP_RECV = 1, OP_TUN_READ, OP_SEND, OP_TUN_WRITE, OP_POLL, OP_CANCEL, OP_ERRPOLL };
 
 static inline uint64_t ud(enum uring_op op, uint64_t arg)
 {
@@ -44,6 +46,7 @@ struct tx_slot {
 	_Alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))];
 	uint32_t n;       /* buffers, one iovec each */
 	uint32_t written; /* what a TUN write must report written */
+	bool retried;     /* a send submitted again after an error that may have been another's (send_failed) */
 	struct iovec iov[OFFLOAD_MAX_SEGS];
 	uint32_t ids[OFFLOAD_MAX_SEGS];
 };
@@ -56,6 +59,7 @@ struct uring_backend {
 	struct msghdr recv_msg;
 	int sock[2];
 	bool recv_armed[2];
+	bool err_armed[2]; /* the POLLERR poll of each socket */
 	uint32_t kernel_drops[2]; /* SO_RXQ_OVFL count last seen per socket */
 	unsigned int cq_overflow; /* the kernel's count of completions it could not post, last seen */
 	uint32_t gen; /* socket generation, so completions of replaced sockets are told apart */
@@ -127,6 +131,22 @@ static int arm_recv(struct uring_backend *b, int which)
 	return 0;
 }
 
+/* The socket's POLLERR poll, one-shot: armed with errors queued it fires at once. */
+static int arm_errpoll(struct uring_backend *b, int which)
+{
+	struct io_uring_sqe *sqe;
+
+	if (b->sock[which] < 0 || b->err_armed[which])
+		return 0;
+	sqe = get_sqe(b);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, b->sock[which], POLLERR);
+	io_uring_sqe_set_data64(sqe, ud(OP_ERRPOLL, (uint64_t)b->gen << 1 | (uint64_t)which));
+	b->err_armed[which] = true;
+	return 0;
+}
+
 /*
  * TUN reads, a new set only once every read of the last is done. A set
  * armed together completes in the order it takes packets off the device;
@@ -166,7 +186,7 @@ static int uring_sockets_changed(struct loop *l)
 	struct uring_backend *b = l->backend;
 	int i;
 
-	/* In-flight receives hold the old sockets open: cancel them; their buffers come back as completions. */
+	/* In-flight receives and polls hold the old sockets open: cancel them; buffers come back as completions. */
 	for (i = 0; i < 2; i++) {
 		if (b->recv_armed[i]) {
 			struct io_uring_sqe *sqe = get_sqe(b);
@@ -177,6 +197,15 @@ static int uring_sockets_changed(struct loop *l)
 			io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, 0));
 			b->recv_armed[i] = false;
 		}
+		if (b->err_armed[i]) {
+			struct io_uring_sqe *sqe = get_sqe(b);
+
+			if (!sqe)
+				return -EBUSY;
+			io_uring_prep_cancel64(sqe, ud(OP_ERRPOLL, (uint64_t)b->gen << 1 | (uint64_t)i), 0);
+			io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, 0));
+			b->err_armed[i] = false;
+		}
 	}
 	b->gen++;
 	b->sock[0] = l->dev->sock4;
@@ -185,6 +214,8 @@ static int uring_sockets_changed(struct loop *l)
 	for (i = 0; i < 2; i++) {
 		int ret = arm_recv(b, i);
 
+		if (!ret)
+			ret = arm_errpoll(b, i);
 		if (ret)
 			return ret;
 	}
@@ -360,6 +391,7 @@ static void fill_slot(struct tx_slot *s, const struct wg_pkt *items, unsigned in
 
 	s->n = n;
 	s->written = 0;
+	s->retried = false;
 	for (j = 0; j < n; j++) {
 		s->ids[j] = items[j].id;
 		s->iov[j].iov_base = items[j].data + items[j].skip;
@@ -490,6 +522,30 @@ static void resend_run(struct wg_device *dev, struct uring_backend *b, uint32_t 
 }
 
 /*
+ * A send the kernel refused with err. An error that may be another
+ * datagram's ICMP error, pending on the socket, was used up by this send:
+ * the slot goes again, once (true: it is in flight again). Otherwise the
+ * datagrams are counted and the error told to the peer they were for.
+ */
+static bool send_failed(struct wg_device *dev, struct uring_backend *b, uint32_t slot_id, int err)
+{
+	struct tx_slot *s = &b->slots[slot_id];
+	int fd = s->addr.sa.sa_family == AF_INET6 ? dev->sock6 : dev->sock4;
+	struct io_uring_sqe *sqe;
+
+	if (!s->retried && fd >= 0 && socket_error_may_be_pending(err) && (sqe = get_sqe(b))) {
+		s->retried = true;
+		io_uring_prep_sendmsg(sqe, fd, &s->msg, 0);
+		io_uring_sqe_set_data64(sqe, ud(OP_SEND, slot_id));
+		return true;
+	}
+	dev->drops[WG_DROP_SEND_ERROR] += s->n;
+	device_send_error(dev, &s->addr, &(struct wg_send_error){ .err = err, .origin = WG_SEND_ERROR_LOCAL },
+			  device_now_ns());
+	return false;
+}
+
+/*
  * The datagrams gathered so far go through the device; the batch starts
  * empty. The ring gets the buffers back at once, and a receive that ended
  * for want of them (-ENOBUFS) is re-armed: while it waits the socket fills,
@@ -597,8 +653,8 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 			resend_run(dev, b, (uint32_t)arg, cqe->res == -EIO);
 			break;
 		}
-		if (cqe->res < 0)
-			dev->drops[WG_DROP_SEND_ERROR] += b->slots[arg].n;
+		if (cqe->res < 0 && send_failed(dev, b, (uint32_t)arg, -cqe->res))
+			break;
 		release_slot(dev, b, (uint32_t)arg);
 		break;
 	case OP_TUN_WRITE:
@@ -626,6 +682,14 @@ static void complete(struct loop *l, struct io_uring_cqe *cqe)
 				io_uring_sqe_set_data64(sqe, data);
 			}
 		}
+		break;
+	case OP_ERRPOLL:
+		/* Re-armed at the next turn, after the queue was read (a poll of replaced sockets is only forgotten). */
+		if ((arg >> 1) != b->gen)
+			break;
+		b->err_armed[arg & 1] = false;
+		if (cqe->res > 0 && (cqe->res & POLLERR))
+			socket_read_errors(dev, b->sock[arg & 1], device_now_ns());
 		break;
 	case OP_CANCEL:
 		break;
@@ -655,8 +719,10 @@ static int uring_run_once(struct loop *l, uint64_t timeout_ns)
 
 	refill_ring(dev, b);
 	arm_tun_reads(dev, b);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		arm_recv(b, i);
+		arm_errpoll(b, i);
+	}
 	if (timeout_ns != UINT64_MAX) {
 		ts.tv_sec = (long long)(timeout_ns / NSEC_PER_SEC);
 		ts.tv_nsec = (long long)(timeout_ns % NSEC_PER_SEC);

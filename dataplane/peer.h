@@ -28,6 +28,27 @@ union wg_sockaddr {
 	struct sockaddr_in6 sin6;
 };
 
+/*
+ * The last error in sending to the peer: an ICMP error that came back on the
+ * UDP socket (IP_RECVERR), or a send the kernel refused. Set by
+ * device_send_error, read by ctrl/ (show, the log); loop thread only.
+ */
+enum wg_send_error_origin {
+	WG_SEND_ERROR_LOCAL, /* the send itself failed (no route, a firewall's EPERM, ...) */
+	WG_SEND_ERROR_ICMP,  /* an ICMP error for a datagram sent to the peer */
+	WG_SEND_ERROR_ICMP6,
+};
+
+struct wg_send_error {
+	int err; /* errno; 0: none since the peer was added */
+	enum wg_send_error_origin origin;
+	uint8_t icmp_type, icmp_code;
+	union wg_sockaddr offender; /* who sent the ICMP error (sa_family 0: not known) */
+	uint64_t at_ns;             /* monotonic, when last seen */
+	int64_t at_sec;             /* wall clock, the same moment */
+	bool said; /* an event told it since the last completed handshake: the same errno is not told again */
+};
+
 struct wg_staged {
 	uint32_t id; /* pool buffer */
 	uint32_t off, len;
@@ -55,6 +76,8 @@ struct wg_peer {
 
 	struct wg_staged staged[MAX_STAGED_PACKETS];
 	unsigned int staged_head, staged_len;
+
+	struct wg_send_error send_error;
 
 	uint64_t rx_bytes, tx_bytes;
 	int64_t last_handshake_sec, last_handshake_nsec; /* wall clock, for the UAPI */

@@ -38,19 +38,9 @@ static bool under_load(struct wg_device *dev, uint64_t now_ns)
 	return now_ns < dev->under_load_until_ns;
 }
 
-static bool same_address(const union wg_sockaddr *a, const union wg_sockaddr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->sin.sin_port == b->sin.sin_port && a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
-	return a->sin6.sin6_port == b->sin6.sin6_port &&
-	       !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, sizeof(a->sin6.sin6_addr));
-}
-
 static void update_endpoint(struct wg_peer *peer, const union wg_sockaddr *src)
 {
-	bool roamed = peer->has_endpoint && !same_address(&peer->endpoint, src);
+	bool roamed = peer->has_endpoint && !device_same_address(&peer->endpoint, src);
 
 	peer->endpoint = *src;
 	peer->has_endpoint = true;

@@ -9,18 +9,9 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
-#include <time.h>
 
 #include "device_internal.h"
 #include "transport.h"
-
-uint64_t device_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static void note_sent(struct wg_peer *peer, uint32_t wire_len, bool data, uint64_t now_ns)
 {

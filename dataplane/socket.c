@@ -2,6 +2,7 @@
 #include "socket.h"
 
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <string.h>
@@ -46,6 +47,11 @@ static int open_one(int family, uint16_t port, uint32_t mark, bool offload, uint
 	/* The kernel's count of datagrams it dropped on this socket rides along in a cmsg: counted as socket_overflow. */
 	/* A sandbox may refuse it (Linux has it since 2.6.33): carry on, the kernel still counts them in RcvbufErrors. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	/* ICMP errors for what we send, in the error queue (socket_read_errors); without it they are unseen, as before. */
+	if (family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	else
+		(void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
 	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
 		goto err;
 	/* Many datagrams of one flow in one buffer, their size in a cmsg (Linux 5.0). */
@@ -137,4 +143,91 @@ uint32_t socket_read_cmsg(struct wg_device *dev, const struct msghdr *msg, uint3
 		*seen = total;
 	}
 	return seg;
+}
+
+/* The sock_extended_err, its offender after it, and room for one more (a timestamp). */
+#define ERR_CMSG_SPACE (CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in6)) + 64)
+
+int socket_parse_error(const struct msghdr *msg, union wg_sockaddr *dst, struct wg_send_error *e)
+{
+	struct cmsghdr *c;
+
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst, msg->msg_name, msg->msg_namelen < sizeof(*dst) ? msg->msg_namelen : sizeof(*dst));
+	if (dst->sa.sa_family != AF_INET && dst->sa.sa_family != AF_INET6)
+		return -ENOMSG;
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		struct sock_extended_err ee;
+		size_t off_len;
+
+		if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) ||
+		    c->cmsg_len < CMSG_LEN(sizeof(ee)))
+			continue;
+		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+		if (!ee.ee_errno || (ee.ee_origin != SO_EE_ORIGIN_LOCAL && ee.ee_origin != SO_EE_ORIGIN_ICMP &&
+				     ee.ee_origin != SO_EE_ORIGIN_ICMP6))
+			continue;
+		memset(e, 0, sizeof(*e));
+		e->err = (int)ee.ee_errno;
+		e->origin = ee.ee_origin == SO_EE_ORIGIN_ICMP	 ? WG_SEND_ERROR_ICMP
+			    : ee.ee_origin == SO_EE_ORIGIN_ICMP6 ? WG_SEND_ERROR_ICMP6
+								 : WG_SEND_ERROR_LOCAL;
+		e->icmp_type = ee.ee_type;
+		e->icmp_code = ee.ee_code;
+		/* The offender (SO_EE_OFFENDER) follows; the kernel leaves it AF_UNSPEC when it knows none. */
+		off_len = c->cmsg_len - CMSG_LEN(sizeof(ee));
+		if (off_len > sizeof(e->offender))
+			off_len = sizeof(e->offender);
+		memcpy(&e->offender, CMSG_DATA(c) + sizeof(ee), off_len);
+		if ((e->offender.sa.sa_family == AF_INET && off_len < sizeof(e->offender.sin)) ||
+		    (e->offender.sa.sa_family == AF_INET6 && off_len < sizeof(e->offender.sin6)) ||
+		    (e->offender.sa.sa_family != AF_INET && e->offender.sa.sa_family != AF_INET6))
+			memset(&e->offender, 0, sizeof(e->offender));
+		return 0;
+	}
+	return -ENOMSG;
+}
+
+int socket_read_errors(struct wg_device *dev, int fd, uint64_t now_ns)
+{
+	int n, err;
+	socklen_t len = sizeof(err);
+
+	for (n = 0; n < SOCKET_ERRQUEUE_MAX; n++) {
+		_Alignas(struct cmsghdr) uint8_t control[ERR_CMSG_SPACE];
+		union wg_sockaddr name, dst;
+		struct wg_send_error e;
+		/* No payload wanted (it is our own datagram, encrypted): MSG_TRUNC and nothing copied. */
+		struct msghdr m = { .msg_name = &name, .msg_namelen = sizeof(name), .msg_control = control,
+				    .msg_controllen = sizeof(control) };
+
+		if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		if (!socket_parse_error(&m, &dst, &e))
+			device_send_error(dev, &dst, &e, now_ns);
+	}
+	/* POLLERR with an empty queue: an error the queue had no room for. Read, it is gone; whose it was is not known. */
+	if (!n)
+		(void)getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	return n;
+}
+
+bool socket_error_may_be_pending(int err)
+{
+	switch (err) {
+	case ECONNREFUSED: /* port unreachable */
+	case EHOSTUNREACH: /* host unreachable or prohibited, time exceeded, ICMPv6 address unreachable */
+	case ENETUNREACH:  /* network unreachable or unknown, ICMPv6 no route */
+	case EHOSTDOWN:    /* host unknown */
+	case ENONET:       /* host isolated */
+	case ENOPROTOOPT:  /* protocol unreachable */
+	case EMSGSIZE:     /* fragmentation needed, ICMPv6 packet too big */
+	case EOPNOTSUPP:   /* source route failed */
+	case EACCES:       /* ICMPv6 administratively prohibited, source policy, reject route */
+	case EPROTO:       /* parameter problem */
+		return true;
+	default:
+		return false;
+	}
 }

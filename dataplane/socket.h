@@ -3,6 +3,7 @@
 #ifndef WGUD_SOCKET_H
 #define WGUD_SOCKET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -24,5 +25,31 @@ void socket_close(struct wg_device *dev);
  */
 #define SOCKET_CMSG_SPACE 64
 uint32_t socket_read_cmsg(struct wg_device *dev, const struct msghdr *msg, uint32_t *seen);
+
+/*
+ * The sockets carry IP_RECVERR / IPV6_RECVERR: an ICMP error for a datagram
+ * wgud sent (port or host unreachable, ...) waits in the socket's error
+ * queue, and the socket reports POLLERR. The loops then call
+ * socket_read_errors: at most SOCKET_ERRQUEUE_MAX entries, never waiting,
+ * each told to the device (device_send_error) with the destination it was
+ * about. Returns how many were read; with none, it clears the socket's
+ * pending error, so that POLLERR goes away.
+ */
+#define SOCKET_ERRQUEUE_MAX 32
+int socket_read_errors(struct wg_device *dev, int fd, uint64_t now_ns);
+/*
+ * One error-queue message: its destination (msg_name) into dst, the error
+ * (errno, origin, ICMP type and code, offender) into e. 0, or -ENOMSG for
+ * a message without an IP error (timestamps, zerocopy notices) or a
+ * destination of neither family.
+ */
+int socket_parse_error(const struct msghdr *msg, union wg_sockaddr *dst, struct wg_send_error *e);
+/*
+ * With IP_RECVERR the kernel also keeps an ICMP error as the socket's
+ * pending error, and the next send on the socket, to any peer, fails with
+ * it. Whether a failed send's errno can be such a one (an ICMP error's, as
+ * the kernel converts them): the send is worth one more try.
+ */
+bool socket_error_may_be_pending(int err);
 
 #endif

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "diag.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +22,89 @@ static void format_addr(char out[64], const union wg_sockaddr *a)
 	}
 	memcpy(&m, a, sizeof(m));
 	model_format_endpoint(out, &m);
+}
+
+/* What an ICMP (or ICMPv6) error says, by its type and code (RFC 792, RFC 4443). */
+static const char *icmp_text(const struct wg_send_error *e, char buf[32])
+{
+	static const char *const unreach4[16] = {
+		"network unreachable", "host unreachable", "protocol unreachable", "port unreachable",
+		"fragmentation needed", "source route failed", "network unknown", "host unknown",
+		"host isolated", "network prohibited", "host prohibited", "network unreachable for TOS",
+		"host unreachable for TOS", "administratively prohibited", "host precedence violation",
+		"precedence cutoff",
+	};
+	static const char *const unreach6[8] = {
+		"no route", "administratively prohibited", "beyond the source's scope", "address unreachable",
+		"port unreachable", "source address failed policy", "reject route", "source routing header error",
+	};
+
+	if (e->origin == WG_SEND_ERROR_ICMP) {
+		if (e->icmp_type == 3 && e->icmp_code < 16)
+			return unreach4[e->icmp_code];
+		if (e->icmp_type == 11)
+			return "time exceeded";
+		if (e->icmp_type == 12)
+			return "parameter problem";
+	} else {
+		if (e->icmp_type == 1 && e->icmp_code < 8)
+			return unreach6[e->icmp_code];
+		if (e->icmp_type == 2)
+			return "packet too big";
+		if (e->icmp_type == 3)
+			return "time exceeded";
+		if (e->icmp_type == 4)
+			return "parameter problem";
+	}
+	snprintf(buf, 32, "type %u code %u", e->icmp_type, e->icmp_code);
+	return buf;
+}
+
+void diag_format_icmp(char *out, size_t len, const struct wg_send_error *e)
+{
+	const union wg_sockaddr *o = &e->offender;
+	char host[INET6_ADDRSTRLEN] = "", buf[32];
+
+	if (e->origin == WG_SEND_ERROR_LOCAL) {
+		snprintf(out, len, "%s", "");
+		return;
+	}
+	if (o->sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &o->sin.sin_addr, host, sizeof(host));
+	else if (o->sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &o->sin6.sin6_addr, host, sizeof(host));
+	snprintf(out, len, "ICMP%s %s%s%s", e->origin == WG_SEND_ERROR_ICMP6 ? "v6" : "", icmp_text(e, buf),
+		 host[0] ? " from " : "", host);
+}
+
+void diag_format_send_error(char *out, size_t len, const struct wg_send_error *e)
+{
+	char icmp[DIAG_SEND_ERROR_LEN - 40];
+
+	diag_format_icmp(icmp, sizeof(icmp), e);
+	snprintf(out, len, "%s%s%s%s", strerror(e->err), icmp[0] ? " (" : "", icmp, icmp[0] ? ")" : "");
+}
+
+/* What to look at, by the kind of error. */
+static const char *send_error_hint(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return ": nothing listens on that port there; is WireGuard running on the peer, on that port?";
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case ENONET:
+		return ": no way to that address; check the peer's Endpoint and the routes to it";
+	case EPERM:
+		return ": a firewall on this host refused it (its output rules)";
+	case EACCES:
+		return ": a firewall on the way refused it (administratively prohibited)";
+	case EMSGSIZE:
+		return ": the datagrams are larger than the path carries; a lower MTU may help";
+	default:
+		return "";
+	}
 }
 
 static const char *refusal_text(enum wg_refusal why, bool response)
@@ -71,7 +156,7 @@ static void refused(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
 void diag_event(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
 {
 	struct wg_peer *peer = ev->peer;
-	char ep[64];
+	char ep[64], why[DIAG_SEND_ERROR_LEN];
 
 	if (ev->kind == WG_EVENT_REFUSED) {
 		refused(g, ev, now_ns);
@@ -101,6 +186,14 @@ void diag_event(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
 		else
 			log_msg(was_up(peer, now_ns) ? LOG_DEBUG : LOG_INFO,
 				"handshake completed with peer %s (it initiated)", ep);
+		/* Told before, now answered: the device forgets that it was told once this event is over. */
+		if (peer->send_error.said)
+			log_info("peer %s: sending works again (the last error was: %s)", ep, strerror(peer->send_error.err));
+		break;
+	case WG_EVENT_SEND_ERROR:
+		diag_format_send_error(why, sizeof(why), &peer->send_error);
+		format_addr(ep, ev->addr);
+		log_warn("peer %s: sending failed: %s%s", ep, why, send_error_hint(peer->send_error.err));
 		break;
 	case WG_EVENT_GAVE_UP:
 		log_warn("gave up on a handshake with %s after %llu s: packets for that peer are dropped until new "

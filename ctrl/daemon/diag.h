@@ -2,13 +2,16 @@
 /*
  * The data plane's handshake events (device.h, struct wg_event) as log lines
  * for a person: one line per change of a peer's state, never one per packet,
- * never a key. Peers are named by their endpoint. Refusals are logged at most
+ * never a key. Peers are named by their endpoint. A peer's send errors (ICMP
+ * errors, refused sends) are said once per change of errno, and once when a
+ * handshake shows the peer answers again. Refusals are logged at most
  * once per DIAG_REFUSAL_INTERVAL_NS per reason, with how many were not.
  * Loop thread only.
  */
 #ifndef WGUD_DIAG_H
 #define WGUD_DIAG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "device.h"
@@ -22,6 +25,16 @@ struct diag {
 	uint64_t refusal_unsaid[WG_REFUSED_COUNT];
 	uint64_t roam_said_ns, roam_unsaid;
 };
+
+/*
+ * A peer's last send error in words, for the log and show: "Connection
+ * refused (ICMP port unreachable from 192.0.2.1)", or strerror alone when
+ * the send itself failed. diag_format_icmp: the part in parentheses ("" for
+ * a failed send).
+ */
+#define DIAG_SEND_ERROR_LEN 160
+void diag_format_send_error(char *out, size_t len, const struct wg_send_error *e);
+void diag_format_icmp(char *out, size_t len, const struct wg_send_error *e);
 
 /* Listen to dev's events from now on. */
 void diag_attach(struct diag *g, struct wg_device *dev);

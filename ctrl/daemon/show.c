@@ -5,9 +5,11 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "apply.h"
+#include "diag.h"
 #include "health.h"
 #include "keys.h"
 
@@ -71,6 +73,38 @@ static void format_allowedips(struct ctl_buf *out, const struct model_peer *p, b
 	}
 }
 
+/*
+ * The peer's last send error (peer.h struct wg_send_error), or that there
+ * was none. JSON: "last_error": null, or {"errno": N, "message": strerror's
+ * text, "detail": the ICMP error in words ("ICMP port unreachable from
+ * ADDR") or null when the send itself failed, "at": wall-clock seconds
+ * since the epoch, "seconds_ago": N}.
+ */
+static void format_last_error(struct ctl_buf *out, const struct wg_peer *live, uint64_t now_ns, bool json)
+{
+	const struct wg_send_error *e = live ? &live->send_error : NULL;
+	uint64_t ago = e && now_ns > e->at_ns ? (now_ns - e->at_ns) / NSEC_PER_SEC : 0;
+	char text[DIAG_SEND_ERROR_LEN], age[96];
+
+	if (!e || !e->err) {
+		ctl_buf_printf(out, json ? ",\"last_error\":null" : "  last error: none\n");
+		return;
+	}
+	diag_format_send_error(text, sizeof(text), e);
+	if (!json) {
+		format_age(age, sizeof(age), ago);
+		ctl_buf_printf(out, "  last error: %s, %s ago\n", text, age);
+		return;
+	}
+	ctl_buf_printf(out, ",\"last_error\":{\"errno\":%d,\"message\":\"%s\",\"detail\":", e->err, strerror(e->err));
+	diag_format_icmp(text, sizeof(text), e);
+	if (text[0])
+		ctl_buf_printf(out, "\"%s\"", text);
+	else
+		ctl_buf_printf(out, "null");
+	ctl_buf_printf(out, ",\"at\":%lld,\"seconds_ago\":%llu}", (long long)e->at_sec, (unsigned long long)ago);
+}
+
 static void format_peers(struct ctl_buf *out, struct wg_device *dev, const struct model_device *snap, bool json)
 {
 	char key[KEY_BASE64_LEN + 1], ep[64], why[160], age[96];
@@ -98,9 +132,11 @@ static void format_peers(struct ctl_buf *out, struct wg_device *dev, const struc
 				       p->persistent_keepalive, (unsigned long long)p->rx_bytes,
 				       (unsigned long long)p->tx_bytes, (long long)p->last_handshake_sec, state);
 			if (why[0])
-				ctl_buf_printf(out, "\"%s\"}", why);
+				ctl_buf_printf(out, "\"%s\"", why);
 			else
-				ctl_buf_printf(out, "null}");
+				ctl_buf_printf(out, "null");
+			format_last_error(out, live, now_ns, true);
+			ctl_buf_printf(out, "}");
 			continue;
 		}
 		ctl_buf_printf(out, "peer: %s\n  endpoint: %s\n  allowed ips: ", key, ep);
@@ -118,6 +154,7 @@ static void format_peers(struct ctl_buf *out, struct wg_device *dev, const struc
 		else
 			ctl_buf_printf(out, "  persistent keepalive: off\n");
 		ctl_buf_printf(out, "  tunnel: %s%s%s\n", state, why[0] ? ": " : "", why);
+		format_last_error(out, live, now_ns, false);
 	}
 	sodium_memzero(key, sizeof(key));
 }

@@ -113,7 +113,7 @@ seen = set()
 def walk(prefix, obj):
     for k, v in obj.items():
         path = prefix + k
-        if isinstance(v, dict) and doc.get(path) != "object":
+        if isinstance(v, dict) and not doc.get(path, "").startswith("object"):
             walk(path + ".", v)
         elif isinstance(v, list) and v and isinstance(v[0], dict):
             for e in v:
