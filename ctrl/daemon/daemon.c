@@ -42,6 +42,7 @@
 #include "netns.h"
 #include "netsetup.h"
 #include "nft.h"
+#include "notify.h"
 #include "privdrop.h"
 #include "publish.h"
 #include "resolve.h"
@@ -271,6 +272,15 @@ static void detach_ready(int *ready_fd)
 }
 
 /* ---- start and stop ---- */
+
+/* NOTIFY_SOCKET (systemd's Type=notify): READY=1 once up, STOPPING=1 as the stop begins. */
+static void tell_systemd(const char *state)
+{
+	int ret = notify_send(state);
+
+	if (ret)
+		log_warn("telling the service manager %s over NOTIFY_SOCKET: %s", state, strerror(-ret));
+}
 
 static void report_kernel_module(void)
 {
@@ -750,9 +760,11 @@ int daemon_run(const struct daemon_options *o)
 		}
 	}
 	detach_ready(&ready_fd);
+	tell_systemd("READY=1");
 	if (o->user.set && !o->foreground)
 		privdrop_janitor_quiet(); /* it leaves the terminal too */
 	d->exit_code = run(d);
+	tell_systemd("STOPPING=1");
 	if (o->run_argv) {
 		/* wgud stopped on its own (a deleted device, a loop error): the command does not stay behind */
 		confine_reap(d->child, COMMAND_GRACE_MS);
