@@ -72,6 +72,7 @@ struct uring_backend {
 	unsigned int n_tun_rx;
 	unsigned int tun_in_flight; /* reads of the set still pending; a new set only when none is */
 	int tun_error; /* a TUN read failed for good (the device is gone): the loop stops with it */
+	unsigned int in_flight; /* SQEs handed out whose last completion (no F_MORE) is not seen yet */
 };
 
 static struct io_uring_sqe *get_sqe(struct uring_backend *b)
@@ -82,6 +83,8 @@ static struct io_uring_sqe *get_sqe(struct uring_backend *b)
 		io_uring_submit(&b->ring);
 		sqe = io_uring_get_sqe(&b->ring);
 	}
+	if (sqe)
+		b->in_flight++; /* every caller fills and submits it: each request ends in one completion without F_MORE */
 	return sqe;
 }
 
@@ -345,13 +348,45 @@ err_free:
 	return ret;
 }
 
+/*
+ * Each request in flight holds its file: a socket or the TUN device stays
+ * bound after close() until the request is gone. io_uring_queue_exit()
+ * leaves them to a kernel worker that may finish after the process has
+ * exited, and a restart right then finds the port in use. So all of them
+ * are cancelled here, and their last completions waited for (bounded).
+ */
+static void cancel_all(struct uring_backend *b)
+{
+	struct __kernel_timespec ts = { .tv_nsec = 100 * 1000 * 1000 };
+	struct io_uring_sqe *sqe = get_sqe(b);
+	struct io_uring_cqe *cqe;
+	int turns;
+
+	if (!sqe)
+		return;
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY);
+	io_uring_sqe_set_data64(sqe, ud(OP_CANCEL, 0));
+	for (turns = 0; b->in_flight && turns < 20; turns++) {
+		int ret = io_uring_submit_and_wait_timeout(&b->ring, &cqe, 1, &ts, NULL);
+
+		if (ret < 0 && ret != -ETIME && ret != -EINTR)
+			return;
+		while (!io_uring_peek_cqe(&b->ring, &cqe) && cqe) {
+			if (!(cqe->flags & IORING_CQE_F_MORE))
+				b->in_flight--;
+			io_uring_cqe_seen(&b->ring, cqe);
+		}
+	}
+}
+
 static void uring_uninit(struct loop *l)
 {
 	struct uring_backend *b = l->backend;
 
 	if (!b)
 		return;
-	/* Exiting the ring cancels what is in flight; the pool is freed whole by the device. */
+	cancel_all(b);
+	/* The pool is freed whole by the device: the buffers of cancelled requests need no return. */
 	io_uring_queue_exit(&b->ring);
 	munmap(b->br, b->br_bytes);
 	free(b->slots);
@@ -742,6 +777,8 @@ static int uring_run_once(struct loop *l, uint64_t timeout_ns)
 	for (ready = io_uring_cq_ready(&b->ring); ready; ready--) {
 		if (io_uring_peek_cqe(&b->ring, &cqe) || !cqe)
 			break;
+		if (!(cqe->flags & IORING_CQE_F_MORE))
+			b->in_flight--;
 		complete(l, cqe);
 		io_uring_cqe_seen(&b->ring, cqe);
 	}

@@ -56,6 +56,12 @@ static int open_one(int family, uint16_t port, uint32_t mark, bool offload, uint
 		goto err;
 	/* Many datagrams of one flow in one buffer, their size in a cmsg (Linux 5.0). */
 	*gro = offload && !setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
+	/*
+	 * No SO_REUSEADDR nor SO_REUSEPORT: UDP has no TIME_WAIT to skip, and
+	 * with either a second wgud could bind the same port beside us. A
+	 * restart binds because a stopping wgud lets go of its sockets before
+	 * it exits (the io_uring loop ends its requests first: loop_uring.c).
+	 */
 	if (bind(fd, &a.sa, alen) < 0)
 		goto err;
 	alen = sizeof(a);

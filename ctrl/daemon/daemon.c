@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -44,6 +45,7 @@
 #include "netns.h"
 #include "netsetup.h"
 #include "nft.h"
+#include "notify.h"
 #include "privdrop.h"
 #include "publish.h"
 #include "resolve.h"
@@ -299,10 +301,10 @@ static int detach_begin(int *ready_fd)
 	return 0;
 }
 
-/* The child is up: let the parent go and leave its terminal. */
-static void detach_ready(int *ready_fd)
+/* The child is up (or, --wait-up, gave up waiting: failed): let the parent go with that, and leave its terminal. */
+static void detach_ready(int *ready_fd, bool failed)
 {
-	char ok = 0;
+	char ok = failed ? 1 : 0;
 	int null;
 
 	if (*ready_fd < 0)
@@ -321,7 +323,73 @@ static void detach_ready(int *ready_fd)
 	}
 }
 
-/* ---- start and stop ---- */
+/* ---- --wait-up: start-up ends with the first handshake ---- */
+
+/* NOTIFY_SOCKET (systemd's Type=notify): READY=1 once up, STOPPING=1 as the stop begins. */
+static void tell_systemd(const char *state)
+{
+	int ret = notify_send(state);
+
+	if (ret)
+		log_warn("telling the service manager %s over NOTIFY_SOCKET: %s", state, strerror(-ret));
+}
+
+static void wait_up_end(struct daemon *d, bool failed)
+{
+	if (d->wait_up_fd >= 0) {
+		loop_del_fd(&d->loop, d->wait_up_fd);
+		close(d->wait_up_fd);
+		d->wait_up_fd = -1;
+	}
+	d->diag.first_up = NULL;
+	if (!failed)
+		tell_systemd("READY=1");
+	detach_ready(&d->ready_fd, failed);
+}
+
+static void on_first_up(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	log_info("up: the first handshake completed within --wait-up %u", d->o->wait_up);
+	wait_up_end(d, false);
+}
+
+static void on_wait_up_timeout(void *ctx, int fd)
+{
+	struct daemon *d = ctx;
+	uint64_t n;
+
+	(void)fd;
+	if (read(d->wait_up_fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	log_error("no handshake within %u s: %s; wgud keeps running and keeps trying, its kill switch in force "
+		  "(stop it with SIGTERM or `ip link del %s`)", d->o->wait_up,
+		  d->diag.last_problem[0] ? d->diag.last_problem : "no peer answered (is an Endpoint set?)", d->o->ifname);
+	wait_up_end(d, true);
+}
+
+/* The deadline, and the handshake that beats it: 0 once both are armed. */
+static int wait_up_begin(struct daemon *d)
+{
+	struct itimerspec when = { .it_value.tv_sec = d->o->wait_up };
+	int ret;
+
+	d->wait_up_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->wait_up_fd < 0)
+		return -errno;
+	if (timerfd_settime(d->wait_up_fd, 0, &when, NULL) < 0)
+		return -errno;
+	ret = loop_add_fd(&d->loop, d->wait_up_fd, on_wait_up_timeout, d);
+	if (ret)
+		return ret;
+	d->diag.first_up = on_first_up;
+	d->diag.first_up_ctx = d;
+	log_info("waiting up to %u s for the first handshake (--wait-up)", d->o->wait_up);
+	return 0;
+}
+
+
 
 static void report_kernel_module(void)
 {
@@ -716,7 +784,7 @@ static const char *served_by_other(const char *uapi_dir, const char *ctl_dir, co
 int daemon_run(const struct daemon_options *o)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
-	int ret, ready_fd = -1, code;
+	int ret, code;
 	char path[108];
 
 	if (!d) {
@@ -725,6 +793,8 @@ int daemon_run(const struct daemon_options *o)
 	}
 	d->o = o;
 	d->signal_fd = -1;
+	d->ready_fd = -1;
+	d->wait_up_fd = -1;
 	d->tun.fd = -1;
 	d->exit_code = 1;
 	uapi_server_init(&d->uapi);
@@ -780,7 +850,7 @@ int daemon_run(const struct daemon_options *o)
 		goto out;
 	}
 	if (!o->foreground) {
-		ret = detach_begin(&ready_fd);
+		ret = detach_begin(&d->ready_fd);
 		if (ret) {
 			log_error("detaching: %s", strerror(-ret));
 			goto out;
@@ -816,10 +886,22 @@ int daemon_run(const struct daemon_options *o)
 			log_info("running %s in the tunnel's namespace (pid %d)", o->run_argv[0], (int)d->child);
 		}
 	}
-	detach_ready(&ready_fd);
+	ret = o->wait_up ? wait_up_begin(d) : 0;
+	if (ret) {
+		log_error("--wait-up: %s; not waiting", strerror(-ret));
+		wait_up_end(d, false);
+	} else if (!o->wait_up) {
+		detach_ready(&d->ready_fd, false);
+		tell_systemd("READY=1");
+	}
 	if (o->user.set && !o->foreground)
 		privdrop_janitor_quiet(); /* it leaves the terminal too */
 	d->exit_code = run(d);
+	if (d->wait_up_fd >= 0) {
+		log_error("stopped before any handshake completed (--wait-up %u)", o->wait_up);
+		wait_up_end(d, true);
+	}
+	tell_systemd("STOPPING=1");
 	if (o->run_argv) {
 		/* wgud stopped on its own (a deleted device, a loop error): the command does not stay behind */
 		confine_reap(d->child, COMMAND_GRACE_MS);
@@ -836,8 +918,8 @@ int daemon_run(const struct daemon_options *o)
 	take_down(d);
 
 out:
-	if (ready_fd >= 0)
-		close(ready_fd); /* the waiting parent reads EOF and exits 1 */
+	if (d->ready_fd >= 0)
+		close(d->ready_fd); /* the waiting parent reads EOF and exits 1 */
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	if (d->netns_fd >= 0)

@@ -53,6 +53,7 @@ struct daemon_options {
 	int tun_fd;               /* --tun-fd: serve this open TUN descriptor; -1: create the device */
 	struct privdrop user;     /* --user: drop to this user after setup, keeping CAP_NET_ADMIN */
 	char *const *run_argv;    /* `wgud run ... -- COMMAND`: the command, run in a namespace of its own */
+	unsigned int wait_up;     /* --wait-up SECONDS: start-up ends with the first handshake; 0: at once */
 };
 
 /* Returns the process exit code (`wgud run`: the command's). */

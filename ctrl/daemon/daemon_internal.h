@@ -40,6 +40,8 @@ struct daemon {
 	struct model_device *conf;
 	struct wg_device dev;
 	struct diag diag;              /* the device's handshake events, logged */
+	int ready_fd;                  /* the starting parent's pipe while it waits (detach_begin), else -1 */
+	int wait_up_fd;                /* --wait-up's deadline (a timerfd) while it runs, else -1 */
 	struct tun_device tun;
 	struct uapi_server uapi;
 	struct loop loop;

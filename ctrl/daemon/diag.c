@@ -149,6 +149,8 @@ static void refused(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
 	g->refusal_said_ns[why] = now_ns;
 	g->refusal_unsaid[why] = 0;
 	format_addr(from, ev->addr);
+	snprintf(g->last_problem, sizeof(g->last_problem), "a handshake %s from %s was refused: %s",
+		 ev->peer ? "response" : "message", from, refusal_text(why, ev->peer != NULL));
 	log_warn("refused a handshake %s from %s: %s%s", ev->peer ? "response" : "message", from,
 		 refusal_text(why, ev->peer != NULL), more);
 }
@@ -167,19 +169,30 @@ void diag_event(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
 	format_addr(ep, peer->has_endpoint ? &peer->endpoint : NULL);
 	switch (ev->kind) {
 	case WG_EVENT_INITIATED:
-		if (ev->value == 1)
+		if (ev->value > 1)
+			snprintf(g->last_problem, sizeof(g->last_problem),
+				 "no response from %s to %llu handshake initiations (a wrong public key on either side, "
+				 "UDP blocked, or nothing answers there)", ep, (unsigned long long)(ev->value - 1));
+		if (ev->value == 1) {
 			log_msg(was_up(peer, now_ns) ? LOG_DEBUG : LOG_INFO, "handshake initiated with peer %s", ep);
-		else if (ev->value == DIAG_NO_RESPONSE_ATTEMPT)
+		} else if (ev->value == DIAG_NO_RESPONSE_ATTEMPT) {
 			log_warn("no response from %s after %u handshake initiations (%llu s): the peer may have a "
 				 "different public key for us, or we the wrong one for it; UDP may be blocked on the way; "
 				 "or nothing answers there; still trying (attempt %llu)",
 				 ep, DIAG_NO_RESPONSE_ATTEMPT - 1,
 				 (unsigned long long)((DIAG_NO_RESPONSE_ATTEMPT - 1) * REKEY_TIMEOUT_NS / NSEC_PER_SEC),
 				 (unsigned long long)ev->value);
-		else
+		} else {
 			log_debug("handshake with %s: retrying (attempt %llu)", ep, (unsigned long long)ev->value);
+		}
 		break;
 	case WG_EVENT_COMPLETED:
+		if (g->first_up) {
+			void (*up)(void *) = g->first_up;
+
+			g->first_up = NULL;
+			up(g->first_up_ctx);
+		}
 		if (ev->value)
 			log_msg(was_up(peer, now_ns) ? LOG_DEBUG : LOG_INFO, "handshake completed with peer %s (RTT %.1f ms)",
 				ep, (double)ev->value / 1e6);

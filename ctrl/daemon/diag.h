@@ -24,6 +24,10 @@ struct diag {
 	uint64_t refusal_said_ns[WG_REFUSED_COUNT];
 	uint64_t refusal_unsaid[WG_REFUSED_COUNT];
 	uint64_t roam_said_ns, roam_unsaid;
+	/* Called once, at the first completed handshake (--wait-up), then cleared. */
+	void (*first_up)(void *ctx);
+	void *first_up_ctx;
+	char last_problem[256]; /* what went wrong last, in words: why there is no handshake yet */
 };
 
 /*

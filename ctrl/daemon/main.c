@@ -44,6 +44,10 @@ static void usage(FILE *f)
 		"  IFACE               create IFACE and its UAPI socket for wg(8), like wireguard-go;\n"
 		"                      detaches unless -f or WG_PROCESS_FOREGROUND=1\n"
 		"  -f, --foreground    stay in the foreground\n"
+		"  --wait-up SECONDS   with --conf: start-up ends with the first completed handshake (then\n"
+		"                      READY=1 to NOTIFY_SOCKET); without NOTIFY_SOCKET or -f wgud detaches\n"
+		"                      and the starter exits 0 then, or 1 after SECONDS with the reason, the\n"
+		"                      daemon going on trying with its kill switch in force\n"
 		"  run ... -- COMMAND  run COMMAND in new namespaces (a user namespace too when not root) that\n"
 		"                      have only the tunnel and the conf's DNS; exit with COMMAND's status\n"
 		"  --netns NAME|PATH   the device, its addresses, routes, DNS and kill switch in that network\n"
@@ -245,6 +249,21 @@ static int extract_policy_flags(int *argc, char **argv, struct daemon_options *o
 	return 0;
 }
 
+#define WAIT_UP_MAX 3600
+
+static int parse_wait_up(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < 1 || v > WAIT_UP_MAX)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
 static int run_daemon(int argc, char **argv, char *const *run_argv)
 {
 	static const struct option longopts[] = {
@@ -266,10 +285,12 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "wait-up", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon_options o;
 	const char *ifname = NULL, *env;
+	bool told_foreground = false;
 	int opt;
 
 	memset(&o, 0, sizeof(o));
@@ -306,7 +327,13 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 			ifname = optarg;
 			break;
 		case 'f':
-			o.foreground = true;
+			o.foreground = told_foreground = true;
+			break;
+		case 'W':
+			if (parse_wait_up(optarg, &o.wait_up)) {
+				fprintf(stderr, "wgud: --wait-up takes seconds, 1 to %u, not '%s'\n", WAIT_UP_MAX, optarg);
+				return 2;
+			}
 			break;
 		case 'v':
 			o.verbose++;
@@ -459,9 +486,17 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		fprintf(stderr, "wgud: --tun-fd serves a device that exists already, so it cannot also be made in --netns\n");
 		return 2;
 	}
+	if (o.wait_up && (!o.conf_path || run_argv)) {
+		fprintf(stderr, "wgud: --wait-up waits for a handshake with the conf's peers: use it with --conf\n");
+		return 2;
+	}
 	if (o.conf_path) {
-		/* The conf mode is for systemd and containers: always in the foreground. */
-		o.foreground = true;
+		/*
+		 * The conf mode is for systemd and containers: in the foreground. Only
+		 * --wait-up outside a service manager (no NOTIFY_SOCKET, no -f) detaches,
+		 * so that the starter can return once the tunnel is up.
+		 */
+		o.foreground = !o.wait_up || told_foreground || getenv("NOTIFY_SOCKET");
 		if (!ifname && conf_interface_name(o.ifname, o.conf_path)) {
 			fprintf(stderr,
 				"wgud: cannot name an interface after '%s' (the name before .conf must be 1 to 15 of "
