@@ -50,6 +50,8 @@ struct daemon_options {
 	int tun_fd;               /* --tun-fd: serve this open TUN descriptor; -1: create the device */
 	struct privdrop user;     /* --user: drop to this user after setup, keeping CAP_NET_ADMIN */
 	char *const *run_argv;    /* `wgud run ... -- COMMAND`: the command, run in a namespace of its own */
+	bool failover;            /* --failover: a conf's Endpoint may list several (failover.h) */
+	unsigned int failover_after; /* --failover-after: seconds without a handshake before the next one */
 };
 
 /* Returns the process exit code (`wgud run`: the command's). */
