@@ -101,7 +101,8 @@ int failover_init(struct failover *f, struct wg_device *dev, struct loop *loop, 
 
 void failover_uninit(struct failover *f)
 {
-	if (f->timer_fd >= 0) {
+	/* Never initialised (a start that failed early): all zero, and 0 is no timer of ours. */
+	if (f->loop && f->timer_fd >= 0) {
 		loop_del_fd(f->loop, f->timer_fd);
 		close(f->timer_fd);
 	}

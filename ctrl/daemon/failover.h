@@ -46,6 +46,7 @@ int failover_check(const struct model_device *m, const char *file, bool enabled,
 /* Takes the (resolved) conf's peers with alternatives; m may be freed afterwards. */
 int failover_init(struct failover *f, struct wg_device *dev, struct loop *loop, const struct model_device *m,
 		  unsigned int after_sec);
+/* Also on an all-zero struct failover (never initialised). */
 void failover_uninit(struct failover *f);
 /* One look at every peer with alternatives; the timer calls it each second (for tests: the clock given). */
 void failover_tick(struct failover *f, uint64_t now_ns);
