@@ -21,6 +21,8 @@
 
 #define FAILOVER_DEFAULT_AFTER 30
 #define FAILOVER_MIN_AFTER 5
+/* Below REKEY_ATTEMPT_TIME (90 s): a series of initiations that gave up is no longer "trying". */
+#define FAILOVER_MAX_AFTER 85
 
 struct failover_peer {
 	uint8_t public_key[MODEL_KEY_LEN];

@@ -166,7 +166,7 @@ static int parse_failover_after(const char *s, unsigned int *out)
 	if (*s < '0' || *s > '9')
 		return -1;
 	n = strtoul(s, &end, 10);
-	if (*end || n < FAILOVER_MIN_AFTER || n > 86400)
+	if (*end || n < FAILOVER_MIN_AFTER || n > FAILOVER_MAX_AFTER)
 		return -1;
 	*out = (unsigned int)n;
 	return 0;
@@ -351,8 +351,8 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 			break;
 		case 'A':
 			if (parse_failover_after(optarg, &o.failover_after)) {
-				fprintf(stderr, "wgud: --failover-after takes seconds from %d to 86400, not '%s'\n",
-					FAILOVER_MIN_AFTER, optarg);
+				fprintf(stderr, "wgud: --failover-after takes seconds from %d to %d (below the 90 s "
+					"a handshake is tried for), not '%s'\n", FAILOVER_MIN_AFTER, FAILOVER_MAX_AFTER, optarg);
 				return 2;
 			}
 			break;
