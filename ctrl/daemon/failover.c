@@ -90,7 +90,7 @@ int failover_init(struct failover *f, struct wg_device *dev, struct loop *loop, 
 	for (i = 0; i < m->n_peers; i++)
 		if (m->peers[i].n_alt_endpoints && (m->peers[i].flags & MODEL_PEER_HAS_ENDPOINT))
 			take_peer(&f->peers[f->n_peers++], &m->peers[i]);
-	ret = start_timer(f);
+	ret = loop ? start_timer(f) : 0;
 	if (ret) {
 		free(f->peers);
 		f->peers = NULL;

@@ -45,7 +45,10 @@ struct failover {
  * -EINVAL with err naming file:line; 0 otherwise.
  */
 int failover_check(const struct model_device *m, const char *file, bool enabled, char *err, size_t err_len);
-/* Takes the (resolved) conf's peers with alternatives; m may be freed afterwards. */
+/*
+ * Takes the (resolved) conf's peers with alternatives; m may be freed
+ * afterwards. loop NULL: no timer, the caller ticks (tests).
+ */
 int failover_init(struct failover *f, struct wg_device *dev, struct loop *loop, const struct model_device *m,
 		  unsigned int after_sec);
 /* Also on an all-zero struct failover (never initialised). */
