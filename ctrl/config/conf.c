@@ -426,16 +426,17 @@ static int on_allowed_ips(struct parser *p, const struct handler *h, struct slic
 	return for_each_item(p, h, v, allowedip_item);
 }
 
-static int on_endpoint(struct parser *p, const struct handler *h, struct slice v)
+/* One entry of Endpoint: a literal address into e->addr, or a host name and port for the caller to resolve. */
+static int parse_endpoint(struct parser *p, const struct handler *h, struct slice v, struct model_endpoint *e)
 {
 	char q[QUOTE_LEN];
-	struct model_peer *peer = cur_peer(p);
 	const char *colon;
 	struct slice host;
 	uint16_t port;
 
-	if (!model_parse_endpoint(&peer->endpoint, v.s, v.len)) {
-		peer->flags |= MODEL_PEER_HAS_ENDPOINT;
+	memset(e, 0, sizeof(*e));
+	if (!model_parse_endpoint(&e->addr, v.s, v.len)) {
+		e->has_addr = true;
 		return 0;
 	}
 	if (v.len && v.s[0] == '[') {
@@ -460,11 +461,43 @@ static int on_endpoint(struct parser *p, const struct handler *h, struct slice v
 			    quote(q, v));
 	if (!valid_hostname(host))
 		return fail(p, "%s %s is neither an IP address nor a host name", h->name, quote(q, v));
-	memcpy(peer->endpoint_host, host.s, host.len);
-	peer->endpoint_host[host.len] = '\0';
-	peer->endpoint_port = port;
+	memcpy(e->host, host.s, host.len);
+	e->host[host.len] = '\0';
+	e->port = port;
+	return 0;
+}
+
+/* The first entry is the peer's endpoint; the others are what wgud --failover moves to. */
+static int endpoint_item(struct parser *p, const struct handler *h, struct slice v)
+{
+	struct model_peer *peer = cur_peer(p);
+	struct model_endpoint e;
+	int ret = parse_endpoint(p, h, v, &e);
+
+	if (ret)
+		return ret;
+	if (peer->flags & (MODEL_PEER_HAS_ENDPOINT | MODEL_PEER_HAS_ENDPOINT_HOST)) {
+		ret = model_peer_add_alt_endpoint(peer, &e);
+		if (ret == -E2BIG)
+			return fail(p, "%s lists more than %d endpoints; keep at most %d", h->name, MODEL_MAX_ENDPOINTS,
+				    MODEL_MAX_ENDPOINTS);
+		return ret ? fail_alloc(p, ret, "endpoints") : 0;
+	}
+	if (e.has_addr) {
+		peer->endpoint = e.addr;
+		peer->flags |= MODEL_PEER_HAS_ENDPOINT;
+		return 0;
+	}
+	memcpy(peer->endpoint_host, e.host, sizeof(e.host));
+	peer->endpoint_port = e.port;
 	peer->flags |= MODEL_PEER_HAS_ENDPOINT_HOST;
 	return 0;
+}
+
+static int on_endpoint(struct parser *p, const struct handler *h, struct slice v)
+{
+	cur_peer(p)->endpoint_line = p->line;
+	return for_each_item(p, h, v, endpoint_item);
 }
 
 static int on_keepalive(struct parser *p, const struct handler *h, struct slice v)

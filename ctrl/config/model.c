@@ -36,8 +36,10 @@ void model_device_free(struct model_device *dev)
 
 	if (!dev)
 		return;
-	for (i = 0; i < dev->n_peers; i++)
+	for (i = 0; i < dev->n_peers; i++) {
 		free(dev->peers[i].allowedips);
+		free(dev->peers[i].alt_endpoints);
+	}
 	if (dev->peers)
 		sodium_memzero(dev->peers, dev->cap_peers * sizeof(*dev->peers));
 	free(dev->peers);
@@ -103,6 +105,16 @@ int model_peer_add_allowedip(struct model_device *dev, struct model_peer *peer, 
 		return ret;
 	peer->allowedips[peer->n_allowedips++] = *c;
 	dev->n_allowedips_total++;
+	return 0;
+}
+
+int model_peer_add_alt_endpoint(struct model_peer *peer, const struct model_endpoint *e)
+{
+	if (peer->n_alt_endpoints >= MODEL_MAX_ENDPOINTS - 1)
+		return -E2BIG;
+	if (!peer->alt_endpoints && !(peer->alt_endpoints = calloc(MODEL_MAX_ENDPOINTS - 1, sizeof(*e))))
+		return -ENOMEM;
+	peer->alt_endpoints[peer->n_alt_endpoints++] = *e;
 	return 0;
 }
 

@@ -31,6 +31,17 @@ union model_sockaddr {
 	struct sockaddr_in6 sin6;
 };
 
+/* Endpoint = a:1, b:2 (wgud --failover only): the first and up to MODEL_MAX_ENDPOINTS - 1 to fail over to. */
+#define MODEL_MAX_ENDPOINTS 8
+
+/* One alternative endpoint: an address, or a name to resolve first (has_addr false). */
+struct model_endpoint {
+	union model_sockaddr addr;
+	char host[MODEL_HOST_LEN];
+	uint16_t port;
+	bool has_addr;
+};
+
 enum model_peer_flags {
 	MODEL_PEER_REMOVE_ME = 1U << 0,
 	MODEL_PEER_REPLACE_ALLOWEDIPS = 1U << 1,
@@ -50,6 +61,10 @@ struct model_peer {
 	char endpoint_host[MODEL_HOST_LEN]; /* a name from a conf file, before resolution */
 	uint16_t endpoint_port;
 	uint16_t persistent_keepalive; /* seconds, 0 = off */
+	/* conf files only: the Endpoint list past its first entry, and the Endpoint's line */
+	struct model_endpoint *alt_endpoints;
+	size_t n_alt_endpoints;
+	unsigned int endpoint_line;
 	struct cidr *allowedips;
 	size_t n_allowedips, cap_allowedips;
 	/* Filled by snapshots for `get`, never by parsers. */
@@ -106,6 +121,8 @@ int model_peer_add_allowedip(struct model_device *dev, struct model_peer *peer, 
 int model_add_address(struct model_device *dev, const struct cidr *c);
 int model_add_dns(struct model_device *dev, const union model_sockaddr *addr);
 int model_add_dns_search(struct model_device *dev, const char *domain);
+/* Appends an alternative endpoint; -E2BIG past MODEL_MAX_ENDPOINTS in all. */
+int model_peer_add_alt_endpoint(struct model_peer *peer, const struct model_endpoint *e);
 int model_add_hook(struct model_device *dev, enum model_hook hook, const char *command);
 struct model_peer *model_find_peer(struct model_device *dev, const uint8_t public_key[MODEL_KEY_LEN]);
 

@@ -676,6 +676,11 @@ static int start_serving(struct daemon *d)
 	int ret;
 
 	resolver_init(&d->resolver, &d->loop, daemon_on_resolved, d);
+	ret = failover_init(&d->failover, &d->dev, &d->loop, d->conf, d->o->failover_after);
+	if (ret) {
+		log_error("--failover: %s", strerror(-ret));
+		return ret;
+	}
 	daemon_gather_facts(d, &d->facts);
 	ret = gateway_start(&d->gw, &d->rtnl, &d->start_policy, &d->facts);
 	if (ret)
@@ -700,6 +705,7 @@ static int start_serving(struct daemon *d)
 static void take_down(struct daemon *d)
 {
 	resolver_uninit(&d->resolver);
+	failover_uninit(&d->failover);
 	free(d->reload_policy);
 	d->reload_policy = NULL;
 	ctl_server_close(&d->ctl);
@@ -835,7 +841,7 @@ int daemon_run(const struct daemon_options *o)
 	/* Everything that can be refused for bad input is checked before anything is created. */
 	if (daemon_load_policy(o, &d->start_policy))
 		goto out;
-	if (o->conf_path && daemon_load_conf(o->conf_path, o->ifname, &d->conf)) {
+	if (o->conf_path && daemon_load_conf(o, &d->conf)) {
 		struct stat st;
 
 		/*

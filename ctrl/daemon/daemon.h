@@ -54,6 +54,8 @@ struct daemon_options {
 	struct privdrop user;     /* --user: drop to this user after setup, keeping CAP_NET_ADMIN */
 	char *const *run_argv;    /* `wgud run ... -- COMMAND`: the command, run in a namespace of its own */
 	unsigned int wait_up;     /* --wait-up SECONDS: start-up ends with the first handshake; 0: at once */
+	bool failover;            /* --failover: a conf's Endpoint may list several (failover.h) */
+	unsigned int failover_after; /* --failover-after: seconds without a handshake before the next one */
 };
 
 /* Returns the process exit code (`wgud run`: the command's). */

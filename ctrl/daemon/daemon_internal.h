@@ -16,6 +16,7 @@
 #include "device.h"
 #include "diag.h"
 #include "dns.h"
+#include "failover.h"
 #include "gateway.h"
 #include "loop.h"
 #include "metrics.h"
@@ -58,6 +59,7 @@ struct daemon {
 	struct ctl_server ctl;
 	struct metrics_server metrics; /* --metrics: HTTP */
 	struct resolver resolver;      /* a reload's endpoint names, looked up off the loop */
+	struct failover failover;      /* --failover: peers with several endpoints */
 	struct policy *reload_policy;  /* the policy file read by a reload waiting for those names */
 	bool reload_again;             /* a SIGHUP came while one waited */
 	bool endpoints_capped_said;    /* the warning that lockdown knows only GATEWAY_MAX_ENDPOINTS endpoints */
@@ -95,7 +97,7 @@ void daemon_on_uapi_set(void *ctx);
 /* The policy file first, then the flags in order, into p; a refusal says why (file:line or the flag). */
 int daemon_load_policy(const struct daemon_options *o, struct policy *p);
 /* The conf with its endpoint names resolved (at start nothing is served yet). */
-int daemon_load_conf(const char *path, const char *ifname, struct model_device **out);
+int daemon_load_conf(const struct daemon_options *o, struct model_device **out);
 /* The conf's DNS = where the tunnel's programs look (resolvconf, /etc/netns, wgud run's mount). */
 int daemon_apply_dns(struct daemon *d, const struct model_device *m);
 /* SIGHUP: both files again, checked before either is applied; names looked up off the loop. */

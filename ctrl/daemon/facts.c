@@ -24,6 +24,18 @@ static void ensure_fwmark(struct daemon *d)
 		log_info("marking wgud's UDP with fwmark 0x%x for the firewall", DEFAULT_FWMARK);
 }
 
+/* An endpoint a lockdown lets wgud's UDP out to, once. */
+static void add_endpoint(struct gateway_facts *f, const void *addr)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_endpoints; i++)
+		if (!memcmp(&f->endpoints[i], addr, sizeof(f->endpoints[i])))
+			return;
+	if (f->n_endpoints < GATEWAY_MAX_ENDPOINTS)
+		memcpy(&f->endpoints[f->n_endpoints++], addr, sizeof(f->endpoints[0]));
+}
+
 static void peer_facts(struct gateway_facts *f, const struct model_device *m)
 {
 	size_t i, j;
@@ -36,6 +48,9 @@ static void peer_facts(struct gateway_facts *f, const struct model_device *m)
 				f->full_tunnel[p->allowedips[j].family == AF_INET6] = true;
 		if ((p->flags & MODEL_PEER_HAS_ENDPOINT) && f->n_endpoints < GATEWAY_MAX_ENDPOINTS)
 			f->endpoints[f->n_endpoints++] = p->endpoint;
+		for (j = 0; j < p->n_alt_endpoints; j++)
+			if (p->alt_endpoints[j].has_addr)
+				add_endpoint(f, &p->alt_endpoints[j].addr);
 	}
 }
 
@@ -93,6 +108,16 @@ static void device_peer_facts(struct gateway_facts *f, const struct wg_device *d
 	}
 }
 
+/* Every endpoint --failover may move to, so that a lockdown left at stop lets out the next one too. */
+static void failover_facts(struct gateway_facts *f, const struct failover *fo)
+{
+	size_t i, j;
+
+	for (i = 0; i < fo->n_peers; i++)
+		for (j = 0; j < fo->peers[i].n_endpoints; j++)
+			add_endpoint(f, &fo->peers[i].endpoints[j]);
+}
+
 /* Confined, and a wall to say so with: the kill switch is on by default there. */
 static bool wall_confined(const struct daemon *d)
 {
@@ -110,6 +135,7 @@ void daemon_gather_facts(struct daemon *d, struct gateway_facts *f)
 	f->fwmark = daemon_confined(d) ? 0 : d->dev.fwmark;
 	f->confined = wall_confined(d);
 	device_peer_facts(f, &d->dev, &d->endpoints_capped_said);
+	failover_facts(f, &d->failover);
 	ret = rtnl_addr_list(&d->rtnl, d->ifindex, f->addresses, GATEWAY_MAX_ADDRESSES, &f->n_addresses);
 	if (ret)
 		log_warn("listing the addresses of %s: %s%s", d->o->ifname, strerror(-ret),

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "failover.h"
 #include "keys.h"
 #include "noise.h"
 #include "privdrop.h"
@@ -64,6 +65,8 @@ static void usage(FILE *f)
 		"  --threads N         crypto threads, the loop's included (default: one per core; 1: none;\n"
 		"                      env WGUD_THREADS)\n"
 		"  --run-hooks         run PreUp/PostUp/PreDown/PostDown from the conf\n"
+		"  --failover          a peer's Endpoint may list several (a:51820, b:51820): move to the next\n"
+		"                      when no handshake completes for --failover-after SECONDS (default 30)\n"
 		"  --buffers N         packet buffers (default 4096, each 64 KiB of address space: room for\n"
 		"                      any datagram; resident only where packets touched them)\n"
 		"\n"
@@ -156,6 +159,20 @@ static int parse_threads(const char *s, unsigned int *out)
 	unsigned long n = strtoul(s, &end, 10);
 
 	if (*end || !*s || n < 1 || n > WORKERS_MAX)
+		return -1;
+	*out = (unsigned int)n;
+	return 0;
+}
+
+static int parse_failover_after(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	n = strtoul(s, &end, 10);
+	if (*end || n < FAILOVER_MIN_AFTER || n > FAILOVER_MAX_AFTER)
 		return -1;
 	*out = (unsigned int)n;
 	return 0;
@@ -286,6 +303,8 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "wait-up", required_argument, NULL, 'W' },
+		{ "failover", no_argument, NULL, 'F' },
+		{ "failover-after", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon_options o;
@@ -298,6 +317,7 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 	o.ctl_gid = -1;
 	o.tun_fd = -1;
 	o.run_argv = run_argv;
+	o.failover_after = FAILOVER_DEFAULT_AFTER;
 	if (extract_policy_flags(&argc, argv, &o))
 		return 2;
 
@@ -355,6 +375,16 @@ static int run_daemon(int argc, char **argv, char *const *run_argv)
 			break;
 		case 'H':
 			o.run_hooks = true;
+			break;
+		case 'F':
+			o.failover = true;
+			break;
+		case 'A':
+			if (parse_failover_after(optarg, &o.failover_after)) {
+				fprintf(stderr, "wgud: --failover-after takes seconds from %d to %d (below the 90 s "
+					"a handshake is tried for), not '%s'\n", FAILOVER_MIN_AFTER, FAILOVER_MAX_AFTER, optarg);
+				return 2;
+			}
 			break;
 		case 'P':
 			o.policy_path = optarg;

@@ -107,8 +107,9 @@ static void explain_resolve_failure(const char *err, const char *ifname)
 }
 
 /* The conf, its endpoint names left unresolved. */
-static int read_conf(const char *path, struct model_device **out)
+static int read_conf(const struct daemon_options *o, struct model_device **out)
 {
+	const char *path = o->conf_path;
 	struct conf_error err;
 	bool world_readable = false;
 	int ret = conf_read_file(path, out, &err, &world_readable);
@@ -117,16 +118,24 @@ static int read_conf(const char *path, struct model_device **out)
 		log_error("%s", err.message[0] ? err.message : strerror(-ret));
 		return ret;
 	}
+	ret = failover_check(*out, path, o->failover, err.message, sizeof(err.message));
+	if (ret) {
+		log_error("%s", err.message);
+		model_device_free(*out);
+		*out = NULL;
+		return ret;
+	}
 	if (world_readable)
 		log_warn("%s is readable by others (it holds a private key); chmod 600 it", path);
 	return 0;
 }
 
 /* At start nothing is served yet: endpoint names are resolved here, once, as wg(8) does. */
-int daemon_load_conf(const char *path, const char *ifname, struct model_device **out)
+int daemon_load_conf(const struct daemon_options *o, struct model_device **out)
 {
+	const char *path = o->conf_path, *ifname = o->ifname;
 	char err[RESOLVE_ERR_LEN];
-	int ret = read_conf(path, out);
+	int ret = read_conf(o, out);
 
 	if (ret)
 		return ret;
@@ -279,6 +288,10 @@ static void reload_apply(struct daemon *d, struct model_device *next, struct pol
 		reload_dns(d, next);
 		model_device_free(d->conf);
 		d->conf = next;
+		/* The lists as the file has them now, each from its first endpoint (the one apply_model set). */
+		failover_uninit(&d->failover);
+		if (failover_init(&d->failover, &d->dev, &d->loop, next, d->o->failover_after))
+			log_error("reload: --failover is off until the next reload: out of memory or descriptors");
 	}
 	/* One rendering of the new policy (or the one in force) for the tunnel as it is now. */
 	if (policy && !policy_equal(policy, &d->gw.policy)) {
@@ -350,7 +363,7 @@ void daemon_reload(struct daemon *d)
 			return;
 		}
 	}
-	if (d->o->conf_path && read_conf(d->o->conf_path, &next)) {
+	if (d->o->conf_path && read_conf(d->o, &next)) {
 		log_error("reload refused; the running configuration and policy stay");
 		free(policy);
 		return;

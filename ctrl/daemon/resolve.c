@@ -25,42 +25,76 @@ struct resolve_job {
 	bool abandoned; /* the resolver went: the thread frees the job */
 };
 
+static bool peer_needs(const struct model_peer *p)
+{
+	size_t i;
+
+	if (p->flags & MODEL_PEER_HAS_ENDPOINT_HOST)
+		return true;
+	for (i = 0; i < p->n_alt_endpoints; i++)
+		if (!p->alt_endpoints[i].has_addr)
+			return true;
+	return false;
+}
+
 bool resolve_needed(const struct model_device *m)
 {
 	size_t i;
 
 	for (i = 0; i < m->n_peers; i++)
-		if (m->peers[i].flags & MODEL_PEER_HAS_ENDPOINT_HOST)
+		if (peer_needs(&m->peers[i]))
 			return true;
 	return false;
 }
 
 /* The first address, as wg(8) takes it. */
+static int lookup(union model_sockaddr *out, const char *host, uint16_t port, const char *file, unsigned int line,
+		  char *err, size_t err_len)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *res = NULL;
+	char service[8];
+	int ret;
+
+	snprintf(service, sizeof(service), "%u", port);
+	ret = getaddrinfo(host, service, &hints, &res);
+	if (ret || !res || res->ai_addrlen > sizeof(*out)) {
+		snprintf(err, err_len, "%s:%u: cannot resolve endpoint '%s': %s", file, line, host,
+			 ret ? gai_strerror(ret) : "no usable address");
+		if (res)
+			freeaddrinfo(res);
+		return -EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
 int resolve_model(struct model_device *m, const char *file, char *err, size_t err_len)
 {
-	size_t i;
+	size_t i, j;
+	int ret;
 
 	for (i = 0; i < m->n_peers; i++) {
 		struct model_peer *p = &m->peers[i];
-		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *res = NULL;
-		char port[8];
-		int ret;
+		unsigned int line = p->endpoint_line ? p->endpoint_line : p->conf_line;
 
-		if (!(p->flags & MODEL_PEER_HAS_ENDPOINT_HOST))
-			continue;
-		snprintf(port, sizeof(port), "%u", p->endpoint_port);
-		ret = getaddrinfo(p->endpoint_host, port, &hints, &res);
-		if (ret || !res || res->ai_addrlen > sizeof(p->endpoint)) {
-			snprintf(err, err_len, "%s:%u: cannot resolve endpoint '%s': %s", file, p->conf_line,
-				 p->endpoint_host, ret ? gai_strerror(ret) : "no usable address");
-			if (res)
-				freeaddrinfo(res);
-			return -EINVAL;
+		if (p->flags & MODEL_PEER_HAS_ENDPOINT_HOST) {
+			ret = lookup(&p->endpoint, p->endpoint_host, p->endpoint_port, file, line, err, err_len);
+			if (ret)
+				return ret;
+			p->flags |= MODEL_PEER_HAS_ENDPOINT;
 		}
-		memset(&p->endpoint, 0, sizeof(p->endpoint));
-		memcpy(&p->endpoint, res->ai_addr, res->ai_addrlen);
-		p->flags |= MODEL_PEER_HAS_ENDPOINT;
-		freeaddrinfo(res);
+		for (j = 0; j < p->n_alt_endpoints; j++) {
+			struct model_endpoint *e = &p->alt_endpoints[j];
+
+			if (e->has_addr)
+				continue;
+			ret = lookup(&e->addr, e->host, e->port, file, line, err, err_len);
+			if (ret)
+				return ret;
+			e->has_addr = true;
+		}
 	}
 	return 0;
 }

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "failover.h"
 #include "keys.h"
+#include "resolve.h"
 
 #define PRIV "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
 #define PUB1 "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
@@ -453,6 +455,48 @@ static void scoped_endpoint(void **state)
 		    "no interface 'eth9' for the scope of Endpoint");
 }
 
+static void endpoint_lists(void **state)
+{
+	struct model_device *dev;
+	char err[256], text[64];
+
+	(void)state;
+	/* The first is the endpoint; the others wait for --failover, names unresolved until resolve_model(). */
+	dev = parse_ok(IFACE PEER1 "Endpoint = 192.0.2.1:51820, localhost:7 ,[2001:db8::1]:9\n");
+	assert_true(dev->peers[0].flags & MODEL_PEER_HAS_ENDPOINT);
+	assert_int_equal(dev->peers[0].n_alt_endpoints, 2);
+	assert_int_equal(dev->peers[0].endpoint_line, 5);
+	assert_false(dev->peers[0].alt_endpoints[0].has_addr);
+	assert_string_equal(dev->peers[0].alt_endpoints[0].host, "localhost");
+	assert_int_equal(dev->peers[0].alt_endpoints[0].port, 7);
+	model_format_endpoint(text, &dev->peers[0].alt_endpoints[1].addr);
+	assert_string_equal(text, "[2001:db8::1]:9");
+	assert_true(resolve_needed(dev));
+	assert_int_equal(resolve_model(dev, "wg0.conf", err, sizeof(err)), 0);
+	assert_true(dev->peers[0].alt_endpoints[0].has_addr);
+	assert_int_equal(failover_check(dev, "wg0.conf", true, err, sizeof(err)), 0);
+	assert_int_equal(failover_check(dev, "wg0.conf", false, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "wg0.conf:5: Endpoint lists 3 endpoints: several endpoints need --failover (wg-quick "
+				 "files allow one)");
+	model_device_free(dev);
+
+	/* One endpoint needs no flag. */
+	dev = parse_ok(IFACE PEER1 "Endpoint = 192.0.2.1:51820\n");
+	assert_int_equal(dev->peers[0].n_alt_endpoints, 0);
+	assert_int_equal(failover_check(dev, "wg0.conf", false, err, sizeof(err)), 0);
+	model_device_free(dev);
+
+	check_error(IFACE PEER1 "Endpoint = 192.0.2.1:1,\n", strlen(IFACE PEER1 "Endpoint = 192.0.2.1:1,\n"), 5,
+		    "the Endpoint list ends with a comma");
+	check_error(IFACE PEER1 "Endpoint = 192.0.2.1:1,,192.0.2.2:1\n",
+		    strlen(IFACE PEER1 "Endpoint = 192.0.2.1:1,,192.0.2.2:1\n"), 5, "empty entry in the Endpoint list");
+	check_error(IFACE PEER1 "Endpoint = 192.0.2.1:1, 192.0.2.2\n", strlen(IFACE PEER1 "Endpoint = 192.0.2.1:1, 192.0.2.2\n"),
+		    5, "'192.0.2.2' has no port");
+	check_error(IFACE PEER1 "Endpoint = a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9\n",
+		    strlen(IFACE PEER1 "Endpoint = a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9\n"), 5,
+		    "Endpoint lists more than 8 endpoints; keep at most 8");
+}
+
 static void nul_byte(void **state)
 {
 	static const char text[] = IFACE "ListenPort = 1\0 2\n";
@@ -609,6 +653,7 @@ int main(void)
 		cmocka_unit_test(errors_name_their_line),
 		cmocka_unit_test(long_lines),
 		cmocka_unit_test(scoped_endpoint),
+		cmocka_unit_test(endpoint_lists),
 		cmocka_unit_test(nul_byte),
 		cmocka_unit_test(too_many_peers),
 		cmocka_unit_test(interface_names),
