@@ -389,7 +389,7 @@ static int wait_up_begin(struct daemon *d)
 	return 0;
 }
 
-
+/* ---- start and stop ---- */
 
 static void report_kernel_module(void)
 {

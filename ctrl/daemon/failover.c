@@ -10,10 +10,9 @@
 
 #include "keys.h"
 #include "log.h"
+#include "messages.h"
 #include "peer.h"
 #include "timers.h"
-
-#define NSEC_PER_SEC_ 1000000000ULL
 
 int failover_check(const struct model_device *m, const char *file, bool enabled, char *err, size_t err_len)
 {
@@ -78,7 +77,7 @@ int failover_init(struct failover *f, struct wg_device *dev, struct loop *loop, 
 	memset(f, 0, sizeof(*f));
 	f->dev = dev;
 	f->loop = loop;
-	f->after_ns = (uint64_t)after_sec * NSEC_PER_SEC_;
+	f->after_ns = (uint64_t)after_sec * NSEC_PER_SEC;
 	f->timer_fd = -1;
 	for (i = 0; m && i < m->n_peers; i++)
 		n += m->peers[i].n_alt_endpoints && (m->peers[i].flags & MODEL_PEER_HAS_ENDPOINT);
@@ -120,7 +119,7 @@ static void move_on(const struct failover *f, struct failover_peer *fp, struct w
 	fp->cur = (fp->cur + 1) % fp->n_endpoints;
 	model_format_endpoint(to, (const union model_sockaddr *)&fp->endpoints[fp->cur]);
 	log_warn("peer %.8s...: no handshake with %s for %llu s, failing over to %s", key, from,
-		 (unsigned long long)(f->after_ns / NSEC_PER_SEC_), to);
+		 (unsigned long long)(f->after_ns / NSEC_PER_SEC), to);
 	peer_set_endpoint(peer, &fp->endpoints[fp->cur]);
 }
 

@@ -441,6 +441,27 @@ wgconf_peer()
 	} >>"$f"
 }
 
+# wgquick_a FILE PORT ENDPOINT [KEEPALIVE]: a wg-quick conf for A as
+# `wgud --conf` reads it: A's key KA on UDP PORT, Address $TUN4.1/24, one
+# peer B (PB) with AllowedIPs $TUN4.2/32 at ENDPOINT (any text: a list for
+# --failover too).
+wgquick_a()
+{
+	{
+		echo "[Interface]"
+		echo "PrivateKey = $KA"
+		echo "ListenPort = $2"
+		echo "Address = $TUN4.1/24"
+		echo
+		echo "[Peer]"
+		echo "PublicKey = $PB"
+		echo "AllowedIPs = $TUN4.2/32"
+		echo "Endpoint = $3"
+		[[ -z ${4:-} ]] || echo "PersistentKeepalive = $4"
+	} >"$1"
+	chmod 600 "$1"
+}
+
 # ---------------------------------------------------------- implementations
 
 sock_path()
@@ -1190,4 +1211,28 @@ for fam in text_string_to_metric_families(sys.stdin.read()):
 prom_metric()
 {
 	awk -v k="$2{$3}" '$1 == k { print $2; found = 1 } END { exit !found }' <<<"$1"
+}
+
+# metrics_pair ADDR: a wgud server B (wgud -f) and a client A, `wgud --conf
+# --kill-switch on --metrics ADDR:$MPORT`, A's log in LOG_A; sets PORT_A,
+# PORT_B, MPORT, CA, PID_A, PID_B, and L (the labels of A's peer B). Needs
+# prometheus_client (it is what the checks parse with).
+metrics_pair()
+{
+	require "python3-prometheus-client is installed" "$PROM_PY" -c 'import prometheus_client.parser'
+	pair_ns
+	PORT_A=$((20000 + RANDOM % 20000))
+	PORT_B=$((PORT_A + 1))
+	MPORT=$((PORT_A + 2))
+	CA=$T_TMP/$IA.conf
+	wgquick_a "$CA" "$PORT_A" "$V4_2:$PORT_B"
+	wgconf_iface "$CB" "$KB" "$PORT_B"
+	wgconf_peer "$CB" "$PA" "$TUN4.1/32"
+	wg_node "$NB" "$IB" "$WGUD" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
+	PID_B=$STARTED_PID
+	LOG_A=$T_TMP/a.log
+	wgud_conf_start "$NA" "$CA" "$LOG_A" --kill-switch on --metrics "$1:$MPORT"
+	PID_A=$STARTED_PID
+	L="interface=$IA,public_key=$PB"
+	assert "A logs where it serves the metrics" grep -q "metrics: serving http://$1:$MPORT/metrics" "$LOG_A"
 }

@@ -43,18 +43,7 @@ wgconf_peer "$CB" "$PA" "$TUN4.1/32"
 wg_node "$NB" "$IB" "$WGUD" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
 
 CONF_A=$T_TMP/$IA.conf
-{
-	echo "[Interface]"
-	echo "PrivateKey = $KA"
-	echo "ListenPort = $PORT_A"
-	echo "Address = $TUN4.1/24"
-	echo
-	echo "[Peer]"
-	echo "PublicKey = $PB"
-	echo "AllowedIPs = $TUN4.2/32"
-	echo "Endpoint = $DEAD, $LIVE"
-} >"$CONF_A"
-chmod 600 "$CONF_A"
+wgquick_a "$CONF_A" "$PORT_A" "$DEAD, $LIVE"
 LOG_A=$T_TMP/$IA.log
 
 log "---- several endpoints without --failover"

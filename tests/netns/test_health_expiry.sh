@@ -19,39 +19,12 @@ if is_wggo "$WGUD"; then
 	skip "test_health_expiry"
 	t_finish
 fi
-require "python3-prometheus-client is installed" "$PROM_PY" -c 'import prometheus_client.parser'
-
-pair_ns
-PORT_A=$((20000 + RANDOM % 20000))
-PORT_B=$((PORT_A + 1))
-MPORT=$((PORT_A + 2))
-CA=$T_TMP/$IA.conf
-{
-	echo "[Interface]"
-	echo "PrivateKey = $KA"
-	echo "ListenPort = $PORT_A"
-	echo "Address = $TUN4.1/24"
-	echo
-	echo "[Peer]"
-	echo "PublicKey = $PB"
-	echo "AllowedIPs = $TUN4.2/32"
-	echo "Endpoint = $V4_2:$PORT_B"
-} >"$CA"
-chmod 600 "$CA"
-wgconf_iface "$CB" "$KB" "$PORT_B"
-wgconf_peer "$CB" "$PA" "$TUN4.1/32"
-wg_node "$NB" "$IB" "$WGUD" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
-PID_B=$STARTED_PID
-LOG_A=$T_TMP/a.log
-wgud_conf_start "$NA" "$CA" "$LOG_A" --kill-switch on --metrics "127.0.0.1:$MPORT"
-PID_A=$STARTED_PID
-assert "A logs where it serves the metrics" grep -q "metrics: serving http://127.0.0.1:$MPORT/metrics" "$LOG_A"
+metrics_pair 127.0.0.1
 
 scrape() { prom_scrape "$NA" "$IA" "$MPORT" "$1"; }
 metric() { prom_metric "$@"; }
 has_metric() { prom_metric "$@" >/dev/null; }
 
-L="interface=$IA,public_key=$PB"
 assert_ping "ping through the tunnel" "$NA" "$TUN4.2"
 wctl_rc rc "$NA" "$IA" health
 assert_eq "health exits 0 on a live tunnel" "$rc" 0

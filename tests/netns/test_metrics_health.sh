@@ -24,33 +24,7 @@ if is_wggo "$WGUD"; then
 	skip "test_metrics_health"
 	t_finish
 fi
-require "python3-prometheus-client is installed" "$PROM_PY" -c 'import prometheus_client.parser'
-
-pair_ns
-PORT_A=$((20000 + RANDOM % 20000))
-PORT_B=$((PORT_A + 1))
-MPORT=$((PORT_A + 2))
-CA=$T_TMP/$IA.conf
-{
-	echo "[Interface]"
-	echo "PrivateKey = $KA"
-	echo "ListenPort = $PORT_A"
-	echo "Address = $TUN4.1/24"
-	echo
-	echo "[Peer]"
-	echo "PublicKey = $PB"
-	echo "AllowedIPs = $TUN4.2/32"
-	echo "Endpoint = $V4_2:$PORT_B"
-} >"$CA"
-chmod 600 "$CA"
-wgconf_iface "$CB" "$KB" "$PORT_B"
-wgconf_peer "$CB" "$PA" "$TUN4.1/32"
-wg_node "$NB" "$IB" "$WGUD" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
-PID_B=$STARTED_PID
-LOG_A=$T_TMP/a.log
-wgud_conf_start "$NA" "$CA" "$LOG_A" --kill-switch on --metrics "0.0.0.0:$MPORT"
-PID_A=$STARTED_PID
-assert "A logs where it serves the metrics" grep -q "metrics: serving http://0.0.0.0:$MPORT/metrics" "$LOG_A"
+metrics_pair 0.0.0.0
 
 scrape() { prom_scrape "$NA" "$IA" "$MPORT" "$1"; }
 metric() { prom_metric "$@"; }
@@ -58,7 +32,6 @@ has_metric() { prom_metric "$@" >/dev/null; }
 
 log "---- a live tunnel"
 assert_ping "ping through the tunnel" "$NA" "$TUN4.2"
-L="interface=$IA,public_key=$PB"
 for how in ctl http; do
 	M=$(scrape "$how") || M=""
 	assert "[$how] the metrics parse with prometheus_client" test -n "$M"

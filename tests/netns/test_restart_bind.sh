@@ -22,18 +22,7 @@ CYCLES=${CYCLES:-40}
 pair_ns
 PORT=$((20000 + RANDOM % 20000))
 CA=$T_TMP/$IA.conf
-{
-	echo "[Interface]"
-	echo "PrivateKey = $KA"
-	echo "ListenPort = $PORT"
-	echo "Address = $TUN4.1/24"
-	echo
-	echo "[Peer]"
-	echo "PublicKey = $PB"
-	echo "AllowedIPs = $TUN4.2/32"
-	echo "Endpoint = $V4_2:$((PORT + 1))"
-} >"$CA"
-chmod 600 "$CA"
+wgquick_a "$CA" "$PORT" "$V4_2:$((PORT + 1))"
 
 # A prober in NA, started once (a new python3 per check would give the
 # kernel time the restart does not have): each line read is a port; it

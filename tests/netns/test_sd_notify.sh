@@ -18,18 +18,7 @@ fi
 pair_ns
 PORT=$((20000 + RANDOM % 20000))
 CA=$T_TMP/$IA.conf
-{
-	echo "[Interface]"
-	echo "PrivateKey = $KA"
-	echo "ListenPort = $PORT"
-	echo "Address = $TUN4.1/24"
-	echo
-	echo "[Peer]"
-	echo "PublicKey = $PB"
-	echo "AllowedIPs = $TUN4.2/32"
-	echo "Endpoint = $V4_2:$((PORT + 1))"
-} >"$CA"
-chmod 600 "$CA"
+wgquick_a "$CA" "$PORT" "$V4_2:$((PORT + 1))"
 
 # listen ADDRESS OUT: datagrams at ADDRESS ('@' = abstract) into OUT, one a line.
 listen()

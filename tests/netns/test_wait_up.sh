@@ -28,22 +28,7 @@ wg_node "$NB" "$IB" "$WGGO" "$CB" "$TUN4.2/24" "${TUN6}:2/64"
 
 # write_a PEER_PORT: A's conf, its peer B at PEER_PORT, keepalive 1 s (so it initiates at once).
 CA=$T_TMP/$IA.conf
-write_a()
-{
-	{
-		echo "[Interface]"
-		echo "PrivateKey = $KA"
-		echo "ListenPort = $PORT_A"
-		echo "Address = $TUN4.1/24"
-		echo
-		echo "[Peer]"
-		echo "PublicKey = $PB"
-		echo "AllowedIPs = $TUN4.2/32"
-		echo "Endpoint = $V4_2:$1"
-		echo "PersistentKeepalive = 1"
-	} >"$CA"
-	chmod 600 "$CA"
-}
+write_a() { wgquick_a "$CA" "$PORT_A" "$V4_2:$1" 1; }
 
 # stop_a: the detached wgud of IA stops with its interface.
 stop_a()
