@@ -746,6 +746,11 @@ static int run(struct daemon *d)
 	log_info("up: listening on UDP port %u, %s event loop, %zu peer%s", d->dev.listen_port,
 		 loop_backend_name(&d->loop), d->dev.n_peers, d->dev.n_peers == 1 ? "" : "s");
 	ret = loop_run(&d->loop);
+	if (ret == -EBADFD) {
+		/* a TUN read after `ip link del`, sometimes before the link event says so: a stop, not a failure */
+		log_info("interface deleted (its TUN device is gone); stopping");
+		ret = 0;
+	}
 	if (ret)
 		log_error("event loop stopped: %s", strerror(-ret));
 	log_drops(d);
