@@ -46,7 +46,7 @@ while :; do
 	nsx "$NA" ping -c 1 -W 1 "$TUN4.2" >/dev/null 2>&1 || true
 	sleep 2
 done
-log "latest handshake at $HS, health failed at ${BAD_AT:-never} ($((${BAD_AT:-0} - HS)) s later)"
+log "latest handshake at $HS, health failed at ${BAD_AT:-never} ($((${BAD_AT:-0} - HS)) s later): ${CTL_ERR:-}"
 assert "health failed within REJECT_AFTER_TIME and a few seconds" test -n "$BAD_AT"
 assert_ge_180() { ((BAD_AT - HS >= 178)); }
 assert "health stayed 0 while the session was younger than 180 s" assert_ge_180
