@@ -63,8 +63,10 @@ void device_event(struct wg_device *dev, enum wg_event_kind kind, struct wg_peer
 	if (dev->event)
 		dev->event(dev->event_ctx, &ev);
 	/* The peer answered: a send error from now on is news, even the same one. */
-	if (kind == WG_EVENT_COMPLETED && peer)
+	if (kind == WG_EVENT_COMPLETED && peer) {
 		peer->send_error.said = false;
+		peer->unanswered = 0;
+	}
 }
 
 bool device_same_address(const union wg_sockaddr *a, const union wg_sockaddr *b)

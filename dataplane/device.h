@@ -92,7 +92,7 @@ enum wg_drop_reason {
  * prints, and no key is in an event.
  */
 enum wg_event_kind {
-	WG_EVENT_INITIATED,   /* this side sent an initiation; value: the attempt (1 = a new series) */
+	WG_EVENT_INITIATED,   /* this side sent an initiation; value: initiations since the last handshake, this one too */
 	WG_EVENT_COMPLETED,   /* a session is confirmed; value: initiation to response in ns, 0 as responder */
 	WG_EVENT_GAVE_UP,     /* no handshake within REKEY_ATTEMPT_TIME: staged packets dropped */
 	WG_EVENT_ROAMED,      /* an authenticated packet came from another address: addr, the new endpoint */

@@ -69,6 +69,12 @@ struct wg_peer {
 	struct timers timers;
 	uint64_t last_sent_initiation_ns;
 	bool sent_initiation_ever;
+	/*
+	 * Initiations sent since the last completed handshake. Unlike the
+	 * timers' attempts, which new traffic starts again from 0 (as the
+	 * kernel's do), this says how long nobody has answered.
+	 */
+	uint32_t unanswered;
 
 	union wg_sockaddr endpoint;
 	bool has_endpoint;

@@ -70,7 +70,9 @@ void peer_send_initiation(struct wg_peer *peer, uint64_t now_ns, bool is_retry)
 	peer->sent_initiation_ever = true;
 	peer_send_handshake_message(peer, id, sizeof(*msg), now_ns);
 	timers_handshake_initiated(&peer->timers, now_ns);
-	device_event(dev, WG_EVENT_INITIATED, peer, NULL, peer->timers.handshake_attempts + 1);
+	if (peer->unanswered < UINT32_MAX)
+		peer->unanswered++;
+	device_event(dev, WG_EVENT_INITIATED, peer, NULL, peer->unanswered);
 	device_note_deadline(dev, peer);
 }
 

@@ -30,7 +30,7 @@ enum health_tunnel health_peer_state(const struct wg_peer *p, uint64_t now_ns, c
 	if (p->keypairs.current && keypair_can_send(&p->keypairs.current->kp, now_ns))
 		return HEALTH_UP;
 	if (t->deadline[TIMERS_RETRANSMIT_HANDSHAKE] != TIMERS_NEVER) {
-		snprintf(why, len, "no handshake response yet (attempt %u)", t->handshake_attempts + 1);
+		snprintf(why, len, "no handshake response yet (attempt %u)", p->unanswered ? p->unanswered : 1);
 		return HEALTH_CONNECTING;
 	}
 	if (!p->has_endpoint)
