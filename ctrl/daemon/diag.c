@@ -10,8 +10,7 @@
 #include "messages.h"
 #include "model.h"
 
-/* A peer's address as every other line and `show` write it (scoped IPv6 too). */
-static void format_addr(char out[64], const union wg_sockaddr *a)
+void diag_format_addr(char out[64], const union wg_sockaddr *a)
 {
 	union model_sockaddr m;
 
@@ -148,7 +147,7 @@ static void refused(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
 			 (unsigned long long)g->refusal_unsaid[why]);
 	g->refusal_said_ns[why] = now_ns;
 	g->refusal_unsaid[why] = 0;
-	format_addr(from, ev->addr);
+	diag_format_addr(from, ev->addr);
 	snprintf(g->last_problem, sizeof(g->last_problem), "a handshake %s from %s was refused: %s",
 		 ev->peer ? "response" : "message", from, refusal_text(why, ev->peer != NULL));
 	log_warn("refused a handshake %s from %s: %s%s", ev->peer ? "response" : "message", from,
@@ -166,7 +165,7 @@ void diag_event(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
 	}
 	if (!peer)
 		return;
-	format_addr(ep, peer->has_endpoint ? &peer->endpoint : NULL);
+	diag_format_addr(ep, peer->has_endpoint ? &peer->endpoint : NULL);
 	switch (ev->kind) {
 	case WG_EVENT_INITIATED:
 		if (ev->value > 1)
@@ -205,7 +204,7 @@ void diag_event(struct diag *g, const struct wg_event *ev, uint64_t now_ns)
 		break;
 	case WG_EVENT_SEND_ERROR:
 		diag_format_send_error(why, sizeof(why), &peer->send_error);
-		format_addr(ep, ev->addr);
+		diag_format_addr(ep, ev->addr);
 		log_warn("peer %s: sending failed: %s%s", ep, why, send_error_hint(peer->send_error.err));
 		break;
 	case WG_EVENT_GAVE_UP:

@@ -40,6 +40,9 @@ struct diag {
 void diag_format_send_error(char *out, size_t len, const struct wg_send_error *e);
 void diag_format_icmp(char *out, size_t len, const struct wg_send_error *e);
 
+/* A peer's address as the log, show and health write it (scoped IPv6 too); NULL: "(no endpoint)". */
+void diag_format_addr(char out[64], const union wg_sockaddr *a);
+
 /* Listen to dev's events from now on. */
 void diag_attach(struct diag *g, struct wg_device *dev);
 /* The handler itself, with the clock given (for tests). */

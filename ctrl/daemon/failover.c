@@ -8,6 +8,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "keys.h"
 #include "log.h"
 #include "messages.h"
@@ -115,9 +116,9 @@ static void move_on(const struct failover *f, struct failover_peer *fp, struct w
 	char key[64], from[64], to[64];
 
 	key_to_base64(key, fp->public_key);
-	model_format_endpoint(from, (const union model_sockaddr *)&peer->endpoint);
+	diag_format_addr(from, &peer->endpoint);
 	fp->cur = (fp->cur + 1) % fp->n_endpoints;
-	model_format_endpoint(to, (const union model_sockaddr *)&fp->endpoints[fp->cur]);
+	diag_format_addr(to, &fp->endpoints[fp->cur]);
 	log_warn("peer %.8s...: no handshake with %s for %llu s, failing over to %s", key, from,
 		 (unsigned long long)(f->after_ns / NSEC_PER_SEC), to);
 	peer_set_endpoint(peer, &fp->endpoints[fp->cur]);

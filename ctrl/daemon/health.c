@@ -2,10 +2,9 @@
 #include "health.h"
 
 #include <stdio.h>
-#include <string.h>
 
+#include "diag.h"
 #include "messages.h"
-#include "model.h"
 #include "timers.h"
 
 const char *health_tunnel_name(enum health_tunnel t)
@@ -71,7 +70,6 @@ int health_judge(const struct wg_device *dev, const struct health_wall *w, const
 	}
 	for (i = 0; i < dev->n_peers; i++) {
 		const struct wg_peer *p = dev->peers[i];
-		union model_sockaddr ep;
 		char where[64];
 
 		if (!p->has_endpoint)
@@ -79,9 +77,7 @@ int health_judge(const struct wg_device *dev, const struct health_wall *w, const
 		with_endpoint++;
 		if (health_peer_fresh(p, now_ns))
 			continue;
-		_Static_assert(sizeof(ep) == sizeof(p->endpoint), "one socket address layout");
-		memcpy(&ep, &p->endpoint, sizeof(ep));
-		model_format_endpoint(where, &ep);
+		diag_format_addr(where, &p->endpoint);
 		health_peer_state(p, now_ns, why, sizeof(why));
 		if (p->timers.have_last_handshake)
 			snprintf(summary, len, "no handshake with the peer at %s for over %llu s: %s", where,
